@@ -1,0 +1,28 @@
+"""The registry of named actions a menu may reference, and what data each needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from ivr.engine.services import Action
+from ivr.orders import CsvOrderSource, OrderLookup
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """A named action: the data files it needs (by name in the menu's `data:`) and how to build it."""
+
+    name: str
+    needs_data: tuple[str, ...]
+    build: Callable[[Mapping[str, str]], Action]
+
+
+REGISTRY: dict[str, ActionSpec] = {
+    "order_lookup": ActionSpec("order_lookup", ("orders",), lambda data: OrderLookup(CsvOrderSource(data["orders"]))),
+}
+
+
+def build_actions(names: set[str], data: Mapping[str, str]) -> dict[str, Action]:
+    """Instantiate the named actions a menu uses, with the menu's data files."""
+    return {name: REGISTRY[name].build(data) for name in names}

@@ -1,0 +1,141 @@
+"""The `ivr` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from ivr.config import Settings
+from ivr.errors import ConfigError, DefinitionError, IvrError
+from ivr.loading.menu_loader import check_menu
+
+
+def _parse_at(value: str | None, timezone: str) -> datetime:
+    """--at: ISO 8601; a time without an offset is taken in the menu's time zone."""
+    if value is None:
+        return datetime.now(ZoneInfo(timezone))
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"--at {value!r} is not an ISO 8601 time such as 2026-11-30T10:00:00+08:00") from None
+    return at if at.tzinfo else at.replace(tzinfo=ZoneInfo(timezone))
+
+
+def cmd_call(args: argparse.Namespace) -> int:
+    """Place a call on the console."""
+    from ivr.console import run_call
+    from ivr.hotline import open_hotline
+
+    settings = Settings.from_env().with_options(menu_path=args.menu, sqlite_path=args.db)
+    engine, store = open_hotline(settings)
+    try:
+        run_call(
+            engine,
+            at=_parse_at(args.at, engine.menu.schedule.timezone),
+            caller=args.caller,
+            lang=args.lang,
+            keys=args.keys,
+            voicemail=args.voicemail,
+            transfer_result=args.transfer_result,
+            as_json=args.json,
+            speak=args.speak,
+        )
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_menu_check(args: argparse.Namespace) -> int:
+    """Validate menu files; print problems as file:line:column."""
+    status = 0
+    for path in args.paths:
+        problems = check_menu(path)
+        for problem in problems:
+            print(problem, file=sys.stdout)
+        errors = sum(p.severity == "error" for p in problems)
+        if errors:
+            status = 1
+            print(f"{path}: {errors} error(s)", file=sys.stderr)
+        else:
+            print(f"{path}: ok", file=sys.stderr)
+    return status
+
+
+def cmd_tickets_list(args: argparse.Namespace) -> int:
+    """List stored tickets."""
+    from ivr.store.tickets import TicketStore
+
+    settings = Settings.from_env().with_options(sqlite_path=args.db)
+    store = TicketStore(settings.store_url())
+    try:
+        rows = store.list_tickets(limit=args.limit)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps([t.to_dict() for t in rows], ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        print("no tickets")
+    for t in rows:
+        print(f"{t.number}  {t.created_at:%Y-%m-%d %H:%M}Z  {t.category:<10} {t.caller:<16} {t.language}  {t.description}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every sub-command."""
+    parser = argparse.ArgumentParser(prog="ivr", description="The after-sales support hotline: menus, calls and tickets.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    call = sub.add_parser("call", help="place a call on the console simulator")
+    call.add_argument("--menu", help="menu file (default: $IVR_MENU or menus/volcengine.yaml)")
+    call.add_argument("--at", help="the call's time, ISO 8601 (default: now); without an offset, the menu's time zone")
+    call.add_argument("--caller", default="+8613800000000", help="the caller's number")
+    call.add_argument("--lang", choices=["zh-CN", "en-US"], help="the call's starting language (default: the menu's)")
+    call.add_argument("--keys", help='scripted entries separated by spaces, "-" for no input; the caller hangs up when they run out')
+    call.add_argument("--voicemail", default="", help="what the caller says when a message is recorded")
+    call.add_argument(
+        "--transfer-result",
+        default="answered",
+        choices=["answered", "no-answer", "busy", "failed"],
+        help="how transfers end (default: an agent answers)",
+    )
+    call.add_argument("--speak", action="store_true", help="speak each prompt aloud (pyttsx3)")
+    call.add_argument("--json", action="store_true", help="one JSON object per line")
+    call.add_argument("--db", help="SQLite file for tickets (default: $IVR_SQLITE_PATH or var/ivr.sqlite3)")
+    call.set_defaults(func=cmd_call)
+
+    menu = sub.add_parser("menu", help="work with menu files").add_subparsers(dest="menu_command", required=True)
+    check = menu.add_parser("check", help="validate menu files; exit 1 on any error")
+    check.add_argument("paths", nargs="+", metavar="PATH")
+    check.set_defaults(func=cmd_menu_check)
+
+    tickets = sub.add_parser("tickets", help="work with tickets").add_subparsers(dest="tickets_command", required=True)
+    listing = tickets.add_parser("list", help="list tickets, newest first")
+    listing.add_argument("--json", action="store_true", help="print a JSON array")
+    listing.add_argument("--limit", type=int, help="at most this many")
+    listing.add_argument("--db", help="SQLite file (default: $IVR_SQLITE_PATH or var/ivr.sqlite3)")
+    listing.set_defaults(func=cmd_tickets_list)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `ivr` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except DefinitionError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except IvrError as exc:
+        print(f"ivr: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

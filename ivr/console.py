@@ -1,0 +1,114 @@
+"""`ivr call`: a call in the terminal, interactive or scripted, as text or JSON lines."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from typing import TextIO
+
+from ivr.engine.engine import Engine
+from ivr.simulator import Line, SimulatedCall
+from ivr.speech import Speaker
+
+NO_INPUT = "-"
+
+
+def parse_keys(spec: str) -> list[str]:
+    """`--keys "1 2 - 3#"` → entries; '-' stands for no input."""
+    return ["" if token == NO_INPUT else token for token in spec.split()]
+
+
+def format_line(line: Line) -> str:
+    """A transcript line for people."""
+    kind = line["type"]
+    node = line.get("node", "")
+    if kind == "say":
+        return f"[{node}] {line['text']}"
+    if kind == "gather":
+        finish = f", ends with {line['finish_on_key']}" if line["finish_on_key"] else ""
+        return f"  (waiting for up to {line['max_digits']} key(s){finish}, {line['timeout']} s)"
+    if kind == "input":
+        return f"  > {line['digits'] or '(no input)'}"
+    if kind == "transfer":
+        return f"  → transfer to queue '{line['queue']}'"
+    if kind == "record":
+        return "  ● recording…"
+    if kind == "ticket":
+        return f"  ✔ ticket {line['number']} ({line['category']})"
+    if kind == "hangup":
+        return f"  ☎ hang up ({line['reason']})"
+    return json.dumps(line, ensure_ascii=False)
+
+
+class ConsoleCall:
+    """Runs a `SimulatedCall`, printing each line and speaking prompts when asked."""
+
+    def __init__(self, call: SimulatedCall, out: TextIO, *, as_json: bool, speaker: Speaker | None) -> None:
+        self.call = call
+        self.out = out
+        self.as_json = as_json
+        self.speaker = speaker
+        call.on_line = self._show
+
+    def _show(self, line: Line) -> None:
+        if self.as_json:
+            self.out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        else:
+            self.out.write(format_line(line) + "\n")
+        self.out.flush()
+        if self.speaker is not None and line["type"] == "say":
+            self.speaker.say(line["lang"], line["text"])
+
+    def run_scripted(self, entries: list[str]) -> list[Line]:
+        """Answer gathers from `entries`; hang up when they run out."""
+        return self.call.run(entries)
+
+    def run_interactive(self, stdin: TextIO) -> list[Line]:
+        """Read one line of keys per gather: empty = no input, q or end of input = hang up."""
+        self.call.start()
+        while not self.call.ended:
+            entry = self._read(stdin)
+            if entry is None:
+                self.call.hangup()
+            else:
+                self.call.press(entry)
+        return self.call.lines
+
+    def _read(self, stdin: TextIO) -> str | None:
+        if not self.as_json:
+            self.out.write("keys> ")
+            self.out.flush()
+        raw = stdin.readline()
+        if raw == "":
+            return None
+        entry = raw.strip()
+        return None if entry.lower() == "q" else entry.replace(" ", "")
+
+
+def run_call(
+    engine: Engine,
+    *,
+    at: datetime,
+    caller: str,
+    lang: str | None,
+    keys: str | None,
+    voicemail: str,
+    transfer_result: str,
+    as_json: bool,
+    speak: bool,
+    out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
+    stdin: TextIO = sys.stdin,
+) -> list[Line]:
+    """Place one call on the console and return its transcript."""
+    speaker = None
+    if speak:
+        speaker, reason = Speaker.open()
+        if speaker is None:
+            err.write(f"ivr call: --speak: {reason}; the call goes on without sound.\n")
+    call = SimulatedCall(engine, at=at, caller=caller, lang=lang, voicemail=voicemail, transfer_result=transfer_result)
+    console = ConsoleCall(call, out, as_json=as_json, speaker=speaker)
+    if keys is not None:
+        return console.run_scripted(parse_keys(keys))
+    return console.run_interactive(stdin)

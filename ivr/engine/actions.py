@@ -1,0 +1,85 @@
+"""Channel-neutral actions the engine asks an adapter to carry out, in order."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class Action:
+    """Base of every action; `to_dict` gives the JSON-lines form with its `type` first."""
+
+    type: ClassVar[str]
+    node: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The action as a plain dict, `type` first."""
+        return {"type": self.type, **asdict(self)}
+
+
+@dataclass(frozen=True)
+class Say(Action):
+    """Speak `text` in `lang`; `prompt` names the prompt (node and part) for pre-rendered audio."""
+
+    type: ClassVar[str] = "say"
+    lang: str
+    text: str
+    prompt: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form without the internal prompt id."""
+        return {"type": self.type, "node": self.node, "lang": self.lang, "text": self.text}
+
+
+@dataclass(frozen=True)
+class Gather(Action):
+    """Wait for keys: up to `max_digits`, ending early on `finish_on_key` ('' = none) or after `timeout` s."""
+
+    type: ClassVar[str] = "gather"
+    max_digits: int
+    finish_on_key: str
+    timeout: int
+
+
+@dataclass(frozen=True)
+class Transfer(Action):
+    """Connect the caller to a queue of agents; `address` is the queue's number or SIP URI, if known."""
+
+    type: ClassVar[str] = "transfer"
+    queue: str
+    address: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: node and queue."""
+        return {"type": self.type, "node": self.node, "queue": self.queue}
+
+
+@dataclass(frozen=True)
+class Record(Action):
+    """Record the caller's message."""
+
+    type: ClassVar[str] = "record"
+    max_length: int = 120
+    finish_on_key: str = "#"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: node only."""
+        return {"type": self.type, "node": self.node}
+
+
+@dataclass(frozen=True)
+class Ticket(Action):
+    """A ticket was created for this call (before its number is read out)."""
+
+    type: ClassVar[str] = "ticket"
+    number: str
+    category: str
+
+
+@dataclass(frozen=True)
+class Hangup(Action):
+    """End the call; `reason` says why (completed, transferred, caller, loop_limit, error)."""
+
+    type: ClassVar[str] = "hangup"
+    reason: str

@@ -1,0 +1,107 @@
+"""Business hours: a weekly schedule in the menu's time zone, dated overrides and a force switch."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+FORCE_VALUES = ("auto", "open", "closed")
+
+
+@dataclass(frozen=True)
+class Window:
+    """An opening window on one day; `end` may pass midnight (end <= start means the next day)."""
+
+    start: time
+    end: time  # time(0, 0) with `until_midnight` stands for 24:00
+    until_midnight: bool = False
+
+    @property
+    def start_minutes(self) -> int:
+        """Minutes after the start of its day at which the window opens."""
+        return self.start.hour * 60 + self.start.minute
+
+    @property
+    def end_minutes(self) -> int:
+        """Minutes after the start of its day at which it closes (may exceed 1440 when overnight)."""
+        end = 1440 if self.until_midnight else self.end.hour * 60 + self.end.minute
+        return end if end > self.start_minutes else end + 1440
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When the phone line is staffed."""
+
+    timezone: str
+    weekly: Mapping[int, tuple[Window, ...]]  # weekday (Monday = 0) -> windows
+    overrides: Mapping[date, tuple[Window, ...]] = field(default_factory=dict)  # () = closed all day
+    force: str = "auto"
+
+    def windows_on(self, day: date) -> tuple[Window, ...]:
+        """The windows that open on `day`, overrides first."""
+        if day in self.overrides:
+            return self.overrides[day]
+        return self.weekly.get(day.weekday(), ())
+
+    def is_open(self, at: datetime, force: str | None = None) -> bool:
+        """Whether the line is open at the aware datetime `at`; `force` (open/closed) wins over all."""
+        switch = force if force and force != "auto" else self.force
+        if switch == "open":
+            return True
+        if switch == "closed":
+            return False
+        if at.tzinfo is None:
+            raise ValueError("business hours need an aware datetime")
+        local = at.astimezone(ZoneInfo(self.timezone))
+        minute = local.hour * 60 + local.minute + local.second / 60 + local.microsecond / 60e6
+        today = local.date()
+        # A window that started yesterday and runs past midnight still counts today.
+        for day, offset in ((today, 0), (today - timedelta(days=1), 1440)):
+            for window in self.windows_on(day):
+                if window.start_minutes <= minute + offset < window.end_minutes:
+                    return True
+        return False
+
+
+def parse_window(spec: str) -> Window:
+    """Parse 'HH:MM-HH:MM' (24:00 allowed as an end); raises ValueError with a readable reason."""
+    try:
+        start_s, end_s = (part.strip() for part in spec.split("-"))
+    except ValueError:
+        raise ValueError(f"expected 'HH:MM-HH:MM', got {spec!r}") from None
+    start = _parse_time(start_s)
+    if end_s == "24:00":
+        return Window(start, time(0, 0), until_midnight=True)
+    end = _parse_time(end_s)
+    if end == start:
+        raise ValueError(f"window {spec!r} is empty (start equals end)")
+    return Window(start, end)
+
+
+def _parse_time(text: str) -> time:
+    parts = text.split(":")
+    if len(parts) != 2 or not all(p.isdigit() and len(p) == 2 for p in parts):
+        raise ValueError(f"time {text!r} is not HH:MM")
+    hour, minute = int(parts[0]), int(parts[1])
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        raise ValueError(f"time {text!r} is out of range")
+    return time(hour, minute)
+
+
+def parse_days(spec: str) -> list[int]:
+    """Parse 'daily', 'mon', 'mon-fri' or 'sat-sun' (wrapping allowed) into weekday numbers."""
+    spec = spec.strip().lower()
+    if spec == "daily":
+        return list(range(7))
+    if "-" in spec:
+        first, last = spec.split("-", 1)
+        if first not in DAYS or last not in DAYS:
+            raise ValueError(f"unknown day range {spec!r}; use mon..sun, e.g. 'mon-fri'")
+        i, j = DAYS.index(first), DAYS.index(last)
+        return [(i + k) % 7 for k in range((j - i) % 7 + 1)]
+    if spec not in DAYS:
+        raise ValueError(f"unknown day {spec!r}; use daily, mon..sun or a range like 'mon-fri'")
+    return [DAYS.index(spec)]

@@ -1,0 +1,351 @@
+"""Menu file → validated `Menu`; every problem is collected with file, line, column and node."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Collection
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ivr.actions import REGISTRY
+from ivr.errors import DefinitionError, Problem
+from ivr.hours import FORCE_VALUES, Schedule, Window, parse_days, parse_window
+from ivr.ir import LoopLimit, Menu, Node, Queue
+from ivr.loading.checks import check_graph, check_references
+from ivr.loading.nodes import BUILDERS, Context, Defaults
+from ivr.loading.reader import Reader
+from ivr.loading.scope_loader import load_scope
+from ivr.loading.scope_nodes import SCOPE_BUILDERS
+from ivr.loading.yamltree import YMap, YNode, YScalar, YSeq, parse_file
+from ivr.scope import Scope
+from ivr.text import PLACEHOLDER, Text
+
+ALL_BUILDERS = {**BUILDERS, **SCOPE_BUILDERS}
+SCOPE_REF = re.compile(r"\{scope:([a-z0-9_.]+)\}")
+LANG = re.compile(r"[a-z]{2,3}(-[A-Z][a-zA-Z]{1,3})?")
+SETTINGS = (
+    "id", "languages", "default_language", "start", "scope", "data", "hours", "defaults",
+    "loop_limit", "on_error", "apology", "fallback_queue", "queues", "tickets",
+)  # fmt: skip
+DEFAULT_FIELDS = ("max_invalid", "max_no_input", "timeout", "invalid", "no_input", "on_max_failures", "on_transfer_failure")
+
+
+def load_menu(path: str | Path, *, actions: Collection[str] | None = None) -> Menu:
+    """Load and validate a menu file; raises DefinitionError listing every problem."""
+    menu, problems = _load(Path(path), set(REGISTRY) if actions is None else set(actions))
+    errors = [p for p in problems if p.severity == "error"]
+    if errors or menu is None:
+        raise DefinitionError(errors or [Problem(str(path), 1, 1, "menu could not be loaded")])
+    return menu
+
+
+def check_menu(path: str | Path) -> list[Problem]:
+    """Every problem in a menu file (empty when it is sound)."""
+    return sorted(_load(Path(path), set(REGISTRY))[1])
+
+
+def _load(path: Path, action_names: set[str]) -> tuple[Menu | None, list[Problem]]:
+    problems: list[Problem] = []
+    root = parse_file(path, problems)
+    r = Reader(problems)
+    if root is None:
+        return None, problems
+    top = r.mapping(root, "the menu file", root.loc)
+    if top is None:
+        return None, problems
+    r.fields(top, ("menu", "nodes"), "the menu file")
+    settings = r.mapping(top.get("menu"), "'menu' (the settings)", top.loc)
+    nodes_map = r.mapping(top.get("nodes"), "'nodes'", top.loc)
+    if settings is None or nodes_map is None:
+        return None, problems
+    r.fields(settings, SETTINGS, "the menu settings")
+
+    languages = _languages(r, settings)
+    base = path.parent
+    scope, scope_files = _scope(r, settings, base)
+    scope_values = scope.values() if scope else {}
+    ctx_refs: list = []
+
+    def read_text(rd: Reader, m: YMap, key: str, what: str, required: bool) -> Text | None:
+        if key not in m.values:
+            if required:
+                rd.error(m.loc, f"{what} needs the field {key!r}")
+            return None
+        text = rd.text(m.values[key], f"{key!r} of {what}", languages, m.keys[key])
+        return _resolve_scope(rd, text, scope_values, m.values[key].loc) if text else None
+
+    defaults = _defaults(r, settings, languages, read_text, ctx_refs)
+    ctx = Context(languages, defaults, read_text, ctx_refs, scope)
+
+    nodes: dict[str, Node] = {}
+    for node_id, value in nodes_map.values.items():
+        nr = r.for_node(node_id)
+        id_loc = nodes_map.keys[node_id]
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", node_id) or node_id == "back":
+            nr.error(id_loc, "a node name must be lower-case letters, digits and '_' (and not 'back')")
+        m = nr.mapping(value, f"node {node_id!r}", id_loc)
+        if m is None:
+            continue
+        kind = nr.string(m, "type", f"node {node_id!r}")
+        if kind is None:
+            continue
+        builder = ALL_BUILDERS.get(kind)
+        if builder is None:
+            nr.error(m.values["type"].loc, f"unknown node type {kind!r}; use one of: {', '.join(sorted(ALL_BUILDERS))}")
+            continue
+        for node in builder(nr, node_id, m, ctx):
+            nodes[node.id] = node
+
+    start = r.string(settings, "start", "the menu settings") or ""
+    if start:
+        ctx_refs.append(("target", start, "", settings.values["start"].loc))
+    loop = _loop_limit(r, settings, ctx_refs)
+    on_error = _setting_target(r, settings, "on_error", ctx_refs)
+    fallback = r.string(settings, "fallback_queue", "the menu settings") or ""
+    if fallback:
+        ctx_refs.append(("queue", fallback, "", settings.values["fallback_queue"].loc))
+    apology = read_text(r, settings, "apology", "the menu settings", True)
+    queues = _queues(r, settings)
+    data = _data(r, settings, base)
+    _action_refs(r, ctx_refs, action_names, data)
+    default_language = r.string(settings, "default_language", "the menu settings", required=False, default=None)
+    if default_language is not None and languages and default_language not in languages:
+        r.error(settings.values["default_language"].loc, f"default_language {default_language!r} is not one of {list(languages)}")
+    schedule = _schedule(r, settings)
+    tickets = r.mapping(settings.get("tickets"), "'tickets'", settings.loc) if "tickets" in settings.values else None
+    first_response = _first_response(r, tickets, scope)
+
+    problems.extend(
+        check_references(
+            ctx_refs,
+            {"target": nodes, "queue": queues, "action": action_names},
+        )
+    )
+    if start in nodes:
+        problems.extend(check_graph(nodes, [start, loop.target, on_error, defaults.on_max_failures, defaults.on_transfer_failure]))
+    if any(p.severity == "error" for p in problems) or apology is None or schedule is None:
+        return None, problems
+    version_files = [path, *scope_files, *(Path(p) for p in data.values())]
+    menu = Menu(
+        id=r.string(settings, "id", "the menu settings") or path.stem,
+        version=_version(version_files),
+        source=str(path),
+        languages=languages,
+        default_language=default_language or languages[0],
+        schedule=schedule,
+        start=start,
+        nodes=nodes,
+        queues=queues,
+        loop_limit=loop,
+        on_error=on_error,
+        apology=apology,
+        fallback_queue=fallback,
+        ticket_first_response_minutes=first_response,
+        data=data,
+    )
+    return menu, problems
+
+
+def _languages(r: Reader, settings: YMap) -> tuple[str, ...]:
+    langs = r.string_list(settings, "languages", "the menu settings")
+    for lang, loc in langs:
+        if not LANG.fullmatch(lang):
+            r.error(loc, f"{lang!r} is not a language tag like 'zh-CN' or 'en-US'")
+    seen = [lang for lang, _ in langs]
+    if len(set(seen)) != len(seen):
+        r.error(settings.values["languages"].loc, "a language is listed twice")
+    if not seen:
+        return ("zh-CN",)
+    return tuple(dict.fromkeys(seen))
+
+
+def _resolve_scope(r: Reader, text: Text, values: dict[str, Text], loc) -> Text:
+    """Replace `{scope:PATH}` with scope data; an unknown PATH is an error at the prompt."""
+
+    def one(lang: str, s: str) -> str:
+        def sub(match: re.Match[str]) -> str:
+            key = match.group(1)
+            if key not in values:
+                close = [k for k in values if k.split(".")[-1] == key.split(".")[-1]][:3]
+                hint = f"; did you mean {', '.join(close)}?" if close else ""
+                r.error(loc, f"unknown scope item {key!r}{hint}")
+                return ""
+            return values[key].get(lang)
+
+        resolved = SCOPE_REF.sub(sub, s)
+        for bad in re.findall(r"\{[^}]*\}", PLACEHOLDER.sub("", resolved)):
+            r.error(loc, f"malformed placeholder {bad!r}: use {{name}}, {{name|digits}} or {{scope:path}}")
+        return resolved
+
+    return text.map(one)
+
+
+def _defaults(r: Reader, settings: YMap, languages, read_text, refs) -> Defaults:
+    m = r.mapping(settings.get("defaults"), "'defaults'", settings.loc) or YMap(settings.loc)
+    r.fields(m, DEFAULT_FIELDS, "'defaults'")
+    blank = Text({lang: "" for lang in languages})
+    targets = {}
+    for key in ("on_max_failures", "on_transfer_failure"):
+        value = r.string(m, key, "'defaults'") or ""
+        if value:
+            refs.append(("target", value, "", m.values[key].loc))
+        targets[key] = value
+    return Defaults(
+        max_invalid=r.integer(m, "max_invalid", "'defaults'", 3, 1, 10),
+        max_no_input=r.integer(m, "max_no_input", "'defaults'", 3, 1, 10),
+        timeout=r.integer(m, "timeout", "'defaults'", 5, 1, 60),
+        invalid=read_text(r, m, "invalid", "'defaults'", True) or blank,
+        no_input=read_text(r, m, "no_input", "'defaults'", True) or blank,
+        on_max_failures=targets["on_max_failures"],
+        on_transfer_failure=targets["on_transfer_failure"],
+    )
+
+
+def _setting_target(r: Reader, settings: YMap, key: str, refs) -> str:
+    value = r.string(settings, key, "the menu settings") or ""
+    if value:
+        refs.append(("target", value, "", settings.values[key].loc))
+    return value
+
+
+def _loop_limit(r: Reader, settings: YMap, refs) -> LoopLimit:
+    m = r.mapping(settings.get("loop_limit"), "'loop_limit'", settings.loc)
+    if m is None:
+        return LoopLimit(50, "")
+    r.fields(m, ("max_steps", "goto"), "'loop_limit'")
+    target = r.string(m, "goto", "'loop_limit'") or ""
+    if target:
+        refs.append(("target", target, "", m.values["goto"].loc))
+    return LoopLimit(r.integer(m, "max_steps", "'loop_limit'", 50, 5, 1000), target)
+
+
+def _queues(r: Reader, settings: YMap) -> dict[str, Queue]:
+    m = r.mapping(settings.get("queues"), "'queues'", settings.loc)
+    queues: dict[str, Queue] = {}
+    for name, value in (m.values.items() if m else []):
+        q = r.mapping(value, f"queue {name!r}", m.keys[name]) if m else None
+        if q is None:
+            continue
+        r.fields(q, ("address", "description"), f"queue {name!r}")
+        queues[name] = Queue(
+            name,
+            r.string(q, "address", f"queue {name!r}", required=False, default="") or "",
+            r.string(q, "description", f"queue {name!r}", required=False, default="") or "",
+        )
+    return queues
+
+
+def _data(r: Reader, settings: YMap, base: Path) -> dict[str, str]:
+    if "data" not in settings.values:
+        return {}
+    m = r.mapping(settings.get("data"), "'data'", settings.loc)
+    data: dict[str, str] = {}
+    for name, value in (m.values.items() if m else []):
+        if not isinstance(value, YScalar) or value.is_null:
+            r.error(value.loc, f"data file {name!r} must be a path")
+            continue
+        file = (base / value.value).resolve()
+        if not file.is_file():
+            r.error(value.loc, f"data file {name!r} not found: {file}")
+            continue
+        data[name] = str(file)
+    return data
+
+
+def _action_refs(r: Reader, refs, action_names: set[str], data: dict[str, str]) -> None:
+    for kind, name, node, loc in refs:
+        if kind != "action" or name not in REGISTRY:
+            continue
+        for needed in REGISTRY[name].needs_data:
+            if needed not in data:
+                r.for_node(node).error(loc, f"action {name!r} needs the data file {needed!r} under 'data' in the menu settings")
+
+
+def _scope(r: Reader, settings: YMap, base: Path) -> tuple[Scope | None, list[Path]]:
+    if "scope" not in settings.values:
+        return None, []
+    rel = r.string(settings, "scope", "the menu settings")
+    if not rel:
+        return None, []
+    folder = (base / rel).resolve()
+    if not folder.is_dir():
+        r.error(settings.values["scope"].loc, f"scope folder not found: {folder}")
+        return None, []
+    return load_scope(folder, r.problems)
+
+
+def _schedule(r: Reader, settings: YMap) -> Schedule | None:
+    m = r.mapping(settings.get("hours"), "'hours'", settings.loc)
+    if m is None:
+        return None
+    r.fields(m, ("timezone", "weekly", "overrides", "force"), "'hours'")
+    tz = r.string(m, "timezone", "'hours'") or ""
+    if tz:
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            r.error(m.values["timezone"].loc, f"unknown time zone {tz!r}; use an IANA name such as 'Asia/Shanghai'")
+            tz = ""
+    force = r.string(m, "force", "'hours'", required=False, default="auto") or "auto"
+    if force not in FORCE_VALUES:
+        r.error(m.values["force"].loc, f"force must be one of {', '.join(FORCE_VALUES)}, not {force!r}")
+    weekly: dict[int, tuple[Window, ...]] = {}
+    week = r.mapping(m.get("weekly"), "'weekly'", m.loc)
+    for spec, value in (week.values.items() if week else []):
+        try:
+            days = parse_days(spec)
+        except ValueError as exc:
+            r.error(week.keys[spec] if week else m.loc, str(exc))
+            continue
+        windows = _windows(r, value)
+        for day in days:
+            weekly[day] = windows  # later lines win, so "daily" then "sun: closed" reads naturally
+    overrides: dict[date, tuple[Window, ...]] = {}
+    over = r.mapping(m.get("overrides"), "'overrides'", m.loc) if "overrides" in m.values else None
+    for spec, value in (over.values.items() if over else []):
+        try:
+            day = date.fromisoformat(spec)
+        except ValueError:
+            r.error(over.keys[spec] if over else m.loc, f"{spec!r} is not a date (YYYY-MM-DD)")
+            continue
+        overrides[day] = _windows(r, value)
+    if not tz:
+        return None
+    return Schedule(tz, weekly, overrides, force)
+
+
+def _windows(r: Reader, value: YNode) -> tuple[Window, ...]:
+    items = value.items if isinstance(value, YSeq) else [value]
+    windows = []
+    for item in items:
+        if not isinstance(item, YScalar) or item.is_null:
+            r.error(item.loc, "opening hours must be 'HH:MM-HH:MM', a list of them, or 'closed'")
+            continue
+        if item.value == "closed":
+            continue
+        try:
+            windows.append(parse_window(item.value))
+        except ValueError as exc:
+            r.error(item.loc, f"bad opening hours: {exc}")
+    return tuple(windows)
+
+
+def _first_response(r: Reader, tickets: YMap | None, scope: Scope | None) -> int:
+    if tickets is not None:
+        r.fields(tickets, ("first_response_minutes",), "'tickets'")
+        if "first_response_minutes" in tickets.values:
+            return r.integer(tickets, "first_response_minutes", "'tickets'", 10, 1, 10080)
+    channel = scope.channels.get("tickets") if scope else None
+    if channel and channel.first_response_minutes:
+        return channel.first_response_minutes
+    return 10
+
+
+def _version(files: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.name.encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:12]

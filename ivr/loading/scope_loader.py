@@ -1,0 +1,124 @@
+"""scope/*.yaml → `Scope`, with located problems like the menu loader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ivr.errors import DefinitionError, Problem
+from ivr.loading.reader import Reader
+from ivr.ir import Location
+from ivr.loading.yamltree import YMap, YNode, YSeq, parse_file
+from ivr.scope import Category, Channel, Scope, ScopeItem, Software
+from ivr.text import Text
+
+SCOPE_LANGUAGES = ("zh-CN", "en-US")
+FILES = ("channels.yaml", "coverage.yaml", "third_party.yaml")
+
+
+def load_scope(folder: Path, problems: list[Problem]) -> tuple[Scope | None, list[Path]]:
+    """Read the scope folder; problems are appended, and None is returned when it is unusable."""
+    r = Reader(problems)
+    before = len(problems)
+    docs: dict[str, YMap] = {}
+    paths = [folder / name for name in FILES]
+    for path in paths:
+        root = parse_file(path, problems)
+        m = r.mapping(root, str(path), root.loc) if root else None
+        if m is not None:
+            docs[path.name] = m
+    if len(docs) != len(FILES):
+        return None, paths
+    channels = _channels(r, docs["channels.yaml"])
+    lists = {key: _items(r, docs["coverage.yaml"], key) for key in ("in_scope", "out_of_scope")}
+    third = docs["third_party.yaml"]
+    categories = _categories(r, third)
+    note = _text(r, third, "note")
+    project = _text(r, docs["channels.yaml"], "project_customers")
+    if len(problems) > before or note is None or project is None:
+        return None, paths
+    return Scope(channels, lists, categories, note, project), paths
+
+
+def read_scope(folder: str | Path) -> Scope:
+    """Load a scope folder or raise DefinitionError."""
+    problems: list[Problem] = []
+    scope, _ = load_scope(Path(folder), problems)
+    if scope is None:
+        raise DefinitionError(problems or [Problem(str(folder), 1, 1, "scope could not be loaded")])
+    return scope
+
+
+def _text(r: Reader, m: YMap, key: str) -> Text | None:
+    """The localised text under `key` of `m`."""
+    return _localised(r, m.get(key), repr(key), m.loc)
+
+
+def _localised(r: Reader, node: YNode | None, what: str, loc: Location) -> Text | None:
+    """A localised text that must have every scope language (others are allowed)."""
+    value = r.mapping(node, what, loc)
+    if value is None:
+        return None
+    by_lang = {}
+    for lang in SCOPE_LANGUAGES:
+        text = r.string(value, lang, what)
+        if text:
+            by_lang[lang] = text
+    return Text(by_lang) if len(by_lang) == len(SCOPE_LANGUAGES) else None
+
+
+def _entries(r: Reader, m: YMap, key: str) -> list[YMap]:
+    value = m.get(key)
+    if not isinstance(value, YSeq):
+        r.error(value.loc if value else m.loc, f"{key!r} must be a list")
+        return []
+    out = []
+    for item in value.items:
+        entry = r.mapping(item, f"an entry of {key!r}", item.loc)
+        if entry is not None:
+            out.append(entry)
+    return out
+
+
+def _channels(r: Reader, doc: YMap) -> dict[str, Channel]:
+    m = r.mapping(doc.get("channels"), "'channels'", doc.loc)
+    channels = {}
+    for cid, value in (m.values.items() if m else []):
+        c = r.mapping(value, f"channel {cid!r}", value.loc)
+        if c is None:
+            continue
+        name = _text(r, c, "name")
+        reach = _text(r, c, "how_to_reach")
+        hours = _text(r, c, "hours") if "hours" in c.values else None
+        minutes = r.integer(c, "first_response_minutes", f"channel {cid!r}", 0, 0, 100000) or None
+        best = []
+        if "best_for" in c.values:
+            best = [t for t in (_localised(r, e, "a best_for item", e.loc) for e in _entries(r, c, "best_for")) if t]
+        if name and reach:
+            channels[cid] = Channel(cid, name, hours, reach, minutes, tuple(best))
+    return channels
+
+
+def _items(r: Reader, doc: YMap, key: str) -> tuple[ScopeItem, ...]:
+    items = []
+    for entry in _entries(r, doc, key):
+        item_id = r.string(entry, "id", f"an entry of {key!r}") or ""
+        text = _localised(r, entry, f"an entry of {key!r}", entry.loc)
+        if text:
+            items.append(ScopeItem(item_id, text))
+    return tuple(items)
+
+
+def _categories(r: Reader, doc: YMap) -> tuple[Category, ...]:
+    categories = []
+    for entry in _entries(r, doc, "categories"):
+        software = []
+        for sw in _entries(r, entry, "software"):
+            texts = [_text(r, sw, k) for k in ("name", "supported", "unsupported")]
+            if all(texts):
+                name, ok, not_ok = texts
+                assert name and ok and not_ok
+                software.append(Software(r.string(sw, "id", "software") or "", name, ok, not_ok))
+        name = _text(r, entry, "name")
+        if name:
+            categories.append(Category(r.string(entry, "id", "category") or "", name, tuple(software)))
+    return tuple(categories)

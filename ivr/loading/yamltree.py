@@ -1,0 +1,140 @@
+"""YAML → a tree of located values: every scalar stays a string and remembers its file, line and column.
+
+Menus are read through PyYAML's composer only, never its constructor, so YAML 1.1 surprises
+(`no` → False, `010` → 8, `09:00` → 540) cannot happen: the menu loader decides types itself.
+Duplicate keys, which YAML parsers silently resolve to the last one, are reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ivr.errors import Problem
+from ivr.ir import Location
+
+NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+
+
+@dataclass
+class YNode:
+    """Any located YAML value."""
+
+    loc: Location
+
+
+@dataclass
+class YScalar(YNode):
+    """A scalar, always as written; `plain` is False for quoted scalars."""
+
+    value: str
+    plain: bool = True
+
+    @property
+    def is_null(self) -> bool:
+        """Whether YAML would read this as null."""
+        return self.plain and self.value in NULLS
+
+
+@dataclass
+class YSeq(YNode):
+    """A sequence of located values."""
+
+    items: list[YNode] = field(default_factory=list)
+
+
+@dataclass
+class YMap(YNode):
+    """A mapping with string keys; `keys` keeps where each key was written."""
+
+    values: dict[str, YNode] = field(default_factory=dict)
+    keys: dict[str, Location] = field(default_factory=dict)
+
+    def get(self, key: str) -> YNode | None:
+        """The value under `key`, if any."""
+        return self.values.get(key)
+
+
+def describe(node: YNode) -> str:
+    """A short name for the kind of a YAML value, for error messages."""
+    if isinstance(node, YMap):
+        return "a mapping"
+    if isinstance(node, YSeq):
+        return "a list"
+    return "an empty value" if isinstance(node, YScalar) and node.is_null else "a scalar"
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe composer; no constructor is ever run."""
+
+
+def _loc(path: str, mark: yaml.Mark | None) -> Location:
+    if mark is None:
+        return Location(path, 1, 1)
+    return Location(path, mark.line + 1, mark.column + 1)
+
+
+def parse_text(text: str, path: str, problems: list[Problem]) -> YNode | None:
+    """Parse YAML text; syntax errors and duplicate keys are appended to `problems`."""
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        loc = _loc(path, exc.problem_mark or exc.context_mark)
+        reason = " ".join(filter(None, [exc.context, exc.problem]))
+        problems.append(Problem(loc.file, loc.line, loc.column, f"YAML syntax: {reason}"))
+        return None
+    except yaml.YAMLError as exc:
+        problems.append(Problem(path, 1, 1, f"YAML: {exc}"))
+        return None
+    if root is None:
+        problems.append(Problem(path, 1, 1, "the file is empty"))
+        return None
+    return _convert(root, path, problems)
+
+
+def parse_file(path: Path, problems: list[Problem]) -> YNode | None:
+    """Read and parse one YAML file (UTF-8)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(str(path), 1, 1, f"cannot read file: {exc}"))
+        return None
+    return parse_text(text, str(path), problems)
+
+
+def _convert(node: yaml.Node, path: str, problems: list[Problem]) -> YNode:
+    loc = _loc(path, node.start_mark)
+    if isinstance(node, yaml.ScalarNode):
+        return YScalar(loc, str(node.value), plain=node.style is None)
+    if isinstance(node, yaml.SequenceNode):
+        return YSeq(loc, [_convert(item, path, problems) for item in node.value])
+    assert isinstance(node, yaml.MappingNode)
+    result = YMap(loc)
+    for key_node, value_node in node.value:
+        key_loc = _loc(path, key_node.start_mark)
+        if not isinstance(key_node, yaml.ScalarNode):
+            problems.append(Problem(key_loc.file, key_loc.line, key_loc.column, "a key must be a plain string"))
+            continue
+        key = str(key_node.value)
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            problems.append(
+                Problem(key_loc.file, key_loc.line, key_loc.column, "merge keys ('<<') are not supported; write the fields out")
+            )
+            continue
+        if key in result.values:
+            first = result.keys[key]
+            problems.append(
+                Problem(
+                    key_loc.file,
+                    key_loc.line,
+                    key_loc.column,
+                    f"duplicate key {key!r} (first defined at line {first.line}, column {first.column}); "
+                    "YAML would silently keep only the last one",
+                )
+            )
+            continue
+        result.keys[key] = key_loc
+        result.values[key] = _convert(value_node, path, problems)
+    return result

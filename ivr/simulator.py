@@ -1,0 +1,106 @@
+"""Drive one call through the engine the way a phone network would, keeping a transcript.
+
+The console (`ivr call`), the QA runner and the tests all use this, so they agree on what a call is.
+Transfers are answered (or fail, as asked) and recordings carry the text the caller "says".
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ivr.engine.actions import Action, Gather, Hangup, Record, Transfer
+from ivr.engine.engine import Engine, Step
+from ivr.engine.events import CallerHangup, Entry, Event, RecordingDone, TransferResult
+from ivr.engine.snapshot import CallSnapshot
+
+Line = dict[str, Any]
+
+
+@dataclass
+class SimulatedCall:
+    """One simulated call; `lines` is its transcript in the JSON-lines shape of `ivr call --json`."""
+
+    engine: Engine
+    at: datetime
+    caller: str = "+8613800000000"
+    lang: str | None = None
+    voicemail: str = ""
+    transfer_result: str = "answered"
+    call_id: str = field(default_factory=lambda: f"SIM{uuid.uuid4().hex[:29]}")
+    on_line: Callable[[Line], None] | None = None
+    lines: list[Line] = field(default_factory=list)
+    snapshot: CallSnapshot | None = None
+    waiting: Action | None = None  # the Gather the caller is expected to answer
+
+    def start(self) -> list[Line]:
+        """Answer the call and play everything up to the first time the caller must press keys."""
+        return self._apply(self.engine.start(self.call_id, self.caller, self.at, self.lang))
+
+    @property
+    def ended(self) -> bool:
+        """Whether the call is over."""
+        return self.snapshot is None or self.snapshot.ended
+
+    def press(self, digits: str) -> list[Line]:
+        """The caller's entry at the current gather ('' = silence until the timeout)."""
+        node = self.snapshot.node if self.snapshot else ""
+        new = [self._emit({"type": "input", "node": node, "digits": digits})]
+        return new + self._send(Entry(digits))
+
+    def hangup(self) -> list[Line]:
+        """The caller hangs up."""
+        if self.ended:
+            return []
+        assert self.snapshot is not None
+        line = self._emit({"type": "hangup", "node": self.snapshot.node, "reason": "caller"})
+        self._send(CallerHangup())
+        return [line]
+
+    def run(self, entries: Iterable[str]) -> list[Line]:
+        """Start (if needed) and answer each gather with the next entry; hang up when they run out."""
+        if self.snapshot is None:
+            self.start()
+        feed: Iterator[str] = iter(entries)
+        while not self.ended:
+            entry = next(feed, None)
+            if entry is None:
+                self.hangup()
+                break
+            self.press(entry)
+        return self.lines
+
+    def _send(self, event: Event) -> list[Line]:
+        assert self.snapshot is not None
+        return self._apply(self.engine.handle(self.snapshot, event, self.at))
+
+    def _apply(self, step: Step) -> list[Line]:
+        """Record a step's actions, then play the network's part: answer transfers, deliver recordings."""
+        self.snapshot = step.snapshot
+        new = [self._emit(action.to_dict()) for action in step.actions]
+        last = step.actions[-1] if step.actions else None
+        self.waiting = last if isinstance(last, Gather) else None
+        if self.snapshot.ended and not isinstance(last, Hangup) and not self.lines_end_with_hangup():
+            new.append(self._emit({"type": "hangup", "node": self.snapshot.node, "reason": _end_reason(last)}))
+        elif isinstance(last, Transfer) and not self.snapshot.ended:
+            new += self._send(TransferResult(self.transfer_result))
+        elif isinstance(last, Record):
+            new += self._send(RecordingDone(text=self.voicemail))
+        return new
+
+    def lines_end_with_hangup(self) -> bool:
+        """Whether the transcript already ends with a hangup line."""
+        return bool(self.lines) and self.lines[-1]["type"] == "hangup"
+
+    def _emit(self, line: Line) -> Line:
+        self.lines.append(line)
+        if self.on_line is not None:
+            self.on_line(line)
+        return line
+
+
+def _end_reason(last: Action | None) -> str:
+    return "transferred" if isinstance(last, Transfer) else "completed"

@@ -1,0 +1,63 @@
+"""Speaking prompts aloud with pyttsx3 (espeak-ng voices: Mandarin for zh-CN, English for en-US)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+VOICE_LANGS = {"zh-CN": ("cmn", "zh"), "en-US": ("en-us", "en")}
+
+
+def audio_output_problem() -> str | None:
+    """Why sound cannot be played here, or None when an output device seems available."""
+    if sys.platform.startswith("linux"):
+        if shutil.which("aplay") is None:
+            return "no 'aplay' player (install alsa-utils)"
+        has_device = Path("/dev/snd").is_dir() and any(Path("/dev/snd").glob("pcm*p"))
+        if not has_device and not os.environ.get("PULSE_SERVER"):
+            return "no audio output device"
+    return None
+
+
+class Speaker:
+    """Speaks text in a language; build it with `Speaker.open()`."""
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+        self._voices: dict[str, str] = {}
+
+    @classmethod
+    def open(cls) -> tuple[Speaker | None, str]:
+        """A speaker, or None and the reason there is none."""
+        problem = audio_output_problem()
+        if problem:
+            return None, problem
+        try:
+            import pyttsx3
+
+            return cls(pyttsx3.init()), ""
+        except Exception as exc:  # pyttsx3 raises bare RuntimeError/OSError/ImportError by driver
+            return None, f"text-to-speech unavailable ({exc})"
+
+    def voice_for(self, lang: str) -> str | None:
+        """The id of an installed voice for `lang`, if any."""
+        if lang not in self._voices:
+            wanted = VOICE_LANGS.get(lang, (lang.lower(),))
+            for voice in self._engine.getProperty("voices"):
+                tags = [str(x).lower().lstrip("\x05") for x in (getattr(voice, "languages", None) or [])]
+                ident = str(voice.id).lower()
+                if any(t.startswith(w) for t in tags for w in wanted) or any(ident.endswith(w) for w in wanted):
+                    self._voices[lang] = voice.id
+                    break
+        return self._voices.get(lang)
+
+    def say(self, lang: str, text: str) -> None:
+        """Speak and wait until done."""
+        voice = self.voice_for(lang)
+        if voice:
+            self._engine.setProperty("voice", voice)
+        self._engine.say(text)
+        self._engine.runAndWait()

@@ -1,0 +1,149 @@
+"""The ticket store: idempotent per call, on any SQLAlchemy database (a SQLite file by default)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, insert, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from ivr.engine.services import TicketRequest
+from ivr.errors import ServiceError
+from ivr.store.schema import metadata, tickets
+
+NUMBER_DIGITS = 8  # short enough to read back digit by digit, unique via the table's constraint
+MAX_NUMBER_TRIES = 20
+
+
+@dataclass(frozen=True)
+class StoredTicket:
+    """A ticket as stored."""
+
+    number: str
+    call_id: str
+    caller: str
+    language: str
+    category: str
+    description: str
+    created_at: datetime
+    first_response_due: datetime
+    status: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, times in ISO 8601 UTC."""
+        data = dict(self.__dict__)
+        data["created_at"] = self.created_at.isoformat()
+        data["first_response_due"] = self.first_response_due.isoformat()
+        return data
+
+
+def sqlite_url(path: str | Path) -> str:
+    """A SQLAlchemy URL for a SQLite file, creating its folder."""
+    file = Path(path).expanduser().resolve()
+    file.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{file}"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL and a busy timeout so several processes can share the file."""
+    engine = create_engine(url, future=True, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=5000")
+            cur.close()
+
+    return engine
+
+
+def _utc(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything is stored as UTC.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class TicketStore:
+    """Creates and lists tickets; `create_ticket` returns the existing ticket for a call already seen."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        try:
+            metadata.create_all(self.engine)
+        except SQLAlchemyError as exc:
+            raise ServiceError(f"cannot open the ticket store at {self.engine.url!r}: {exc}") from exc
+
+    def create_ticket(self, request: TicketRequest) -> str:
+        """Store a ticket for the call (once) and return its number."""
+        try:
+            existing = self.find_by_call(request.call_id)
+            if existing is not None:
+                return existing.number
+            created = _utc(request.created_at)
+            row = {
+                "call_id": request.call_id,
+                "caller": request.caller,
+                "language": request.lang,
+                "category": request.category,
+                "description": request.description,
+                "created_at": created,
+                "first_response_due": created + timedelta(minutes=request.first_response_minutes),
+                "status": "open",
+            }
+            for _ in range(MAX_NUMBER_TRIES):
+                number = str(secrets.randbelow(9 * 10 ** (NUMBER_DIGITS - 1)) + 10 ** (NUMBER_DIGITS - 1))
+                try:
+                    with self.engine.begin() as conn:
+                        conn.execute(insert(tickets).values(number=number, **row))
+                    return number
+                except IntegrityError:
+                    # Either another worker stored this call's ticket first, or the number was taken.
+                    existing = self.find_by_call(request.call_id)
+                    if existing is not None:
+                        return existing.number
+            raise ServiceError("could not find a free ticket number")
+        except SQLAlchemyError as exc:
+            raise ServiceError(f"ticket store unavailable: {exc}") from exc
+
+    def find_by_call(self, call_id: str) -> StoredTicket | None:
+        """The ticket created for a call, if any."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(tickets).where(tickets.c.call_id == call_id)).mappings().first()
+        return _ticket(row) if row else None
+
+    def find(self, number: str) -> StoredTicket | None:
+        """The ticket with this number, if any."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(tickets).where(tickets.c.number == number)).mappings().first()
+        return _ticket(row) if row else None
+
+    def list_tickets(self, limit: int | None = None) -> list[StoredTicket]:
+        """Tickets, newest first."""
+        query = select(tickets).order_by(tickets.c.created_at.desc(), tickets.c.id.desc())
+        if limit:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [_ticket(row) for row in conn.execute(query).mappings()]
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.engine.dispose()
+
+
+def _ticket(row: Any) -> StoredTicket:
+    return StoredTicket(
+        number=row["number"],
+        call_id=row["call_id"],
+        caller=row["caller"],
+        language=row["language"],
+        category=row["category"],
+        description=row["description"],
+        created_at=_utc(row["created_at"]),
+        first_response_due=_utc(row["first_response_due"]),
+        status=row["status"],
+    )

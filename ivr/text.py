@@ -1,0 +1,50 @@
+"""Localised text and the small template language prompts use."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+# {name} or {name|digits}: a value the engine knows at run time (ticket, order id...).
+PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)(?:\|([a-z]+))?\}")
+FILTERS = frozenset({"digits"})
+
+
+@dataclass(frozen=True)
+class Text:
+    """One piece of text in every language of a menu."""
+
+    by_lang: Mapping[str, str]
+
+    def get(self, lang: str) -> str:
+        """The text in `lang`."""
+        return self.by_lang[lang]
+
+    def map(self, fn: Callable[[str, str], str]) -> Text:
+        """A new Text with `fn(lang, text)` applied to every language."""
+        return Text({lang: fn(lang, s) for lang, s in self.by_lang.items()})
+
+    @staticmethod
+    def join(parts: list[Text], languages: tuple[str, ...]) -> Text:
+        """Concatenate texts language by language (sentences in Chinese or Japanese take no space)."""
+        return Text({lang: _separator(lang).join(p.get(lang) for p in parts if p.get(lang)) for lang in languages})
+
+
+def _separator(lang: str) -> str:
+    return "" if lang.split("-")[0] in ("zh", "ja", "cmn", "yue") else " "
+
+
+def spell_digits(value: str) -> str:
+    """Read a number digit by digit: '20261' -> '2 0 2 6 1'."""
+    return " ".join(value)
+
+
+def render(template: str, values: Mapping[str, str]) -> str:
+    """Fill run-time placeholders; an unknown value renders as empty rather than failing a call."""
+
+    def fill(match: re.Match[str]) -> str:
+        value = values.get(match.group(1), "")
+        return spell_digits(value) if match.group(2) == "digits" else value
+
+    return PLACEHOLDER.sub(fill, template)
