@@ -67,5 +67,5 @@ class Scope:
                 out[f"channels.{cid}.hours"] = ch.hours
             if ch.first_response_minutes is not None:
                 minutes = str(ch.first_response_minutes)
-                out[f"channels.{cid}.first_response_minutes"] = ch.name.map(lambda _lang, _s, m=minutes: m)
+                out[f"channels.{cid}.first_response_minutes"] = Text(dict.fromkeys(ch.name.by_lang, minutes))
         return out

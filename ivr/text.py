@@ -32,7 +32,7 @@ class Text:
 
 
 def _separator(lang: str) -> str:
-    return "" if lang.split("-")[0] in ("zh", "ja", "cmn", "yue") else " "
+    return "" if lang.split("-", maxsplit=1)[0] in ("zh", "ja", "cmn", "yue") else " "
 
 
 def spell_digits(value: str) -> str:

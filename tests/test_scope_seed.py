@@ -32,14 +32,33 @@ OUT_HEADING = "火山引擎支持的服务范围不包含:"
 TABLE_RULE = re.compile(r"^-{3,}(\|-{3,})*\|?$")  # the "---|---|---|" line under a header
 
 # Keys whose value is one localised text, and keys whose value is a list of them.
-TEXT_KEYS = frozenset({
-    "name", "hours", "how_to_reach", "response", "description", "project_customers",
-    "closing", "note", "title", "supported", "unsupported", "in_scope_heading",
-    "out_of_scope_heading",
-})
-TEXT_LIST_KEYS = frozenset({
-    "best_for", "topics", "delivery_methods", "platforms", "contacts", "paragraphs",
-})
+TEXT_KEYS = frozenset(
+    {
+        "name",
+        "hours",
+        "how_to_reach",
+        "response",
+        "description",
+        "project_customers",
+        "closing",
+        "note",
+        "title",
+        "supported",
+        "unsupported",
+        "in_scope_heading",
+        "out_of_scope_heading",
+    }
+)
+TEXT_LIST_KEYS = frozenset(
+    {
+        "best_for",
+        "topics",
+        "delivery_methods",
+        "platforms",
+        "contacts",
+        "paragraphs",
+    }
+)
 # The only values written unquoted, and what they may look like.
 UNQUOTED = {"first_response_minutes": re.compile(r"\d+"), "archived": re.compile(r"true|false")}
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef\u201c\u201d]")
@@ -73,7 +92,7 @@ def _table(lines: list[str], start: int) -> tuple[list[str], list[list[str]], in
     end = start + 2
     while end < len(lines) and "|" in lines[end]:
         end += 1
-    return _cells(lines[start]), [_cells(line) for line in lines[start + 2:end]], end
+    return _cells(lines[start]), [_cells(line) for line in lines[start + 2 : end]], end
 
 
 def _is_bullet(line: str) -> bool:
@@ -108,8 +127,8 @@ def seed() -> Seed:
             third_party_rows.append((category, *row))
     return Seed(
         intro=lines[:i_in],
-        in_scope=lines[i_in + 1:i_out],
-        out_of_scope=lines[i_out + 1:end_out],
+        in_scope=lines[i_in + 1 : i_out],
+        out_of_scope=lines[i_out + 1 : end_out],
         channel_paragraphs=lines[end_out:first_table],
         channel_rows=[tuple(row) for row in channel_rows],
         between_tables=lines[after_first:second_table],
@@ -276,8 +295,7 @@ def test_intro_and_notes_are_the_seed_paragraphs() -> None:
 def test_third_party_catalogue_is_the_seed_table() -> None:
     """Each row of the third-party table, category carried forward, is one catalogue entry."""
     entries = [
-        (cat["name"]["zh-CN"], sw["name"]["zh-CN"], sw["supported"]["zh-CN"],
-         sw["unsupported"]["zh-CN"])
+        (cat["name"]["zh-CN"], sw["name"]["zh-CN"], sw["supported"]["zh-CN"], sw["unsupported"]["zh-CN"])
         for cat in load("third_party.yaml")["categories"]
         for sw in cat["software"]
     ]
@@ -292,7 +310,7 @@ def test_localised_texts_have_both_languages() -> None:
         where = f"{name}: {'.'.join(path)}"
         extra = node.keys() - LOCALES
         is_coverage_item = name == "coverage.yaml" and path[0] in ("in_scope", "out_of_scope")
-        assert LOCALES <= node.keys(), where
+        assert node.keys() >= LOCALES, where
         assert extra <= (COVERAGE_ITEM_KEYS if is_coverage_item else set()), where
         for lang in LOCALES:
             text = node[lang]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,7 +12,7 @@ from transitions import EventData
 
 from ivr.engine.actions import Action, Gather, Hangup, Record, Say, Ticket, Transfer
 from ivr.engine.events import CallerHangup, Entry, Event, RecordingDone, TransferResult
-from ivr.engine.fsm import MAX_STACK, CallModel, compile_machine
+from ivr.engine.fsm import MAX_STACK, CallModel, call_of, compile_machine
 from ivr.engine.services import Action as NamedAction
 from ivr.engine.services import ActionContext, TicketRequest, TicketSink
 from ivr.engine.snapshot import CallSnapshot
@@ -85,17 +85,19 @@ class Engine:
 
     def is_open(self, event: EventData) -> bool:
         """Condition: whether the line is open at the call's clock."""
-        return self.menu.schedule.is_open(event.model.now, self.hours_override)
+        return self.menu.schedule.is_open(call_of(event).now, self.hours_override)
 
     # ---- stepping ---------------------------------------------------------
-    def _run(self, model: CallModel, first: object) -> Step:
+    def _run(self, model: CallModel, first: Callable[[], None]) -> Step:
         """Run a step; any failure turns into the menu's error path, and that failing into an apology."""
         before = model.snap.copy()
         try:
-            first()  # type: ignore[operator]
+            first()
             self._drain(model)
         except Exception:
             log.exception("call %s failed at node %s; taking the error path", model.snap.call_id, model.snap.node)
+            # Start the error path from the last good state, but keep what the caller gave us.
+            before.values.update(model.snap.values)
             model.snap, model.out, model.pending = before, [], None
             try:
                 self._fire(model, "error")
@@ -176,30 +178,37 @@ class Engine:
     # ---- callbacks from the machine -----------------------------------------
     def enter(self, event: EventData) -> None:
         """on_enter of every state: reset counters on a new node, then act for the node."""
-        model: CallModel = event.model
+        model = call_of(event)
         if event.transition is not None and event.transition.source != event.transition.dest:
             model.snap.invalid = model.snap.no_input = 0
         self._enter_node(model)
 
-    def reprompt(self, event: EventData) -> None:
-        """After a wrong entry or silence: say what went wrong, then the short prompt."""
-        model: CallModel = event.model
+    def complain(self, event: EventData) -> None:
+        """Say what went wrong: the wrong-key or the silence prompt of the current node."""
+        model = call_of(event)
         node = self.menu.nodes[model.snap.node]
         assert isinstance(node, (MenuNode, InputNode))
         silent = event.event.name == "no_input"
         problem = node.retry.no_input_prompt if silent else node.retry.invalid_prompt
         self._say(model, problem, "no_input" if silent else "invalid")
+
+    def reprompt(self, event: EventData) -> None:
+        """After a wrong entry or silence: say what went wrong, then the short prompt, and wait again."""
+        self.complain(event)
+        model = call_of(event)
+        node = self.menu.nodes[model.snap.node]
+        assert isinstance(node, (MenuNode, InputNode))
         self._say(model, node.reprompt, "short")
         model.out.append(self._gather(node))
 
     def go_back(self, event: EventData) -> None:
         """Before the back key's transition: leave the current menu for the one above it."""
-        snap = event.model.snap
+        snap = call_of(event).snap
         snap.menu = snap.stack.pop()
 
     def connected(self, event: EventData) -> None:
         """After an agent took the call: the hotline's part is over."""
-        model: CallModel = event.model
+        model = call_of(event)
         model.out.append(Hangup(model.snap.node, "transferred"))
         model.snap.ended = True
 
@@ -257,10 +266,7 @@ class Engine:
     def _ticket_request(self, model: CallModel, node: TicketNode) -> TicketRequest:
         snap = model.snap
         recording = snap.values.get("recording", "") or snap.values.get("recording_url", "")
-        if recording:
-            description = recording
-        else:
-            description = f"callback requested from {snap.caller or 'an unknown number'} (last menu: {snap.menu or '-'})"
+        description = recording or f"callback requested from {snap.caller or 'an unknown number'} (last menu: {snap.menu or '-'})"
         return TicketRequest(
             call_id=snap.call_id,
             caller=snap.caller,

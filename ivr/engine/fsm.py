@@ -57,6 +57,7 @@ class Behaviour(Protocol):
 
     def enter(self, event: EventData) -> None: ...
     def reprompt(self, event: EventData) -> None: ...
+    def complain(self, event: EventData) -> None: ...
     def go_back(self, event: EventData) -> None: ...
     def connected(self, event: EventData) -> None: ...
     def is_open(self, event: EventData) -> bool: ...
@@ -81,16 +82,23 @@ def current_menus(menu: Menu) -> dict[str, set[str]]:
     return result
 
 
+def call_of(event: EventData) -> CallModel:
+    """The call a machine callback is running for."""
+    model = event.model
+    assert isinstance(model, CallModel)
+    return model
+
+
 def _below(limit: int, counter: str) -> Callable[[EventData], bool]:
-    return lambda ed: getattr(ed.model.snap, counter) < limit
+    return lambda ed: int(getattr(call_of(ed).snap, counter)) < limit
 
 
 def _stack_top_is(parent: str) -> Callable[[EventData], bool]:
-    return lambda ed: bool(ed.model.snap.stack) and ed.model.snap.stack[-1] == parent
+    return lambda ed: call_of(ed).snap.stack[-1:] == [parent]
 
 
 def _in_menu(parent: str) -> Callable[[EventData], bool]:
-    return lambda ed: ed.model.snap.menu == parent
+    return lambda ed: call_of(ed).snap.menu == parent
 
 
 def _edge(trigger: str, source: str, dest: str | None, **kw: Any) -> dict[str, Any]:
@@ -120,7 +128,7 @@ def compile_machine(menu: Menu, behaviour: Behaviour) -> Machine:
                     edges.append(_edge("back", nid, parent, conditions=[_in_menu(parent)]))
             for counter, trigger, limit in (("invalid", "invalid", retry.max_invalid), ("no_input", "no_input", retry.max_no_input)):
                 edges.append(_edge(trigger, nid, None, conditions=[_below(limit, counter)], after=[behaviour.reprompt]))
-                to(trigger, nid, retry.on_max_failures)
+                to(trigger, nid, retry.on_max_failures, before=[behaviour.complain])
         if isinstance(node, MenuNode):
             for key, target in node.options.items():
                 to(f"key_{key}", nid, target)

@@ -61,7 +61,7 @@ def check_graph(nodes: Mapping[str, Node], roots: Iterable[str]) -> list[Problem
             if t not in auto:
                 continue
             if state.get(t) == 1:
-                cycle = path[path.index(t):] + [t]
+                cycle = [*path[path.index(t) :], t]
                 report(nodes[t], f"no way out: {' -> '.join(cycle)} loops without waiting for the caller")
             elif t not in state:
                 visit(t, [*path, t])

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ivr.actions import REGISTRY
 from ivr.errors import DefinitionError, Problem
 from ivr.hours import FORCE_VALUES, Schedule, Window, parse_days, parse_window
-from ivr.ir import LoopLimit, Menu, Node, Queue
+from ivr.ir import Location, LoopLimit, Menu, Node, Queue
 from ivr.loading.checks import check_graph, check_references
-from ivr.loading.nodes import BUILDERS, Context, Defaults
+from ivr.loading.nodes import BUILDERS, Context, Defaults, Ref, TextReader
 from ivr.loading.reader import Reader
 from ivr.loading.scope_loader import load_scope
 from ivr.loading.scope_nodes import SCOPE_BUILDERS
@@ -66,7 +66,7 @@ def _load(path: Path, action_names: set[str]) -> tuple[Menu | None, list[Problem
     base = path.parent
     scope, scope_files = _scope(r, settings, base)
     scope_values = scope.values() if scope else {}
-    ctx_refs: list = []
+    ctx_refs: list[Ref] = []
 
     def read_text(rd: Reader, m: YMap, key: str, what: str, required: bool) -> Text | None:
         if key not in m.values:
@@ -109,7 +109,7 @@ def _load(path: Path, action_names: set[str]) -> tuple[Menu | None, list[Problem
     apology = read_text(r, settings, "apology", "the menu settings", True)
     queues = _queues(r, settings)
     data = _data(r, settings, base)
-    _action_refs(r, ctx_refs, action_names, data)
+    _action_refs(r, ctx_refs, data)
     default_language = r.string(settings, "default_language", "the menu settings", required=False, default=None)
     if default_language is not None and languages and default_language not in languages:
         r.error(settings.values["default_language"].loc, f"default_language {default_language!r} is not one of {list(languages)}")
@@ -161,7 +161,7 @@ def _languages(r: Reader, settings: YMap) -> tuple[str, ...]:
     return tuple(dict.fromkeys(seen))
 
 
-def _resolve_scope(r: Reader, text: Text, values: dict[str, Text], loc) -> Text:
+def _resolve_scope(r: Reader, text: Text, values: dict[str, Text], loc: Location) -> Text:
     """Replace `{scope:PATH}` with scope data; an unknown PATH is an error at the prompt."""
 
     def one(lang: str, s: str) -> str:
@@ -182,7 +182,7 @@ def _resolve_scope(r: Reader, text: Text, values: dict[str, Text], loc) -> Text:
     return text.map(one)
 
 
-def _defaults(r: Reader, settings: YMap, languages, read_text, refs) -> Defaults:
+def _defaults(r: Reader, settings: YMap, languages: tuple[str, ...], read_text: TextReader, refs: list[Ref]) -> Defaults:
     m = r.mapping(settings.get("defaults"), "'defaults'", settings.loc) or YMap(settings.loc)
     r.fields(m, DEFAULT_FIELDS, "'defaults'")
     blank = Text({lang: "" for lang in languages})
@@ -203,14 +203,14 @@ def _defaults(r: Reader, settings: YMap, languages, read_text, refs) -> Defaults
     )
 
 
-def _setting_target(r: Reader, settings: YMap, key: str, refs) -> str:
+def _setting_target(r: Reader, settings: YMap, key: str, refs: list[Ref]) -> str:
     value = r.string(settings, key, "the menu settings") or ""
     if value:
         refs.append(("target", value, "", settings.values[key].loc))
     return value
 
 
-def _loop_limit(r: Reader, settings: YMap, refs) -> LoopLimit:
+def _loop_limit(r: Reader, settings: YMap, refs: list[Ref]) -> LoopLimit:
     m = r.mapping(settings.get("loop_limit"), "'loop_limit'", settings.loc)
     if m is None:
         return LoopLimit(50, "")
@@ -224,7 +224,7 @@ def _loop_limit(r: Reader, settings: YMap, refs) -> LoopLimit:
 def _queues(r: Reader, settings: YMap) -> dict[str, Queue]:
     m = r.mapping(settings.get("queues"), "'queues'", settings.loc)
     queues: dict[str, Queue] = {}
-    for name, value in (m.values.items() if m else []):
+    for name, value in m.values.items() if m else []:
         q = r.mapping(value, f"queue {name!r}", m.keys[name]) if m else None
         if q is None:
             continue
@@ -242,7 +242,7 @@ def _data(r: Reader, settings: YMap, base: Path) -> dict[str, str]:
         return {}
     m = r.mapping(settings.get("data"), "'data'", settings.loc)
     data: dict[str, str] = {}
-    for name, value in (m.values.items() if m else []):
+    for name, value in m.values.items() if m else []:
         if not isinstance(value, YScalar) or value.is_null:
             r.error(value.loc, f"data file {name!r} must be a path")
             continue
@@ -254,7 +254,7 @@ def _data(r: Reader, settings: YMap, base: Path) -> dict[str, str]:
     return data
 
 
-def _action_refs(r: Reader, refs, action_names: set[str], data: dict[str, str]) -> None:
+def _action_refs(r: Reader, refs: list[Ref], data: dict[str, str]) -> None:
     for kind, name, node, loc in refs:
         if kind != "action" or name not in REGISTRY:
             continue
@@ -293,7 +293,7 @@ def _schedule(r: Reader, settings: YMap) -> Schedule | None:
         r.error(m.values["force"].loc, f"force must be one of {', '.join(FORCE_VALUES)}, not {force!r}")
     weekly: dict[int, tuple[Window, ...]] = {}
     week = r.mapping(m.get("weekly"), "'weekly'", m.loc)
-    for spec, value in (week.values.items() if week else []):
+    for spec, value in week.values.items() if week else []:
         try:
             days = parse_days(spec)
         except ValueError as exc:
@@ -304,13 +304,13 @@ def _schedule(r: Reader, settings: YMap) -> Schedule | None:
             weekly[day] = windows  # later lines win, so "daily" then "sun: closed" reads naturally
     overrides: dict[date, tuple[Window, ...]] = {}
     over = r.mapping(m.get("overrides"), "'overrides'", m.loc) if "overrides" in m.values else None
-    for spec, value in (over.values.items() if over else []):
+    for spec, value in over.values.items() if over else []:
         try:
-            day = date.fromisoformat(spec)
+            when = date.fromisoformat(spec)
         except ValueError:
             r.error(over.keys[spec] if over else m.loc, f"{spec!r} is not a date (YYYY-MM-DD)")
             continue
-        overrides[day] = _windows(r, value)
+        overrides[when] = _windows(r, value)
     if not tz:
         return None
     return Schedule(tz, weekly, overrides, force)

@@ -43,14 +43,18 @@ class Defaults:
     on_transfer_failure: str
 
 
+Ref = tuple[str, str, str, Location]  # (kind: target/queue/action, name, node, where it was written)
+TextReader = Callable[[Reader, YMap, str, str, bool], "Text | None"]
+
+
 @dataclass
 class Context:
     """What a node builder needs besides the node's own YAML."""
 
     languages: tuple[str, ...]
     defaults: Defaults
-    text: Callable[[Reader, YMap, str, str, bool], Text | None]  # reads a localised field, scope placeholders resolved
-    refs: list[tuple[str, str, str, Location]]  # (kind, name, node, where) checked once everything is loaded
+    text: TextReader  # reads a localised field, scope placeholders resolved
+    refs: list[Ref]  # checked once every node is loaded
     scope: Scope | None = None
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ivr.errors import DefinitionError, Problem
-from ivr.loading.reader import Reader
 from ivr.ir import Location
+from ivr.loading.reader import Reader
 from ivr.loading.yamltree import YMap, YNode, YSeq, parse_file
 from ivr.scope import Category, Channel, Scope, ScopeItem, Software
 from ivr.text import Text
@@ -82,7 +82,7 @@ def _entries(r: Reader, m: YMap, key: str) -> list[YMap]:
 def _channels(r: Reader, doc: YMap) -> dict[str, Channel]:
     m = r.mapping(doc.get("channels"), "'channels'", doc.loc)
     channels = {}
-    for cid, value in (m.values.items() if m else []):
+    for cid, value in m.values.items() if m else []:
         c = r.mapping(value, f"channel {cid!r}", value.loc)
         if c is None:
             continue

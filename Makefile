@@ -1,0 +1,46 @@
+# Set-up is part of every target: a fresh clone needs only `make run` or `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: run test lint check-menu bench system-deps clean
+
+run: $(STAMP)
+	$(BIN)/ivr call
+
+test: $(STAMP) system-deps lint
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check ivr tests bench
+	$(BIN)/ruff format --check ivr tests bench
+	$(BIN)/mypy
+
+check-menu: $(STAMP)
+	$(BIN)/ivr menu check menus/*.yaml
+
+bench: $(STAMP)
+	$(BIN)/python bench/engine_calls.py
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+# espeak-ng gives pyttsx3 its Mandarin and English voices; installed when missing and we are root.
+system-deps:
+	@if ! command -v espeak-ng >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing espeak-ng"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null; \
+	  else \
+	    echo "note: espeak-ng is not installed (apt-get install espeak-ng); speech tests will be skipped"; \
+	  fi; \
+	fi
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache *.egg-info

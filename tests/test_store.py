@@ -1,0 +1,104 @@
+"""The ticket store on a real SQLite file: numbers, idempotency per call, times."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ivr.engine.services import TicketRequest
+from ivr.errors import ServiceError
+from ivr.store.tickets import TicketStore, sqlite_url
+
+
+def request(call_id: str = "CA1", **kw: object) -> TicketRequest:
+    """A ticket request with sensible defaults."""
+    fields: dict[str, object] = {
+        "call_id": call_id,
+        "caller": "+8613800000000",
+        "lang": "zh-CN",
+        "category": "voicemail",
+        "description": "服务器无法登录",
+        "created_at": datetime(2026, 11, 30, 22, 30, tzinfo=ZoneInfo("Asia/Shanghai")),
+        "first_response_minutes": 10,
+    }
+    fields.update(kw)
+    return TicketRequest(**fields)  # type: ignore[arg-type]
+
+
+def test_file_is_created_on_first_use(tmp_path: Path) -> None:
+    """The SQLite file and its folder appear when the store is first opened."""
+    path = tmp_path / "nested" / "dir" / "ivr.sqlite3"
+    store = TicketStore(sqlite_url(path))
+    store.close()
+    assert path.is_file()
+
+
+def test_ticket_fields_are_stored(store: TicketStore) -> None:
+    """A ticket keeps caller, language, category, description, UTC creation time and a 10-minute due time."""
+    number = store.create_ticket(request())
+    ticket = store.find(number)
+    assert ticket is not None
+    assert number.isdigit() and len(number) <= 12
+    assert ticket.created_at == datetime(2026, 11, 30, 14, 30, tzinfo=UTC)
+    assert ticket.first_response_due - ticket.created_at == timedelta(minutes=10)
+    assert (ticket.caller, ticket.language, ticket.category, ticket.status) == ("+8613800000000", "zh-CN", "voicemail", "open")
+    assert ticket.description == "服务器无法登录"
+
+
+def test_creating_twice_for_one_call_returns_the_same_ticket(store: TicketStore) -> None:
+    """A second request for the same call id returns the first ticket and stores nothing new."""
+    first = store.create_ticket(request("CA-same"))
+    second = store.create_ticket(request("CA-same", description="a retry with other text"))
+    assert first == second
+    assert len(store.list_tickets()) == 1
+    assert store.find(first).description == "服务器无法登录"  # type: ignore[union-attr]
+
+
+def test_numbers_are_unique_across_calls(store: TicketStore) -> None:
+    """Many calls get many different numbers."""
+    numbers = {store.create_ticket(request(f"CA{i}")) for i in range(300)}
+    assert len(numbers) == 300
+
+
+def test_concurrent_requests_for_one_call_make_one_ticket(tmp_path: Path) -> None:
+    """Threads racing to create the same call's ticket all get one number, and one row exists."""
+    url = sqlite_url(tmp_path / "race.sqlite3")
+    stores = [TicketStore(url) for _ in range(4)]
+    results: list[str] = []
+    lock = threading.Lock()
+
+    def create(store: TicketStore) -> None:
+        number = store.create_ticket(request("CA-race"))
+        with lock:
+            results.append(number)
+
+    threads = [threading.Thread(target=create, args=(s,)) for s in stores for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(results)) == 1
+    assert len(stores[0].list_tickets()) == 1
+    for s in stores:
+        s.close()
+
+
+def test_listing_is_newest_first(store: TicketStore) -> None:
+    """Tickets are listed newest first."""
+    base = datetime(2026, 11, 30, 22, 0, tzinfo=UTC)
+    for i in range(3):
+        store.create_ticket(request(f"CA{i}", created_at=base + timedelta(minutes=i)))
+    assert [t.call_id for t in store.list_tickets()] == ["CA2", "CA1", "CA0"]
+    assert len(store.list_tickets(limit=2)) == 2
+
+
+def test_unreachable_database_is_a_service_error(tmp_path: Path) -> None:
+    """A store that cannot be opened raises ServiceError with the reason."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ServiceError, match="cannot open the ticket store"):
+        TicketStore(f"sqlite:///{blocker}/ivr.sqlite3")
