@@ -14,9 +14,9 @@ from ivr.config import Settings
 from ivr.engine.engine import Engine
 from ivr.hotline import engine_for
 from ivr.ir import Menu
+from ivr.loading.menu_loader import load_menu
 from ivr.loading.scope_loader import read_scope
 from ivr.scope import Scope
-from ivr.loading.menu_loader import load_menu
 from ivr.simulator import Line, SimulatedCall
 from ivr.store.tickets import TicketStore, sqlite_url
 

@@ -22,7 +22,7 @@ def run(*args: str, tmp_path: Path, env: dict[str, str] | None = None, stdin: st
     # The developer's own IVR_* settings must not leak into the test's call.
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
     full_env.update({"IVR_SQLITE_PATH": str(tmp_path / "ivr.sqlite3"), **(env or {})})
-    return subprocess.run([*command, *args], cwd=ROOT, env=full_env, input=stdin, capture_output=True, text=True, timeout=60)
+    return subprocess.run([*command, *args], check=False, cwd=ROOT, env=full_env, input=stdin, capture_output=True, text=True, timeout=60)
 
 
 def json_lines(out: str) -> list[dict[str, Any]]:
@@ -69,7 +69,7 @@ def test_one_second_before_closing_is_in_hours(tmp_path: Path, tz: str | None) -
 def test_time_without_offset_is_read_in_the_menu_zone(tmp_path: Path) -> None:
     """--at without an offset means Beijing time (the menu's zone), not the server's."""
     result = run("call", "--at", "2026-11-30T21:30:00", "--keys", "-", "--json", tmp_path=tmp_path, env={"TZ": "UTC"})
-    assert [line["node"] for line in json_lines(result.stdout) if line["type"] == "gather"][0] == "closed"
+    assert next(line["node"] for line in json_lines(result.stdout) if line["type"] == "gather") == "closed"
 
 
 def test_every_json_line_has_its_documented_fields(tmp_path: Path) -> None:
@@ -141,7 +141,7 @@ def test_force_switch_from_environment(tmp_path: Path) -> None:
     result = run(
         "call", "--at", "2026-11-30T10:00:00+08:00", "--keys", "-", "--json", tmp_path=tmp_path, env={"IVR_HOURS_OVERRIDE": "closed"}
     )
-    assert [line for line in json_lines(result.stdout) if line["type"] == "gather"][0]["node"] == "closed"
+    assert next(line for line in json_lines(result.stdout) if line["type"] == "gather")["node"] == "closed"
 
 
 def test_bad_settings_are_clear_errors(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from ivr.config import Settings
-from ivr.engine.actions import Gather, Hangup, Say, Transfer
+from ivr.engine.actions import Gather, Hangup
 from ivr.engine.engine import Engine
 from ivr.engine.events import Entry, RecordingDone, TransferResult
 from ivr.engine.services import ActionContext, ActionResult, TicketRequest
