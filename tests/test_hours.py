@@ -79,7 +79,7 @@ def test_naive_datetime_is_refused(menu: Menu) -> None:
 
 def _schedule(**kw: object) -> Schedule:
     weekly = {d: (parse_window("09:00-18:00"),) for d in parse_days("mon-fri")}
-    return Schedule("Asia/Shanghai", weekly, **kw)  # type: ignore[arg-type]
+    return Schedule("Asia/Shanghai", weekly, **kw)
 
 
 def test_holiday_override_closes_a_working_day() -> None:

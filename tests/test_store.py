@@ -26,7 +26,7 @@ def request(call_id: str = "CA1", **kw: object) -> TicketRequest:
         "first_response_minutes": 10,
     }
     fields.update(kw)
-    return TicketRequest(**fields)  # type: ignore[arg-type]
+    return TicketRequest(**fields)
 
 
 def test_file_is_created_on_first_use(tmp_path: Path) -> None:
@@ -55,7 +55,7 @@ def test_creating_twice_for_one_call_returns_the_same_ticket(store: TicketStore)
     second = store.create_ticket(request("CA-same", description="a retry with other text"))
     assert first == second
     assert len(store.list_tickets()) == 1
-    assert store.find(first).description == "服务器无法登录"  # type: ignore[union-attr]
+    assert store.find(first).description == "服务器无法登录"
 
 
 def test_numbers_are_unique_across_calls(store: TicketStore) -> None:

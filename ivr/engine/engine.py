@@ -11,6 +11,7 @@ from datetime import datetime
 from transitions import EventData
 
 from ivr.engine.actions import Action, Gather, Hangup, Record, Say, Ticket, Transfer
+from ivr.engine.coverage import Edge
 from ivr.engine.events import CallerHangup, Entry, Event, RecordingDone, TransferResult
 from ivr.engine.fsm import MAX_STACK, CallModel, call_of, compile_machine
 from ivr.engine.services import Action as NamedAction
@@ -55,8 +56,10 @@ class Engine:
         tickets: TicketSink,
         actions: Mapping[str, NamedAction] | None = None,
         hours_override: str | None = None,
+        observer: Callable[[Edge], None] | None = None,
     ) -> None:
         self.menu = menu
+        self.observer = observer  # told of every transition taken (QA coverage)
         self.tickets = tickets
         self.actions = dict(actions or {})
         self.hours_override = hours_override
@@ -200,6 +203,12 @@ class Engine:
         assert isinstance(node, (MenuNode, InputNode))
         self._say(model, node.reprompt, "short")
         model.out.append(self._gather(node))
+
+    def finished(self, event: EventData) -> None:
+        """After every trigger: tell the observer which transition was taken."""
+        if self.observer is not None and event.result and event.transition is not None:
+            t = event.transition
+            self.observer(Edge(t.source, event.event.name, t.dest or ""))
 
     def go_back(self, event: EventData) -> None:
         """Before the back key's transition: leave the current menu for the one above it."""

@@ -61,6 +61,7 @@ class Behaviour(Protocol):
     def go_back(self, event: EventData) -> None: ...
     def connected(self, event: EventData) -> None: ...
     def is_open(self, event: EventData) -> bool: ...
+    def finished(self, event: EventData) -> None: ...
 
 
 def current_menus(menu: Menu) -> dict[str, set[str]]:
@@ -152,6 +153,7 @@ def compile_machine(menu: Menu, behaviour: Behaviour) -> Machine:
         transitions=edges,
         auto_transitions=False,
         send_event=True,
+        finalize_event=[behaviour.finished],
         name=f"{menu.id}@{menu.version}",
     )
     for trigger, target in (("loop_limit", menu.loop_limit.target), ("error", menu.on_error)):

@@ -1,0 +1,61 @@
+"""Which transitions of a compiled menu a set of calls exercised."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from transitions import Machine
+
+# Exits that exist from every node; covering each once is enough.
+ANYWHERE = ("loop_limit", "error")
+
+
+@dataclass(frozen=True, order=True)
+class Edge:
+    """One transition: from `source` on `trigger` to `dest` ('' = stays, e.g. a re-prompt)."""
+
+    source: str
+    trigger: str
+    dest: str
+
+    def __str__(self) -> str:
+        return f"{self.source} --{self.trigger}--> {self.dest or '(re-prompt)'}"
+
+
+def edges_of(machine: Machine) -> set[Edge]:
+    """Every transition the machine can take, with anywhere-exits collapsed to one edge each."""
+    edges: set[Edge] = set()
+    for trigger, event in machine.events.items():
+        for source, transitions in event.transitions.items():
+            for t in transitions:
+                if trigger in ANYWHERE:
+                    edges.add(Edge("*", trigger, t.dest or ""))
+                else:
+                    edges.add(Edge(source, trigger, t.dest or ""))
+    return edges
+
+
+@dataclass
+class Coverage:
+    """Collects the edges calls take; pass `record` to the engine as its observer."""
+
+    fired: set[Edge] = field(default_factory=set)
+
+    def record(self, edge: Edge) -> None:
+        """Note one transition taken."""
+        self.fired.add(Edge("*", edge.trigger, edge.dest) if edge.trigger in ANYWHERE else edge)
+
+    def missing(self, machine: Machine) -> list[Edge]:
+        """Edges of `machine` no call took, sorted."""
+        return sorted(edges_of(machine) - self.fired)
+
+    def percent(self, machine: Machine) -> float:
+        """Share of the machine's edges taken, 0-100."""
+        total = edges_of(machine)
+        return 100.0 * len(total & self.fired) / len(total) if total else 100.0
+
+    def merge(self, others: Iterable[Coverage]) -> None:
+        """Add the edges other collectors saw."""
+        for other in others:
+            self.fired |= other.fired
