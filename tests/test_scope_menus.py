@@ -1,0 +1,83 @@
+"""Scope menus are generated from scope/ data: change the data, the menu follows."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ivr.errors import DefinitionError
+from ivr.ir import AnnounceNode, MenuNode
+from ivr.loading.menu_loader import load_menu
+from tests.conftest import ROOT
+
+EXTRA_SOFTWARE = """      - id: "redis"
+        name:
+          zh-CN: "Redis"
+          en-US: "Redis"
+        supported:
+          zh-CN: "Redis 服务启动失败排查协助"
+          en-US: "Help when the Redis service fails to start."
+        unsupported:
+          zh-CN: "Redis 集群性能调优"
+          en-US: "Tuning a Redis cluster."
+"""
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A copy of the shipped menu folder and scope data that a test may edit."""
+    shutil.copytree(ROOT / "menus", tmp_path / "menus")
+    shutil.copytree(ROOT / "scope", tmp_path / "scope")
+    return tmp_path
+
+
+def test_new_catalogue_entry_gets_a_key_and_an_announcement(workspace: Path) -> None:
+    """Adding software to scope/third_party.yaml adds key 7 under its category, with its examples."""
+    path = workspace / "scope" / "third_party.yaml"
+    text = path.read_text(encoding="utf-8")
+    marker = '  - id: "security_policy_tools"'
+    assert marker in text
+    path.write_text(text.replace(marker, EXTRA_SOFTWARE + marker), encoding="utf-8")
+    menu = load_menu(workspace / "menus" / "volcengine.yaml")
+    category = menu.nodes["third_party.system_tools"]
+    assert isinstance(category, MenuNode)
+    assert category.options["7"] == "third_party.system_tools.redis"
+    assert "Redis请按7" in category.prompt.get("zh-CN")
+    entry = menu.nodes["third_party.system_tools.redis"]
+    assert isinstance(entry, AnnounceNode) and "Redis 集群性能调优" in entry.prompt.get("zh-CN")
+
+
+def test_scope_placeholders_follow_the_data(workspace: Path) -> None:
+    """Changing the ticket first-response time in scope/ changes what the closed menu says."""
+    path = workspace / "scope" / "channels.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert text.count("first_response_minutes: 10") == 2
+    path.write_text(text.replace("first_response_minutes: 10", "first_response_minutes: 15", 1), encoding="utf-8")
+    menu = load_menu(workspace / "menus" / "volcengine.yaml")
+    closed = menu.nodes["closed"]
+    assert isinstance(closed, MenuNode)
+    assert "15分钟" in closed.prompt.get("zh-CN") and "within 15 minutes" in closed.prompt.get("en-US")
+    assert menu.ticket_first_response_minutes == 15
+
+
+def test_broken_scope_data_is_reported_in_its_own_file(workspace: Path) -> None:
+    """A scope entry missing its English text is reported at its line in the scope file."""
+    path = workspace / "scope" / "coverage.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    start = lines.index("in_scope:\n")
+    index = next(i for i, line in enumerate(lines) if i > start and line.strip().startswith("en-US:"))
+    del lines[index]
+    path.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(DefinitionError) as info:
+        load_menu(workspace / "menus" / "volcengine.yaml")
+    assert any(p.file.endswith("coverage.yaml") and p.line == index - 1 and "en-US" in p.message for p in info.value.problems)
+
+
+def test_menu_version_changes_with_scope_data(workspace: Path) -> None:
+    """The menu version covers the scope files too, so a scope edit is a new version."""
+    before = load_menu(workspace / "menus" / "volcengine.yaml").version
+    path = workspace / "scope" / "coverage.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    assert load_menu(workspace / "menus" / "volcengine.yaml").version != before
