@@ -49,9 +49,12 @@ class ConsoleCall:
         self.out = out
         self.as_json = as_json
         self.speaker = speaker
+        self.typed_on_terminal = False  # keys typed at a terminal are already on screen
         call.on_line = self._show
 
     def _show(self, line: Line) -> None:
+        if line["type"] == "input" and self.typed_on_terminal and not self.as_json:
+            return
         if self.as_json:
             self.out.write(json.dumps(line, ensure_ascii=False) + "\n")
         else:
@@ -66,6 +69,9 @@ class ConsoleCall:
 
     def run_interactive(self, stdin: TextIO) -> list[Line]:
         """Read one line of keys per gather: empty = no input, q or end of input = hang up."""
+        self.typed_on_terminal = stdin.isatty()
+        if not self.call.voicemail:
+            self.call.ask_voicemail = lambda: self._ask(stdin, "message> ") or ""
         self.call.start()
         while not self.call.ended:
             entry = self._read(stdin)
@@ -76,14 +82,18 @@ class ConsoleCall:
         return self.call.lines
 
     def _read(self, stdin: TextIO) -> str | None:
+        raw = self._ask(stdin, "keys> ")
+        if raw is None:
+            return None
+        return None if raw.lower() == "q" else raw.replace(" ", "")
+
+    def _ask(self, stdin: TextIO, prompt: str) -> str | None:
+        """One line from the person at the keyboard; None at the end of input."""
         if not self.as_json:
-            self.out.write("keys> ")
+            self.out.write(prompt)
             self.out.flush()
         raw = stdin.readline()
-        if raw == "":
-            return None
-        entry = raw.strip()
-        return None if entry.lower() == "q" else entry.replace(" ", "")
+        return raw.strip() if raw else None
 
 
 def run_call(

@@ -32,6 +32,7 @@ class SimulatedCall:
     transfer_result: str = "answered"
     call_id: str = field(default_factory=lambda: f"SIM{uuid.uuid4().hex[:29]}")
     on_line: Callable[[Line], None] | None = None
+    ask_voicemail: Callable[[], str] | None = None  # asked for the message when a recording starts
     lines: list[Line] = field(default_factory=list)
     snapshot: CallSnapshot | None = None
     waiting: Action | None = None  # the Gather the caller is expected to answer
@@ -88,7 +89,8 @@ class SimulatedCall:
         elif isinstance(last, Transfer) and not self.snapshot.ended:
             new += self._send(TransferResult(self.transfer_result))
         elif isinstance(last, Record):
-            new += self._send(RecordingDone(text=self.voicemail))
+            text = self.ask_voicemail() if self.ask_voicemail is not None else self.voicemail
+            new += self._send(RecordingDone(text=text))
         return new
 
     def lines_end_with_hangup(self) -> bool:

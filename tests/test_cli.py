@@ -172,3 +172,12 @@ def test_tickets_list_on_an_empty_store(tmp_path: Path) -> None:
     """Listing with no tickets says so (text) or prints [] (JSON)."""
     assert run("tickets", "list", tmp_path=tmp_path).stdout.strip() == "no tickets"
     assert json.loads(run("tickets", "list", "--json", tmp_path=tmp_path).stdout) == []
+
+
+def test_interactive_message_is_typed_at_the_prompt(tmp_path: Path) -> None:
+    """Interactively after hours, the caller's message is read from the keyboard and stored on the ticket."""
+    result = run("call", "--at", "2026-11-30T23:00:00+08:00", tmp_path=tmp_path, stdin="1\n发票抬头写错了\n")
+    assert result.returncode == 0, result.stderr
+    assert "message> " in result.stdout
+    listed = json.loads(run("tickets", "list", "--json", tmp_path=tmp_path).stdout)
+    assert [t["description"] for t in listed] == ["发票抬头写错了"]
