@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -197,3 +198,22 @@ def targets_of(node: Node) -> dict[str, str]:
     if isinstance(node, TransferNode):
         edges["transfer_failed"] = node.on_failure
     return edges
+
+
+def current_menus(nodes: Mapping[str, Node]) -> dict[str, set[str]]:
+    """For each node, the menus a caller can be in while there (reached through non-menu nodes only)."""
+    result: dict[str, set[str]] = defaultdict(set)
+    for pid, parent in nodes.items():
+        if not isinstance(parent, MenuNode):
+            continue
+        todo = deque(targets_of(parent).values())
+        seen: set[str] = set()
+        while todo:
+            target = todo.popleft()
+            if target in seen or target not in nodes:
+                continue
+            seen.add(target)
+            result[target].add(pid)
+            if not isinstance(nodes[target], MenuNode):
+                todo.extend(targets_of(nodes[target]).values())
+    return result

@@ -6,7 +6,6 @@ passed to each trigger, so no call's state ever lives in the machine.
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,7 +26,7 @@ from ivr.ir import (
     RecordNode,
     TicketNode,
     TransferNode,
-    targets_of,
+    current_menus,
 )
 
 MAX_STACK = 16
@@ -64,25 +63,6 @@ class Behaviour(Protocol):
     def finished(self, event: EventData) -> None: ...
 
 
-def current_menus(menu: Menu) -> dict[str, set[str]]:
-    """For each node, the menus a caller can be in while there (reached through non-menu nodes only)."""
-    result: dict[str, set[str]] = defaultdict(set)
-    for pid, parent in menu.nodes.items():
-        if not isinstance(parent, MenuNode):
-            continue
-        todo = deque(targets_of(parent).values())
-        seen: set[str] = set()
-        while todo:
-            target = todo.popleft()
-            if target in seen or target not in menu.nodes:
-                continue
-            seen.add(target)
-            result[target].add(pid)
-            if not isinstance(menu.nodes[target], MenuNode):
-                todo.extend(targets_of(menu.nodes[target]).values())
-    return result
-
-
 def call_of(event: EventData) -> CallModel:
     """The call a machine callback is running for."""
     model = event.model
@@ -108,7 +88,7 @@ def _edge(trigger: str, source: str, dest: str | None, **kw: Any) -> dict[str, A
 
 def compile_machine(menu: Menu, behaviour: Behaviour) -> Machine:
     """Build the shared state machine for one menu version."""
-    where = current_menus(menu)
+    where = current_menus(menu.nodes)
     edges: list[dict[str, Any]] = []
 
     def to(trigger: str, source: str, target: str, **kw: Any) -> None:

@@ -1,4 +1,7 @@
-"""Whole-menu checks that need every node: targets, reachability and ways out."""
+"""Whole-menu checks that need every node: targets, reachability and ways out.
+
+Everything walks nodes in file order, so the same menu always gives the same report.
+"""
 
 from __future__ import annotations
 
@@ -6,33 +9,35 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 
 from ivr.errors import Problem
-from ivr.ir import BACK, WAITING_NODES, HangupNode, Location, Node, TransferNode, targets_of
+from ivr.ir import BACK, WAITING_NODES, HangupNode, InputNode, Location, MenuNode, Node, TransferNode, current_menus, targets_of
 
 ENDS = (HangupNode, TransferNode)
+Ref = tuple[str, str, str, Location]
 
 
-def check_references(
-    refs: Iterable[tuple[str, str, str, Location]],
-    known: Mapping[str, Iterable[str]],
-) -> list[Problem]:
+def check_references(refs: Iterable[Ref], known: Mapping[str, Iterable[str]]) -> list[Problem]:
     """Every referenced target node, queue and action exists."""
     problems = []
+    names = {kind: set(values) for kind, values in known.items()}
     for kind, name, node, loc in refs:
-        names = set(known[kind])
         if kind == "target" and name == BACK:
             continue
-        if name not in names:
-            listing = ", ".join(sorted(names)) if len(names) <= 12 else f"{len(names)} {kind}s"
+        if name not in names[kind]:
+            listing = ", ".join(sorted(names[kind])) if len(names[kind]) <= 12 else f"{len(names[kind])} {kind}s"
             problems.append(Problem(loc.file, loc.line, loc.column, f"unknown {kind} {name!r} (known: {listing})", node or None))
     return problems
 
 
-def _edges(node: Node, nodes: Mapping[str, Node]) -> list[str]:
-    return [t for t in targets_of(node).values() if t in nodes]
+def _exits(node: Node, nodes: Mapping[str, Node], parents: Mapping[str, set[str]]) -> list[str]:
+    """Where a caller can go from `node`, including the built-in back key of menus and entries."""
+    out = [t for t in targets_of(node).values() if t in nodes or t == BACK]
+    if isinstance(node, (MenuNode, InputNode)):
+        out += sorted(p for p in parents.get(node.id, ()) if p != node.id)
+    return out
 
 
 def check_graph(nodes: Mapping[str, Node], roots: Iterable[str]) -> list[Problem]:
-    """No unreachable node, no silent loop, and from every node some way to end the call."""
+    """No unreachable node, no loop that never waits, and from every node some way to end the call."""
     problems: list[Problem] = []
 
     def report(node: Node, message: str) -> None:
@@ -43,47 +48,45 @@ def check_graph(nodes: Mapping[str, Node], roots: Iterable[str]) -> list[Problem
     todo = deque(r for r in roots if r in nodes)
     while todo:
         current = todo.popleft()
-        if current in reached:
-            continue
-        reached.add(current)
-        todo.extend(_edges(nodes[current], nodes))
+        if current not in reached:
+            reached.add(current)
+            todo.extend(t for t in targets_of(nodes[current]).values() if t in nodes)
     for node_id, node in nodes.items():
         if node_id not in reached:
             report(node, "unreachable: no key, target or setting leads here")
 
     # Nodes that never wait for the caller must not form a loop, or a call would spin forever.
     auto = {nid for nid, n in nodes.items() if not isinstance(n, (*WAITING_NODES, HangupNode))}
-    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    finished: set[str] = set()
+    looping: set[str] = set()
 
     def visit(nid: str, path: list[str]) -> None:
-        state[nid] = 1
-        for t in targets_of(nodes[nid]).values():
-            if t not in auto:
+        for target in targets_of(nodes[nid]).values():
+            if target not in auto or target in finished:
                 continue
-            if state.get(t) == 1:
-                cycle = [*path[path.index(t) :], t]
-                report(nodes[t], f"no way out: {' -> '.join(cycle)} loops without waiting for the caller")
-            elif t not in state:
-                visit(t, [*path, t])
-        state[nid] = 2
+            if target in path:
+                cycle = [*path[path.index(target) :], target]
+                looping.update(cycle)
+                report(nodes[target], f"no way out: {' -> '.join(cycle)} loops without waiting for the caller")
+            else:
+                visit(target, [*path, target])
+        finished.add(nid)
 
-    for nid in auto:
-        if nid not in state:
+    for nid in nodes:  # file order, so a loop is reported at the node of it met first
+        if nid in auto and nid not in finished:
             visit(nid, [nid])
 
-    # From every node the call must be able to end: a hangup or a transfer (back counts: it leads to a menu).
+    # From every node the call must be able to end in a hangup or a transfer.
+    parents = current_menus(nodes)
     can_end = {nid for nid, n in nodes.items() if isinstance(n, ENDS)}
     changed = True
     while changed:
         changed = False
         for nid, n in nodes.items():
-            if nid in can_end:
-                continue
-            targets = targets_of(n).values()
-            if any(t in can_end or t == BACK for t in targets):
+            if nid not in can_end and any(t in can_end or t == BACK for t in _exits(n, nodes, parents)):
                 can_end.add(nid)
                 changed = True
     for nid, n in nodes.items():
-        if nid not in can_end and nid in reached:
+        if nid not in can_end and nid in reached and nid not in looping:  # loops were reported above
             report(n, "no way out: no path from here ends in a transfer or a hangup")
     return problems

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Collection
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -73,8 +74,12 @@ def _load(path: Path, action_names: set[str]) -> tuple[Menu | None, list[Problem
             if required:
                 rd.error(m.loc, f"{what} needs the field {key!r}")
             return None
-        text = rd.text(m.values[key], f"{key!r} of {what}", languages, m.keys[key])
-        return _resolve_scope(rd, text, scope_values, m.values[key].loc) if text else None
+        value = m.values[key]
+        text = rd.text(value, f"{key!r} of {what}", languages, m.keys[key])
+        if text is None:
+            return None
+        where = {lang: v.loc for lang, v in value.values.items()} if isinstance(value, YMap) else {}
+        return _resolve_scope(rd, text, scope_values, where)
 
     defaults = _defaults(r, settings, languages, read_text, ctx_refs)
     ctx = Context(languages, defaults, read_text, ctx_refs, scope)
@@ -88,6 +93,7 @@ def _load(path: Path, action_names: set[str]) -> tuple[Menu | None, list[Problem
         m = nr.mapping(value, f"node {node_id!r}", id_loc)
         if m is None:
             continue
+        m.loc = id_loc  # node-level findings point at the node's name, where people look for it
         kind = nr.string(m, "type", f"node {node_id!r}")
         if kind is None:
             continue
@@ -108,8 +114,8 @@ def _load(path: Path, action_names: set[str]) -> tuple[Menu | None, list[Problem
         ctx_refs.append(("queue", fallback, "", settings.values["fallback_queue"].loc))
     apology = read_text(r, settings, "apology", "the menu settings", True)
     queues = _queues(r, settings)
-    data = _data(r, settings, base)
-    _action_refs(r, ctx_refs, data)
+    data, declared_data = _data(r, settings, base)
+    _action_refs(r, ctx_refs, declared_data)
     default_language = r.string(settings, "default_language", "the menu settings", required=False, default=None)
     if default_language is not None and languages and default_language not in languages:
         r.error(settings.values["default_language"].loc, f"default_language {default_language!r} is not one of {list(languages)}")
@@ -117,14 +123,13 @@ def _load(path: Path, action_names: set[str]) -> tuple[Menu | None, list[Problem
     tickets = r.mapping(settings.get("tickets"), "'tickets'", settings.loc) if "tickets" in settings.values else None
     first_response = _first_response(r, tickets, scope)
 
-    problems.extend(
-        check_references(
-            ctx_refs,
-            {"target": nodes, "queue": queues, "action": action_names},
-        )
-    )
-    if start in nodes:
+    # A node that failed to build is still declared: do not also call every reference to it unknown.
+    declared = [*nodes, *(n for n in nodes_map.values if n not in nodes)]
+    reference_problems = check_references(ctx_refs, {"target": declared, "queue": queues, "action": action_names})
+    problems.extend(reference_problems)
+    if start in nodes and not reference_problems:  # graph findings would only echo a broken reference
         problems.extend(check_graph(nodes, [start, loop.target, on_error, defaults.on_max_failures, defaults.on_transfer_failure]))
+    _tag_nodes(problems, top, path)
     if any(p.severity == "error" for p in problems) or apology is None or schedule is None:
         return None, problems
     version_files = [path, *scope_files, *(Path(p) for p in data.values())]
@@ -148,6 +153,22 @@ def _load(path: Path, action_names: set[str]) -> tuple[Menu | None, list[Problem
     return menu, problems
 
 
+def _tag_nodes(problems: list[Problem], top: YMap, path: Path) -> None:
+    """Name the node a file-level finding (a duplicate key, say) falls inside."""
+    nodes_map = top.get("nodes")
+    if not isinstance(nodes_map, YMap):
+        return
+    section = top.keys["nodes"].line
+    end = min((loc.line for loc in top.keys.values() if loc.line > section), default=10**9)
+    starts = sorted((loc.line, name) for name, loc in nodes_map.keys.items())
+    for i, problem in enumerate(problems):
+        if problem.node is not None or problem.file != str(path) or not section < problem.line < end:
+            continue
+        inside = [name for line, name in starts if line <= problem.line]
+        if inside:
+            problems[i] = replace(problem, node=inside[-1])
+
+
 def _languages(r: Reader, settings: YMap) -> tuple[str, ...]:
     langs = r.string_list(settings, "languages", "the menu settings")
     for lang, loc in langs:
@@ -161,10 +182,12 @@ def _languages(r: Reader, settings: YMap) -> tuple[str, ...]:
     return tuple(dict.fromkeys(seen))
 
 
-def _resolve_scope(r: Reader, text: Text, values: dict[str, Text], loc: Location) -> Text:
-    """Replace `{scope:PATH}` with scope data; an unknown PATH is an error at the prompt."""
+def _resolve_scope(r: Reader, text: Text, values: dict[str, Text], where: dict[str, Location]) -> Text:
+    """Replace `{scope:PATH}` with scope data; an unknown PATH is an error at that language's text."""
 
     def one(lang: str, s: str) -> str:
+        loc = where[lang]
+
         def sub(match: re.Match[str]) -> str:
             key = match.group(1)
             if key not in values:
@@ -237,9 +260,10 @@ def _queues(r: Reader, settings: YMap) -> dict[str, Queue]:
     return queues
 
 
-def _data(r: Reader, settings: YMap, base: Path) -> dict[str, str]:
+def _data(r: Reader, settings: YMap, base: Path) -> tuple[dict[str, str], set[str]]:
+    """Data files that exist (name → absolute path), and every name declared."""
     if "data" not in settings.values:
-        return {}
+        return {}, set()
     m = r.mapping(settings.get("data"), "'data'", settings.loc)
     data: dict[str, str] = {}
     for name, value in m.values.items() if m else []:
@@ -251,10 +275,10 @@ def _data(r: Reader, settings: YMap, base: Path) -> dict[str, str]:
             r.error(value.loc, f"data file {name!r} not found: {file}")
             continue
         data[name] = str(file)
-    return data
+    return data, set(m.values) if m else set()
 
 
-def _action_refs(r: Reader, refs: list[Ref], data: dict[str, str]) -> None:
+def _action_refs(r: Reader, refs: list[Ref], data: set[str]) -> None:
     for kind, name, node, loc in refs:
         if kind != "action" or name not in REGISTRY:
             continue

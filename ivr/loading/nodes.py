@@ -132,7 +132,7 @@ def build_input(r: Reader, node_id: str, m: YMap, ctx: Context) -> list[Node]:
     prompt = read_prompt(r, m, ctx, what)
     action = r.string(m, "action", what) or ""
     if action:
-        ctx.refs.append(("action", action, node_id, _loc(m, "action")))
+        ctx.refs.append(("action", action, node_id, m.values["action"].loc))
     outcomes: dict[str, str] = {}
     on = r.mapping(m.get("on"), f"'on' of {what}", m.loc)
     if on is not None:
@@ -196,7 +196,7 @@ def build_transfer(r: Reader, node_id: str, m: YMap, ctx: Context) -> list[Node]
     r.fields(m, ("type", "say", "queue", "on_failure"), what)
     queue = r.string(m, "queue", what) or ""
     if queue:
-        ctx.refs.append(("queue", queue, node_id, _loc(m, "queue")))
+        ctx.refs.append(("queue", queue, node_id, m.values["queue"].loc))
     on_failure = read_target(r, m, "on_failure", what, ctx, ctx.defaults.on_transfer_failure)
     return [TransferNode(node_id, m.loc, ctx.text(r, m, "say", what, False), queue, on_failure)]
 

@@ -105,7 +105,7 @@ class Reader:
         for lang in languages:
             item = m.get(lang)
             if item is None:
-                self.error(m.loc, f"{what} is missing language {lang!r}")
+                self.error(loc, f"{what} is missing language {lang!r}")
             elif not isinstance(item, YScalar) or item.is_null or not item.value.strip():
                 self.error(item.loc, f"{what} in {lang!r} must be non-empty text")
             else:

@@ -81,9 +81,7 @@ def parse_text(text: str, path: str, problems: list[Problem]) -> YNode | None:
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        loc = _loc(path, exc.problem_mark or exc.context_mark)
-        reason = " ".join(filter(None, [exc.context, exc.problem]))
-        problems.append(Problem(loc.file, loc.line, loc.column, f"YAML syntax: {reason}"))
+        problems.append(_syntax_problem(exc, path))
         return None
     except yaml.YAMLError as exc:
         problems.append(Problem(path, 1, 1, f"YAML: {exc}"))
@@ -92,6 +90,21 @@ def parse_text(text: str, path: str, problems: list[Problem]) -> YNode | None:
         problems.append(Problem(path, 1, 1, "the file is empty"))
         return None
     return _convert(root, path, problems)
+
+
+def _syntax_problem(exc: yaml.MarkedYAMLError, path: str) -> Problem:
+    """A YAML syntax error, placed where a person would look and worded for people."""
+    context, problem = exc.context or "", exc.problem or ""
+    mark = exc.problem_mark or exc.context_mark
+    reason = " ".join(filter(None, [context, problem]))
+    if "scanning an alias" in context:  # `*: node` — an unquoted star starts an alias in YAML
+        mark, reason = exc.context_mark or mark, "'*' must be quoted (\"*\": …); unquoted it starts a YAML alias"
+    elif "scanning a quoted scalar" in context and "end of stream" in problem:
+        mark, reason = exc.context_mark or mark, "this quoted text is never closed"
+    elif "end of stream" in problem and exc.context_mark is not None:
+        mark = exc.context_mark
+    loc = _loc(path, mark)
+    return Problem(loc.file, loc.line, loc.column, f"YAML syntax: {reason}")
 
 
 def parse_file(path: Path, problems: list[Problem]) -> YNode | None:
