@@ -103,6 +103,10 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, path: str) -> Problem:
         mark, reason = exc.context_mark or mark, "this quoted text is never closed"
     elif "end of stream" in problem and exc.context_mark is not None:
         mark = exc.context_mark
+    elif "expected <block end>" in problem:
+        reason = "this line's indentation does not line up with the lines above it (check the spaces before it)"
+    elif "mapping values are not allowed here" in problem:
+        reason = "unexpected ':' — put text that contains ': ' in quotes"
     loc = _loc(path, mark)
     return Problem(loc.file, loc.line, loc.column, f"YAML syntax: {reason}")
 
