@@ -181,3 +181,12 @@ def test_interactive_message_is_typed_at_the_prompt(tmp_path: Path) -> None:
     assert "message> " in result.stdout
     listed = json.loads(run("tickets", "list", "--json", tmp_path=tmp_path).stdout)
     assert [t["description"] for t in listed] == ["发票抬头写错了"]
+
+
+def test_database_url_overrides_the_sqlite_path(tmp_path: Path) -> None:
+    """IVR_DATABASE_URL decides where tickets go, over IVR_SQLITE_PATH."""
+    other = tmp_path / "elsewhere.sqlite3"
+    env = {"IVR_DATABASE_URL": f"sqlite:///{other}"}
+    run("call", "--at", "2026-11-30T23:00:00+08:00", "--keys", "1", "--voicemail", "x", tmp_path=tmp_path, env=env)
+    assert other.is_file() and not (tmp_path / "ivr.sqlite3").exists()
+    assert len(json.loads(run("tickets", "list", "--json", tmp_path=tmp_path, env=env).stdout)) == 1
