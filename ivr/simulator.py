@@ -46,9 +46,10 @@ class SimulatedCall:
         """Whether the call is over."""
         return self.snapshot is None or self.snapshot.ended
 
-    def press(self, digits: str) -> list[Line]:
-        """The caller's entry at the current gather ('' = silence until the timeout)."""
+    def press(self, keys: str) -> list[Line]:
+        """The caller's keys at the current gather ('' = silence until the timeout)."""
         node = self.snapshot.node if self.snapshot else ""
+        digits = delivered_digits(keys, self.waiting) if isinstance(self.waiting, Gather) else keys
         new = [self._emit({"type": "input", "node": node, "digits": digits})]
         return new + self._send(Entry(digits))
 
@@ -102,6 +103,14 @@ class SimulatedCall:
         if self.on_line is not None:
             self.on_line(line)
         return line
+
+
+def delivered_digits(keys: str, gather: Gather) -> str:
+    """What a phone network reports for keys pressed at a gather: input stops at the finish key
+    (which is not reported, so a lone finish key is no input) or at the maximum number of digits."""
+    if gather.finish_on_key and gather.finish_on_key in keys:
+        keys = keys[: keys.index(gather.finish_on_key)]
+    return keys[: gather.max_digits]
 
 
 def _end_reason(last: Action | None) -> str:

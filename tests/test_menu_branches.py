@@ -52,11 +52,13 @@ class TestInHours:
         third = caller.dial("2 11111111# 22222222# 33333333#")
         assert third.transfer == "orders"
 
-    def test_order_entry_rejects_short_entries_and_goes_back_with_pound(self, caller: Caller) -> None:
-        """Too few digits counts as an invalid entry; # alone returns to the main menu."""
+    def test_order_entry_short_entry_is_invalid_and_lone_pound_is_silence(self, caller: Caller) -> None:
+        """Too few digits is an invalid entry; # alone ends an empty entry, which the phone reports as no input."""
         call = caller.dial("2 12# #")
         assert "没有找到该订单号" in call.said
-        assert call.nodes[-1] == "main"
+        assert "没有收到您的按键" in call.said
+        assert call.of("input")[-1]["digits"] == ""
+        assert call.of("gather")[-1]["node"] == "order_entry"
 
     def test_order_entry_gathers_up_to_its_maximum_with_pound_to_finish(self, caller: Caller) -> None:
         """The order entry asks for many digits ending with #, while menus take one key."""
@@ -138,10 +140,17 @@ class TestFailures:
         assert texts[2] == menu.nodes["main"].reprompt.get("zh-CN")
         assert len(texts[2]) < len(texts[0])
 
-    def test_letters_and_overlong_entries_are_invalid(self, caller: Caller) -> None:
-        """Entries no keypad can produce, or longer than any key, are invalid input, not errors."""
-        call = caller.dial("abc 123")
-        assert call.said.count("输入有误") == 2
+    def test_letters_are_invalid_and_extra_keys_are_not_heard(self, caller: Caller) -> None:
+        """Entries no keypad can produce are invalid; keys past a one-key menu's first are not delivered."""
+        call = caller.dial("abc 31")
+        assert call.said.count("输入有误") == 1
+        assert call.of("input")[-1]["digits"] == "3"
+        assert call.of("gather")[-1]["node"] == "account"
+
+    def test_overlong_order_number_is_invalid(self, caller: Caller) -> None:
+        """An order number longer than the entry allows is an invalid entry, not an error."""
+        call = caller.dial("2 " + "1" * 30)
+        assert "没有找到该订单号" in call.said
 
     def test_counters_reset_in_a_new_menu(self, caller: Caller) -> None:
         """Two failures in the main menu do not count against the account menu."""

@@ -26,7 +26,7 @@ TOUR: list[tuple[datetime, str, dict[str, str]]] = [
     (IN_HOURS, "* 9 9", {}),
     (IN_HOURS, "7 - 7 - 7", {}),
     (IN_HOURS, "- - -", {}),
-    (IN_HOURS, "2 * - 1# 12345678# # 2 " + ORDER + " * 7 - # 2 " + ORDER + " 0", {}),
+    (IN_HOURS, "2 * - 1# " + ORDER + " * 7 - # 2 12345678# " + ORDER + " 0", {}),
     (IN_HOURS, "2 1# 1# 1#", {}),
     (IN_HOURS, "2 - - -", {}),
     (IN_HOURS, "2 " + ORDER + " 7 7 7", {}),

@@ -102,11 +102,10 @@ def compile_machine(menu: Menu, behaviour: Behaviour) -> Machine:
         if isinstance(node, (MenuNode, InputNode)):
             retry = node.retry
             edges.append(_edge("repeat", nid, "="))
-            for parent in sorted(p for p in where[nid] if p != nid):
-                if isinstance(node, MenuNode):
+            # At an entry node '#' finishes the entry, so a lone '#' arrives as no input: no back edge there.
+            if isinstance(node, MenuNode):
+                for parent in sorted(p for p in where[nid] if p != nid):
                     edges.append(_edge("back", nid, parent, conditions=[_stack_top_is(parent)], before=[behaviour.go_back]))
-                else:  # an entry node belongs to the menu it was chosen from
-                    edges.append(_edge("back", nid, parent, conditions=[_in_menu(parent)]))
             for counter, trigger, limit in (("invalid", "invalid", retry.max_invalid), ("no_input", "no_input", retry.max_no_input)):
                 edges.append(_edge(trigger, nid, None, conditions=[_below(limit, counter)], after=[behaviour.reprompt]))
                 to(trigger, nid, retry.on_max_failures, before=[behaviour.complain])
