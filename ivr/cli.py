@@ -85,6 +85,14 @@ def cmd_tickets_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the Twilio webhooks under gunicorn."""
+    from ivr.serve import serve
+
+    serve(args.host, args.port, args.workers, args.threads)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every sub-command."""
     parser = argparse.ArgumentParser(prog="ivr", description="The after-sales support hotline: menus, calls and tickets.")
@@ -107,6 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--json", action="store_true", help="one JSON object per line")
     call.add_argument("--db", help="SQLite file for tickets (default: $IVR_SQLITE_PATH or var/ivr.sqlite3)")
     call.set_defaults(func=cmd_call)
+
+    server = sub.add_parser("serve", help="answer Twilio voice webhooks (gunicorn)")
+    server.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    server.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    server.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    server.add_argument("--threads", type=int, default=1, help="threads per worker (default 1)")
+    server.set_defaults(func=cmd_serve)
 
     menu = sub.add_parser("menu", help="work with menu files").add_subparsers(dest="menu_command", required=True)
     check = menu.add_parser("check", help="validate menu files; exit 1 on any error")

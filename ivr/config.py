@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ivr.errors import ConfigError
@@ -23,6 +23,10 @@ class Settings:
     database_url: str = ""  # empty: a SQLite file at `sqlite_path`
     sqlite_path: str = DEFAULT_SQLITE
     hours_override: str | None = None  # "open" / "closed" force the line; None follows the schedule
+    public_url: str = ""  # the base URL the carrier calls; signatures are checked against it
+    twilio_auth_token: str = ""
+    skip_signature_check: bool = False  # local development only; announced loudly at start
+    queue_addresses: Mapping[str, str] = field(default_factory=dict)  # IVR_QUEUE_<NAME>: number or SIP URI
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -36,7 +40,15 @@ class Settings:
             database_url=env.get("IVR_DATABASE_URL", ""),
             sqlite_path=env.get("IVR_SQLITE_PATH") or DEFAULT_SQLITE,
             hours_override=None if override == "auto" else override,
+            public_url=env.get("IVR_PUBLIC_URL", "").rstrip("/"),
+            twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
+            skip_signature_check=_flag(env, "IVR_SKIP_SIGNATURE_CHECK"),
+            queue_addresses={k.removeprefix("IVR_QUEUE_").lower(): v for k, v in env.items() if k.startswith("IVR_QUEUE_") and v},
         )
+
+    def queue_address(self, queue: str, default: str) -> str:
+        """The address to dial for a queue: IVR_QUEUE_<NAME> wins over the menu's."""
+        return self.queue_addresses.get(queue.lower(), default)
 
     def with_options(self, **changes: object) -> Settings:
         """A copy with command-line options applied (None leaves a setting alone)."""
@@ -45,3 +57,12 @@ class Settings:
     def store_url(self) -> str:
         """The SQLAlchemy URL of the ticket store."""
         return self.database_url or sqlite_url(Path(self.sqlite_path))
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be 1/true/yes or 0/false/no, not {value!r}")

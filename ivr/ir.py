@@ -140,6 +140,14 @@ class Queue:
 
 
 @dataclass(frozen=True)
+class Voice:
+    """How a telephony text-to-speech engine should speak one language."""
+
+    voice: str
+    language: str
+
+
+@dataclass(frozen=True)
 class LoopLimit:
     """How many caller entries a call may take before it ends politely."""
 
@@ -163,9 +171,12 @@ class Menu:
     loop_limit: LoopLimit
     on_error: str  # where a call goes when something inside fails
     apology: Text  # said when even `on_error` cannot be reached
+    fallback_prompt: Text | None  # after the apology on the carrier's fallback URL: the offer to leave a message
+    fallback_ticket: Text | None  # then the ticket number, with {ticket|digits}
     fallback_queue: str
     ticket_first_response_minutes: int
     data: Mapping[str, str] = field(default_factory=dict)  # named data files, absolute paths
+    voices: Mapping[str, Voice] = field(default_factory=dict)  # per language, for telephony TTS
 
     def node(self, node_id: str) -> Node:
         """The node called `node_id`."""

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ivr.actions import REGISTRY
 from ivr.errors import DefinitionError, Problem
 from ivr.hours import FORCE_VALUES, Schedule, Window, parse_days, parse_window
-from ivr.ir import Location, LoopLimit, Menu, Node, Queue
+from ivr.ir import Location, LoopLimit, Menu, Node, Queue, Voice
 from ivr.loading.checks import check_graph, check_references
 from ivr.loading.nodes import BUILDERS, Context, Defaults, Ref, TextReader
 from ivr.loading.reader import Reader
@@ -28,7 +28,7 @@ SCOPE_REF = re.compile(r"\{scope:([a-z0-9_.]+)\}")
 LANG = re.compile(r"[a-z]{2,3}(-[A-Z][a-zA-Z]{1,3})?")
 SETTINGS = (
     "id", "languages", "default_language", "start", "scope", "data", "hours", "defaults",
-    "loop_limit", "on_error", "apology", "fallback_queue", "queues", "tickets",
+    "loop_limit", "on_error", "apology", "fallback_prompt", "fallback_ticket", "fallback_queue", "queues", "tickets", "voices",
 )  # fmt: skip
 DEFAULT_FIELDS = ("max_invalid", "max_no_input", "timeout", "invalid", "no_input", "on_max_failures", "on_transfer_failure")
 
@@ -146,9 +146,12 @@ def _load(path: Path, action_names: set[str]) -> tuple[Menu | None, list[Problem
         loop_limit=loop,
         on_error=on_error,
         apology=apology,
+        fallback_prompt=read_text(r, settings, "fallback_prompt", "the menu settings", False),
+        fallback_ticket=read_text(r, settings, "fallback_ticket", "the menu settings", False),
         fallback_queue=fallback,
         ticket_first_response_minutes=first_response,
         data=data,
+        voices=_voices(r, settings, languages),
     )
     return menu, problems
 
@@ -242,6 +245,21 @@ def _loop_limit(r: Reader, settings: YMap, refs: list[Ref]) -> LoopLimit:
     if target:
         refs.append(("target", target, "", m.values["goto"].loc))
     return LoopLimit(r.integer(m, "max_steps", "'loop_limit'", 50, 5, 1000), target)
+
+
+def _voices(r: Reader, settings: YMap, languages: tuple[str, ...]) -> dict[str, Voice]:
+    """Optional `voices: {LANG: {voice, language}}` for the telephony adapter."""
+    m = r.mapping(settings.get("voices"), "'voices'", settings.loc) if "voices" in settings.values else None
+    voices: dict[str, Voice] = {}
+    for lang, value in m.values.items() if m else []:
+        v = r.mapping(value, f"voice for {lang!r}", value.loc)
+        if lang not in languages:
+            r.error(m.keys[lang] if m else settings.loc, f"voice for {lang!r}, which is not one of the menu's languages")
+        if v is None:
+            continue
+        r.fields(v, ("voice", "language"), f"voice for {lang!r}")
+        voices[lang] = Voice(r.string(v, "voice", f"voice for {lang!r}") or "", r.string(v, "language", f"voice for {lang!r}") or lang)
+    return voices
 
 
 def _queues(r: Reader, settings: YMap) -> dict[str, Queue]:

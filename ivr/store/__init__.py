@@ -1,0 +1,23 @@
+"""Persistence: tickets and call records on one SQLAlchemy database (SQLite file or PostgreSQL)."""
+
+from __future__ import annotations
+
+from ivr.store.calls import CallRecord, CallStore
+from ivr.store.db import open_database, sqlite_url
+from ivr.store.tickets import StoredTicket, TicketStore
+
+
+class Store:
+    """Both stores over one connection pool."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = open_database(url)
+        self.tickets = TicketStore(self.engine)
+        self.calls = CallStore(self.engine)
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.engine.dispose()
+
+
+__all__ = ["CallRecord", "CallStore", "Store", "StoredTicket", "TicketStore", "open_database", "sqlite_url"]

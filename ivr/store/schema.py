@@ -20,3 +20,19 @@ tickets = Table(
     Column("first_response_due", DateTime(timezone=True), nullable=False),
     Column("status", String(16), nullable=False, default="open"),
 )
+
+calls = Table(
+    "calls",
+    metadata,
+    Column("call_sid", String(64), primary_key=True),
+    Column("caller", String(64), nullable=False, default=""),
+    Column("called", String(64), nullable=False, default=""),
+    Column("menu_version", String(32), nullable=False),
+    Column("snapshot", Text, nullable=False),  # JSON of the engine's CallSnapshot
+    Column("seq", Integer, nullable=False),  # steps taken; action URLs carry it, so replays are recognised
+    Column("last_response", Text, nullable=False),  # what the last step answered, for replays
+    Column("status", String(16), nullable=False, default="in-progress"),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True), nullable=True),
+    Column("duration", Integer, nullable=True),  # seconds, from the carrier's status callback
+)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, insert, select
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ivr.engine.services import TicketRequest
 from ivr.errors import ServiceError
-from ivr.store.schema import metadata, tickets
+from ivr.store.db import open_database, sqlite_url
+from ivr.store.schema import tickets
+
+__all__ = ["StoredTicket", "TicketStore", "sqlite_url", "utc"]
 
 NUMBER_DIGITS = 8  # short enough to read back digit by digit, unique via the table's constraint
 MAX_NUMBER_TRIES = 20
@@ -41,42 +43,16 @@ class StoredTicket:
         return data
 
 
-def sqlite_url(path: str | Path) -> str:
-    """A SQLAlchemy URL for a SQLite file, creating its folder."""
-    file = Path(path).expanduser().resolve()
-    file.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{file}"
-
-
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL and a busy timeout so several processes can share the file."""
-    engine = create_engine(url, future=True, pool_pre_ping=True)
-    if engine.dialect.name == "sqlite":
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=5000")
-            cur.close()
-
-    return engine
-
-
-def _utc(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything is stored as UTC.
+def utc(value: datetime) -> datetime:
+    """The same instant in UTC (SQLite hands back naive datetimes, which are stored as UTC)."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class TicketStore:
     """Creates and lists tickets; `create_ticket` returns the existing ticket for a call already seen."""
 
-    def __init__(self, url: str) -> None:
-        self.engine = make_engine(url)
-        try:
-            metadata.create_all(self.engine)
-        except SQLAlchemyError as exc:
-            raise ServiceError(f"cannot open the ticket store at {self.engine.url!r}: {exc}") from exc
+    def __init__(self, database: str | Engine) -> None:
+        self.engine = open_database(database) if isinstance(database, str) else database
 
     def create_ticket(self, request: TicketRequest) -> str:
         """Store a ticket for the call (once) and return its number."""
@@ -84,7 +60,7 @@ class TicketStore:
             existing = self.find_by_call(request.call_id)
             if existing is not None:
                 return existing.number
-            created = _utc(request.created_at)
+            created = utc(request.created_at)
             row = {
                 "call_id": request.call_id,
                 "caller": request.caller,
@@ -143,7 +119,7 @@ def _ticket(row: Any) -> StoredTicket:
         language=row["language"],
         category=row["category"],
         description=row["description"],
-        created_at=_utc(row["created_at"]),
-        first_response_due=_utc(row["first_response_due"]),
+        created_at=utc(row["created_at"]),
+        first_response_due=utc(row["first_response_due"]),
         status=row["status"],
     )

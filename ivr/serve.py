@@ -1,0 +1,44 @@
+"""`ivr serve`: the webhook app under gunicorn."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from ivr.web import create_app
+
+
+class HotlineServer(BaseApplication):
+    """Gunicorn running `create_app()` in each worker (no preload: each worker opens its own pool)."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        """Apply our options to gunicorn's settings."""
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        """Build the app inside the worker."""
+        return create_app()
+
+
+def serve(host: str, port: int, workers: int, threads: int = 1, timeout: int = 20) -> None:
+    """Run until stopped; `timeout` kills a stuck worker well inside Twilio's 15 s budget plus margin."""
+    create_app()  # fail fast, in the foreground, on a bad menu or missing settings
+    HotlineServer(
+        {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "threads": threads,
+            "timeout": timeout,
+            "graceful_timeout": 10,
+            "accesslog": "-",
+            "errorlog": "-",
+            "loglevel": "info",
+            "worker_class": "gthread" if threads > 1 else "sync",
+        }
+    ).run()

@@ -1,0 +1,38 @@
+"""Opening the database: one SQLAlchemy engine per process, schema created on first use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
+
+from ivr.errors import ServiceError
+from ivr.store.schema import metadata
+
+
+def sqlite_url(path: str | Path) -> str:
+    """A SQLAlchemy URL for a SQLite file, creating its folder."""
+    file = Path(path).expanduser().resolve()
+    file.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{file}"
+
+
+def open_database(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL and a busy timeout so several processes can share the file."""
+    engine = create_engine(url, future=True, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=5000")
+            cur.close()
+
+    try:
+        metadata.create_all(engine)
+    except SQLAlchemyError as exc:
+        raise ServiceError(f"cannot open the ticket store at {engine.url!r}: {exc}") from exc
+    return engine

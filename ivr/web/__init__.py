@@ -1,0 +1,86 @@
+"""The Flask application: Twilio voice webhooks over the same engine as the console."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from ivr.config import Settings
+from ivr.errors import ConfigError
+from ivr.hotline import engine_for
+from ivr.loading.menu_loader import load_menu
+from ivr.store import Store
+from ivr.web import voice
+from ivr.web.service import VoiceService
+
+log = logging.getLogger(__name__)
+
+DEFAULTS: dict[str, Any] = {
+    "MAX_CONTENT_LENGTH": 64 * 1024,  # Twilio's forms are a few KB; anything bigger is not Twilio
+}
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then the environment (IVR_*, TWILIO_AUTH_TOKEN), then `config`."""
+    app = Flask(__name__)
+    app.config.from_mapping(DEFAULTS)
+    env = {k: v for k, v in os.environ.items() if k.startswith(("IVR_", "TWILIO_"))}
+    app.config.from_mapping(env)
+    if config:
+        app.config.from_mapping(config)
+    settings = Settings.from_env({k: str(v) for k, v in app.config.items() if k.startswith(("IVR_", "TWILIO_")) and isinstance(v, str)})
+    if settings.skip_signature_check:
+        message = "IVR_SKIP_SIGNATURE_CHECK is on: webhook signatures are NOT checked. Use this for local development only."
+        log.warning(message)
+        print(f"WARNING: {message}", file=sys.stderr)
+    elif not settings.twilio_auth_token:
+        raise ConfigError("TWILIO_AUTH_TOKEN is not set: every webhook would be refused (IVR_SKIP_SIGNATURE_CHECK=1 for local development)")
+    app.config["IVR_SETTINGS"] = settings
+    init_hotline(app, settings)
+    app.register_blueprint(voice.bp)
+    app.add_url_rule("/healthz", "healthz", healthz)
+    app.register_error_handler(Exception, on_error)
+    return app
+
+
+def init_hotline(app: Flask, settings: Settings) -> None:
+    """Load the menu, open the store and attach the voice service to the app."""
+    menu = load_menu(settings.menu_path)
+    store = Store(settings.store_url())
+    clock = app.config.get("IVR_CLOCK") or (lambda: datetime.now(UTC))
+    app.extensions["ivr.store"] = store
+    app.extensions["ivr.voice"] = VoiceService(engine_for(menu, store.tickets, settings), store, settings, clock)
+
+
+def healthz() -> tuple[Response, int]:
+    """Whether the service, its menu and its database are sound."""
+    svc: VoiceService = voice.service()
+    menu = svc.engine.menu
+    body: dict[str, Any] = {"status": "ok", "menu": {"id": menu.id, "version": menu.version, "nodes": len(menu.nodes)}}
+    try:
+        svc.store.calls.count()
+        body["database"] = "ok"
+    except Exception as exc:  # any driver error means the database is not usable
+        body["status"], body["database"] = "error", str(exc)[:200]
+    return jsonify(body), 200 if body["status"] == "ok" else 503
+
+
+def on_error(exc: Exception) -> Response | HTTPException:
+    """Any failure in a webhook still answers valid TwiML: an apology and a way on."""
+    if isinstance(exc, HTTPException):
+        return exc
+    sid = (request.form.get("CallSid") or "?")[:64] if request.mimetype == "application/x-www-form-urlencoded" else "?"
+    log.exception("call %s: %s %s failed", sid, request.method, request.path)
+    svc = voice.service()
+    try:
+        return voice.twiml(svc.fallback())
+    except Exception:
+        log.exception("call %s: the fallback failed too", sid)
+        return voice.twiml(svc.last_resort())

@@ -1,0 +1,138 @@
+"""One webhook step of a call: load its snapshot, run the engine, store the result, answer TwiML.
+
+Workers keep nothing between requests: the snapshot and the last answer live in the database,
+and every action URL carries the step number, so a repeated request gets the same answer and a
+call never advances twice for one key press.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from twilio.twiml.voice_response import VoiceResponse
+
+from ivr.config import Settings
+from ivr.engine.actions import Transfer
+from ivr.engine.engine import Engine, Step
+from ivr.engine.events import Event, TransferResult
+from ivr.engine.services import TicketRequest
+from ivr.store import Store
+from ivr.text import render, spell_digits
+from ivr.web.twiml import StepUrls, TwimlRenderer
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/voice"
+MAX_UNDIALLABLE = 3  # transfers without an address answered as failed within one step
+
+
+class VoiceService:
+    """Runs calls for the webhook views."""
+
+    def __init__(self, engine: Engine, store: Store, settings: Settings, clock: Callable[[], datetime]) -> None:
+        self.engine = engine
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.twiml = TwimlRenderer(engine.menu.voices, self.address_of)
+
+    def address_of(self, transfer: Transfer) -> str:
+        """The number or SIP URI to dial for a transfer's queue."""
+        return self.settings.queue_address(transfer.queue, transfer.address)
+
+    def start(self, call_sid: str, caller: str, called: str, lang: str | None = None) -> str:
+        """A call arrives: greet, and store the call at step 1 (a repeated request gets the same answer)."""
+        existing = self.store.calls.load(call_sid)
+        if existing is not None:
+            return existing.last_response
+        now = self.clock()
+        step = self._dial_or_fail(self.engine.start(call_sid, caller, now, lang), now)
+        response = self.twiml.render(step.actions, StepUrls.for_step(PREFIX, 1))
+        return self.store.calls.begin(call_sid, caller, called, step.snapshot, response, now).last_response
+
+    def step(self, call_sid: str, seq: int | None, event: Event) -> str:
+        """Take an event reported by an action URL of step `seq`."""
+        record = self.store.calls.load(call_sid)
+        if record is None:
+            log.warning("call %s: event for an unknown call; answering with the fallback", call_sid)
+            return self.fallback()
+        if seq != record.seq:
+            # A repeated or stale request: answer what the call was last told, change nothing.
+            log.info("call %s: request for step %s while at step %s; repeating the last answer", call_sid, seq, record.seq)
+            return record.last_response
+        now = self.clock()
+        step = self._dial_or_fail(self.engine.handle(record.snapshot, event, now), now)
+        response = self.twiml.render(step.actions, StepUrls.for_step(PREFIX, record.seq + 1))
+        if not self.store.calls.advance(call_sid, record.seq, step.snapshot, response):
+            latest = self.store.calls.load(call_sid)
+            return latest.last_response if latest else response
+        return response
+
+    def _dial_or_fail(self, step: Step, now: datetime) -> Step:
+        """A transfer to a queue with no address cannot be dialled: report it failed at once."""
+        actions = list(step.actions)
+        snapshot = step.snapshot
+        for _ in range(MAX_UNDIALLABLE):
+            last = actions[-1] if actions else None
+            if not isinstance(last, Transfer) or snapshot.ended or self.address_of(last):
+                break
+            log.warning("call %s: queue %r has no address to dial; taking the transfer-failure path", snapshot.call_id, last.queue)
+            more = self.engine.handle(snapshot, TransferResult("failed"), now)
+            actions = actions[:-1] + list(more.actions)
+            snapshot = more.snapshot
+        return Step(snapshot, tuple(actions))
+
+    def finish(self, call_sid: str, status: str, duration: int | None) -> bool:
+        """The carrier says the call is over."""
+        return self.store.calls.close(call_sid, status, duration, self.clock())
+
+    # ---- when the normal path is not available ---------------------------------
+    def _languages(self) -> list[str]:
+        menu = self.engine.menu
+        return [menu.default_language, *(lang for lang in menu.languages if lang != menu.default_language)]
+
+    def fallback(self) -> str:
+        """Apologise in every language and offer to take a message, which becomes a ticket."""
+        menu = self.engine.menu
+        texts = [(lang, menu.apology.get(lang)) for lang in self._languages()]
+        if menu.fallback_prompt is not None:
+            texts += [(lang, menu.fallback_prompt.get(lang)) for lang in self._languages()]
+
+        def record(response: VoiceResponse) -> None:
+            response.record(action=f"{PREFIX}/fallback/recorded", method="POST", finish_on_key="#", max_length=120, play_beep=True)
+            response.redirect(f"{PREFIX}/fallback/recorded?empty=1", method="POST")
+
+        return self.twiml.apology(texts, record)
+
+    def fallback_ticket(self, call_sid: str, caller: str, recording_url: str) -> str:
+        """Turn the fallback message into a ticket and read its number back."""
+        menu = self.engine.menu
+        request = TicketRequest(
+            call_id=call_sid,
+            caller=caller,
+            lang=menu.default_language,
+            category="fallback",
+            description=recording_url or f"callback requested from {caller or 'an unknown number'} (fallback)",
+            created_at=self.clock(),
+            first_response_minutes=menu.ticket_first_response_minutes,
+        )
+        number = self.store.tickets.create_ticket(request)
+        template = menu.fallback_ticket
+        texts = [(lang, render(template.get(lang), {"ticket": number}) if template else spell_digits(number)) for lang in self._languages()]
+        return self.twiml.apology(texts, lambda response: response.hangup())
+
+    def last_resort(self) -> str:
+        """When even the store fails: apologise and hand the caller to the fallback queue, else hang up."""
+        menu = self.engine.menu
+        queue = menu.queues.get(menu.fallback_queue)
+        address = self.settings.queue_address(menu.fallback_queue, queue.address if queue else "")
+        texts = [(lang, menu.apology.get(lang)) for lang in self._languages()]
+
+        def then(response: VoiceResponse) -> None:
+            if address:
+                response.dial(address)
+            response.hangup()
+
+        return self.twiml.apology(texts, then)

@@ -1,0 +1,116 @@
+"""Engine actions → TwiML, with twilio's `VoiceResponse`. The only module that knows TwiML's shape."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from twilio.twiml.voice_response import Gather as TwimlGather
+from twilio.twiml.voice_response import VoiceResponse
+
+from ivr.engine.actions import Action, Gather, Hangup, Record, Say, Transfer
+from ivr.ir import Voice
+
+DEFAULT_VOICES: Mapping[str, Voice] = {
+    "zh-CN": Voice("Polly.Zhiyu", "cmn-CN"),
+    "en-US": Voice("Polly.Joanna", "en-US"),
+}
+DIAL_TIMEOUT = 30  # seconds an agent's line may ring before the transfer counts as no-answer
+
+
+@dataclass(frozen=True)
+class StepUrls:
+    """Where Twilio reports what happened after this response; each carries the step number."""
+
+    gather: str
+    silence: str
+    record: str
+    record_empty: str
+    dial: str
+
+    @classmethod
+    def for_step(cls, prefix: str, seq: int) -> StepUrls:
+        """The action URLs of step `seq` under `prefix` (e.g. '/voice')."""
+        return cls(
+            gather=f"{prefix}/gather?seq={seq}",
+            silence=f"{prefix}/gather?seq={seq}&silence=1",
+            record=f"{prefix}/record?seq={seq}",
+            record_empty=f"{prefix}/record?seq={seq}&empty=1",
+            dial=f"{prefix}/dial?seq={seq}",
+        )
+
+
+class TwimlRenderer:
+    """Turns a step's actions into one TwiML document."""
+
+    def __init__(self, voices: Mapping[str, Voice], address_of: Callable[[Transfer], str]) -> None:
+        self.voices = {**DEFAULT_VOICES, **voices}
+        self.address_of = address_of
+
+    def say(self, target: VoiceResponse | TwimlGather, action: Say) -> None:
+        """Speak one prompt with the voice of its language."""
+        voice = self.voices.get(action.lang, Voice("", action.lang))
+        target.say(action.text, voice=voice.voice or None, language=voice.language)
+
+    def render(self, actions: Iterable[Action], urls: StepUrls) -> str:
+        """The TwiML document for `actions`."""
+        response = VoiceResponse()
+        prompts: list[Say] = []
+
+        def flush() -> None:
+            for prompt in prompts:
+                self.say(response, prompt)
+            prompts.clear()
+
+        for action in actions:
+            if isinstance(action, Say):
+                prompts.append(action)
+            elif isinstance(action, Gather):
+                # Prompts go inside the Gather so a key press interrupts them (barge-in).
+                gather = TwimlGather(
+                    input="dtmf",
+                    action=urls.gather,
+                    method="POST",
+                    num_digits=action.max_digits,
+                    finish_on_key=action.finish_on_key,
+                    timeout=action.timeout,
+                    action_on_empty_result=False,
+                )
+                for prompt in prompts:
+                    self.say(gather, prompt)
+                prompts.clear()
+                response.append(gather)
+                response.redirect(urls.silence, method="POST")  # reached only when the caller stays silent
+            elif isinstance(action, Transfer):
+                flush()
+                address = self.address_of(action)
+                dial = response.dial(action=urls.dial, method="POST", timeout=DIAL_TIMEOUT)
+                if address.startswith("sip:"):
+                    dial.sip(address)
+                elif address.startswith("client:"):
+                    dial.client(address.removeprefix("client:"))
+                else:
+                    dial.number(address)
+            elif isinstance(action, Record):
+                flush()
+                response.record(
+                    action=urls.record,
+                    method="POST",
+                    finish_on_key=action.finish_on_key,
+                    max_length=action.max_length,
+                    play_beep=True,
+                )
+                response.redirect(urls.record_empty, method="POST")  # Twilio skips the action when nothing was said
+            elif isinstance(action, Hangup):
+                flush()
+                response.hangup()
+        flush()
+        return str(response)
+
+    def apology(self, texts: Iterable[tuple[str, str]], then: Callable[[VoiceResponse], None]) -> str:
+        """A short document: apologise in each (lang, text), then whatever `then` adds."""
+        response = VoiceResponse()
+        for lang, text in texts:
+            self.say(response, Say("", lang, text))
+        then(response)
+        return str(response)

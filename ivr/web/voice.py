@@ -1,0 +1,121 @@
+"""The `voice` blueprint: Twilio's Voice URL, action URLs, status and fallback callbacks."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from flask import Blueprint, Response, abort, current_app, request
+
+from ivr.engine.events import Entry, Event, RecordingDone, TransferResult
+from ivr.web.service import VoiceService
+from ivr.web.signature import is_signed
+
+log = logging.getLogger(__name__)
+bp = Blueprint("voice", __name__, url_prefix="/voice")
+
+MAX_FIELD = 256  # no Twilio field we read is longer; anything longer is cut, not trusted
+DIGITS = re.compile(r"[0-9*#]*")
+
+
+def service() -> VoiceService:
+    """The app's voice service."""
+    svc: VoiceService = current_app.extensions["ivr.voice"]
+    return svc
+
+
+def twiml(body: str) -> Response:
+    """A TwiML response (always 200: Twilio must get instructions, never an error page)."""
+    return Response(body, status=200, mimetype="text/xml", content_type="text/xml; charset=utf-8")
+
+
+def field(name: str) -> str:
+    """A form field, trimmed and bounded."""
+    return (request.form.get(name) or "").strip()[:MAX_FIELD]
+
+
+def call_sid() -> str:
+    """The request's CallSid ('' when missing)."""
+    return field("CallSid")
+
+
+def step_number() -> int | None:
+    """The `seq` the action URL carries, or None when missing or garbled."""
+    raw = request.args.get("seq", "")
+    return int(raw) if raw.isdigit() and len(raw) < 9 else None
+
+
+@bp.before_request
+def require_signature() -> None:
+    """Refuse unsigned or wrongly signed requests before anything is read or written."""
+    settings = current_app.config["IVR_SETTINGS"]
+    if settings.skip_signature_check:
+        return
+    if not is_signed(request, settings.twilio_auth_token, settings.public_url):
+        log.warning("rejected %s %s: missing or invalid X-Twilio-Signature", request.method, request.path)
+        abort(403)
+
+
+def _step(event: Event) -> Response:
+    sid = call_sid()
+    if not sid:
+        return twiml(service().fallback())
+    return twiml(service().step(sid, step_number(), event))
+
+
+@bp.post("/incoming")
+def incoming() -> Response:
+    """The number's Voice URL: a call starts."""
+    sid = call_sid()
+    if not sid:
+        return twiml(service().fallback())
+    return twiml(service().start(sid, field("From"), field("To")))
+
+
+@bp.post("/gather")
+def gather() -> Response:
+    """Keys from a Gather, or the Redirect after it when the caller was silent."""
+    if request.args.get("silence"):
+        return _step(Entry(""))
+    digits = field("Digits")
+    # Letters or other junk are passed on as they are: the engine treats them as an invalid entry.
+    return _step(Entry(digits if DIGITS.fullmatch(digits) else digits[:64]))
+
+
+@bp.post("/record")
+def record() -> Response:
+    """A finished recording (or the Redirect after a Record that heard nothing)."""
+    if request.args.get("empty"):
+        return _step(RecordingDone())
+    return _step(RecordingDone(text=field("TranscriptionText"), url=field("RecordingUrl")))
+
+
+@bp.post("/dial")
+def dial() -> Response:
+    """How a transfer ended."""
+    return _step(TransferResult(field("DialCallStatus") or "failed"))
+
+
+@bp.post("/status")
+def status() -> Response:
+    """Twilio's call status callback: a finished call closes its record with its duration."""
+    sid = call_sid()
+    state = field("CallStatus")
+    duration = field("CallDuration")
+    if sid and state in ("completed", "busy", "failed", "no-answer", "canceled"):
+        service().finish(sid, state, int(duration) if duration.isdigit() else None)
+    return Response("", status=204)
+
+
+@bp.post("/fallback")
+def fallback() -> Response:
+    """The number's Fallback URL: the main path failed; apologise and offer a ticket."""
+    log.error("fallback URL called for call %s (ErrorCode %s)", call_sid() or "?", field("ErrorCode") or "-")
+    return twiml(service().fallback())
+
+
+@bp.post("/fallback/recorded")
+def fallback_recorded() -> Response:
+    """The message left on the fallback path becomes a ticket whose number is read back."""
+    url = "" if request.args.get("empty") else field("RecordingUrl")
+    return twiml(service().fallback_ticket(call_sid() or "unknown", field("From"), url))
