@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from ivr.engine.services import Action
-from ivr.orders import CsvOrderSource, OrderLookup
+from ivr.orders import CsvOrderSource, OrderLookup, check_orders_file
 
 
 @dataclass(frozen=True)
@@ -16,10 +16,20 @@ class ActionSpec:
     name: str
     needs_data: tuple[str, ...]
     build: Callable[[Mapping[str, str]], Action]
+    check_data: Callable[[Mapping[str, str], tuple[str, ...]], list[tuple[str, str]]]  # (data name, problem)
+
+
+def _check_orders(data: Mapping[str, str], languages: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [("orders", problem) for problem in check_orders_file(data["orders"], languages)] if "orders" in data else []
 
 
 REGISTRY: dict[str, ActionSpec] = {
-    "order_lookup": ActionSpec("order_lookup", ("orders",), lambda data: OrderLookup(CsvOrderSource(data["orders"]))),
+    "order_lookup": ActionSpec(
+        "order_lookup",
+        ("orders",),
+        lambda data: OrderLookup(CsvOrderSource(data["orders"])),
+        _check_orders,
+    ),
 }
 
 

@@ -18,10 +18,13 @@ def _parse_at(value: str | None, timezone: str) -> datetime:
     """--at: ISO 8601; a time without an offset is taken in the menu's time zone."""
     if value is None:
         return datetime.now(ZoneInfo(timezone))
+    example = "2026-11-30T10:00:00+08:00"
+    if "T" not in value and " " not in value.strip():
+        raise ConfigError(f"--at {value!r} has no time of day; give one, e.g. {example}")
     try:
         at = datetime.fromisoformat(value)
     except ValueError:
-        raise ConfigError(f"--at {value!r} is not an ISO 8601 time such as 2026-11-30T10:00:00+08:00") from None
+        raise ConfigError(f"--at {value!r} is not an ISO 8601 time such as {example}") from None
     return at if at.tzinfo else at.replace(tzinfo=ZoneInfo(timezone))
 
 
@@ -32,6 +35,9 @@ def cmd_call(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env().with_options(menu_path=args.menu, sqlite_path=args.db)
     engine, store = open_hotline(settings)
+    if args.lang is not None and args.lang not in engine.menu.languages:
+        store.close()
+        raise ConfigError(f"--lang {args.lang!r} is not one of the menu's languages: {', '.join(engine.menu.languages)}")
     try:
         run_call(
             engine,
@@ -102,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--menu", help="menu file (default: $IVR_MENU or menus/volcengine.yaml)")
     call.add_argument("--at", help="the call's time, ISO 8601 (default: now); without an offset, the menu's time zone")
     call.add_argument("--caller", default="+8613800000000", help="the caller's number")
-    call.add_argument("--lang", choices=["zh-CN", "en-US"], help="the call's starting language (default: the menu's)")
+    call.add_argument("--lang", help="the call's starting language, one of the menu's (default: the menu's first)")
     call.add_argument("--keys", help='scripted entries separated by spaces, "-" for no input; the caller hangs up when they run out')
     call.add_argument("--voicemail", default="", help="what the caller says when a message is recorded")
     call.add_argument(

@@ -119,6 +119,10 @@ def run_call(
             err.write(f"ivr call: --speak: {reason}; the call goes on without sound.\n")
     call = SimulatedCall(engine, at=at, caller=caller, lang=lang, voicemail=voicemail, transfer_result=transfer_result)
     console = ConsoleCall(call, out, as_json=as_json, speaker=speaker)
-    if keys is not None:
-        return console.run_scripted(parse_keys(keys))
-    return console.run_interactive(stdin)
+    if keys is None:
+        return console.run_interactive(stdin)
+    lines = console.run_scripted(parse_keys(keys))
+    if call.unused:
+        shown = " ".join(entry or NO_INPUT for entry in call.unused)
+        err.write(f"ivr call: the call ended before {len(call.unused)} scripted entr{'y' if len(call.unused) == 1 else 'ies'}: {shown}\n")
+    return lines

@@ -58,8 +58,12 @@ class Schedule:
         local = at.astimezone(ZoneInfo(self.timezone))
         minute = local.hour * 60 + local.minute + local.second / 60 + local.microsecond / 60e6
         today = local.date()
-        # A window that started yesterday and runs past midnight still counts today.
-        for day, offset in ((today, 0), (today - timedelta(days=1), 1440)):
+        days = [(today, 0)]
+        if today not in self.overrides:
+            # A window that opened yesterday and runs past midnight still counts today, unless today has
+            # an override: a dated override decides the whole of its date (a holiday is closed all day).
+            days.append((today - timedelta(days=1), 1440))
+        for day, offset in days:
             for window in self.windows_on(day):
                 if window.start_minutes <= minute + offset < window.end_minutes:
                     return True

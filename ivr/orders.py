@@ -25,7 +25,8 @@ class CsvOrderSource:
         self._orders: dict[str, Order] | None = None
 
     def _load(self) -> dict[str, Order]:
-        with self.path.open(encoding="utf-8", newline="") as fh:
+        # utf-8-sig: spreadsheets often save CSV with a byte-order mark before the first header.
+        with self.path.open(encoding="utf-8-sig", newline="") as fh:
             rows = csv.DictReader(fh)
             orders = {}
             for row in rows:
@@ -53,3 +54,15 @@ class OrderLookup:
             return ActionResult("not_found", {"order_id": ctx.digits})
         status = order.status.get(ctx.lang) or next(iter(order.status.values()), "")
         return ActionResult("found", {"order_id": order.order_id, "order_status": status})
+
+
+def check_orders_file(path: str, languages: tuple[str, ...]) -> list[str]:
+    """Problems with an orders CSV: readable, an order_id column and a status column per language."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            header = next(csv.reader(fh), [])
+    except (OSError, UnicodeDecodeError) as exc:
+        return [f"cannot read the orders file: {exc}"]
+    problems = [] if "order_id" in header else [f"the orders file has no 'order_id' column (columns: {', '.join(header) or 'none'})"]
+    problems += [f"the orders file has no 'status_{lang}' column" for lang in languages if f"status_{lang}" not in header]
+    return problems

@@ -36,6 +36,7 @@ class SimulatedCall:
     lines: list[Line] = field(default_factory=list)
     snapshot: CallSnapshot | None = None
     waiting: Action | None = None  # the Gather the caller is expected to answer
+    unused: list[str] = field(default_factory=list)  # scripted entries left when the call ended
 
     def start(self) -> list[Line]:
         """Answer the call and play everything up to the first time the caller must press keys."""
@@ -73,6 +74,7 @@ class SimulatedCall:
                 self.hangup()
                 break
             self.press(entry)
+        self.unused = list(feed)
         return self.lines
 
     def _send(self, event: Event) -> list[Line]:

@@ -162,3 +162,13 @@ def test_day_ranges_wrap_around_the_week() -> None:
     assert parse_days("daily") == list(range(7))
     with pytest.raises(ValueError, match="unknown day"):
         parse_days("funday")
+
+
+def test_holiday_override_closes_the_whole_date_even_after_an_overnight_window() -> None:
+    """A closed override covers all of its date: the previous night's window does not spill into it."""
+    weekly = {d: (parse_window("22:00-02:00"),) for d in range(7)}
+    schedule = Schedule("Asia/Shanghai", weekly, overrides={date(2026, 12, 25): ()})
+    assert not schedule.is_open(at("2026-12-25 01:00:00"))
+    assert schedule.is_open(at("2026-12-24 23:00:00"))
+    assert not schedule.is_open(at("2026-12-26 01:00:00"))  # no window opened on the 25th, so none runs into the 26th
+    assert schedule.is_open(at("2026-12-26 23:00:00"))

@@ -78,12 +78,21 @@ class Engine:
         if snapshot.ended:
             return Step(snapshot, ())
         model = CallModel(snapshot.copy(), now)
+        if model.snap.lang not in self.menu.languages:
+            model.snap.lang = self.menu.default_language
+        node = self.menu.nodes.get(model.snap.node)
         if isinstance(event, CallerHangup):
-            model.snap.ended = True
+            # A caller who hangs up while recording has still left a message: wait for the recording.
+            if isinstance(node, RecordNode):
+                model.snap.values["caller_hung_up"] = "1"
+            else:
+                model.snap.ended = True
             return Step(model.snap, ())
-        model.snap.steps += 1
-        if model.snap.steps > self.menu.loop_limit.max_steps:
-            return self._run(model, lambda: self._fire(model, "loop_limit"))
+        if isinstance(event, Entry) and isinstance(node, (MenuNode, InputNode)):
+            # Only the caller's own entries count towards the runaway guard, never network results.
+            model.snap.steps += 1
+            if model.snap.steps > self.menu.loop_limit.max_steps:
+                return self._run(model, lambda: self._fire(model, "loop_limit"))
         return self._run(model, lambda: self._dispatch(model, event))
 
     def is_open(self, event: EventData) -> bool:
@@ -125,11 +134,13 @@ class Engine:
             raise CallError(f"no transition {trigger!r} from node {model.snap.node!r}")
 
     def _last_resort(self, model: CallModel) -> None:
-        lang = model.snap.lang
+        """Apologise and hand the caller to the fallback queue; built only from validated settings."""
+        lang = model.snap.lang if model.snap.lang in self.menu.languages else self.menu.default_language
         node = model.snap.node
         queue = self.menu.queues[self.menu.fallback_queue]
         model.out.append(Say(node, lang, self.menu.apology.get(lang), "apology"))
         model.out.append(Transfer(node, queue.name, queue.address))
+        model.out.append(Hangup(node, "error"))
         model.snap.ended = True
 
     def _dispatch(self, model: CallModel, event: Event) -> None:
@@ -153,7 +164,7 @@ class Engine:
         if digits == "*":
             return "repeat"
         if digits == "#":
-            return "back" if self._can(snap.node, "back") else self._invalid(snap)
+            return "back" if self._can_go_back(snap) else self._invalid(snap)
         if not DTMF.fullmatch(digits):
             return self._invalid(snap)
         if isinstance(node, MenuNode):
@@ -169,9 +180,12 @@ class Engine:
         snap.values.update(result.values)
         return f"outcome_{result.outcome}" if result.outcome in node.outcomes else self._invalid(snap)
 
-    def _can(self, node: str, trigger: str) -> bool:
-        event = self.machine.events.get(trigger)
-        return event is not None and bool(event.transitions.get(node))
+    def _can_go_back(self, snap: CallSnapshot) -> bool:
+        """Whether the back key leads anywhere from here: the menu above must be one a back edge goes to."""
+        event = self.machine.events.get("back")
+        if event is None or not snap.stack:
+            return False
+        return any(t.dest == snap.stack[-1] for t in event.transitions.get(snap.node, []))
 
     @staticmethod
     def _invalid(snap: CallSnapshot) -> str:

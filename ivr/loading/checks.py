@@ -55,13 +55,17 @@ def check_graph(nodes: Mapping[str, Node], roots: Iterable[str]) -> list[Problem
         if node_id not in reached:
             report(node, "unreachable: no key, target or setting leads here")
 
-    # Nodes that never wait for the caller must not form a loop, or a call would spin forever.
-    auto = {nid for nid, n in nodes.items() if not isinstance(n, (*WAITING_NODES, HangupNode))}
+    # Nodes that never wait for the caller must not form a loop, or a call would spin forever; a failed
+    # transfer moves on without the caller too, so transfers take part through their failure edge.
+    auto = {nid for nid, n in nodes.items() if not isinstance(n, (*WAITING_NODES, HangupNode)) or isinstance(n, TransferNode)}
     finished: set[str] = set()
     looping: set[str] = set()
 
+    def unattended(node: Node) -> list[str]:
+        return [node.on_failure] if isinstance(node, TransferNode) else list(targets_of(node).values())
+
     def visit(nid: str, path: list[str]) -> None:
-        for target in targets_of(nodes[nid]).values():
+        for target in unattended(nodes[nid]):
             if target not in auto or target in finished:
                 continue
             if target in path:
@@ -90,3 +94,38 @@ def check_graph(nodes: Mapping[str, Node], roots: Iterable[str]) -> list[Problem
         if nid not in can_end and nid in reached and nid not in looping:  # loops were reported above
             report(n, "no way out: no path from here ends in a transfer or a hangup")
     return problems
+
+
+def check_back_targets(refs: Iterable[Ref], nodes: Mapping[str, Node]) -> list[Problem]:
+    """`back` means "the menu the caller is in": only a non-menu node reached from a menu can use it."""
+    problems = []
+    where = current_menus(nodes)
+    for kind, name, node, loc in refs:
+        if kind != "target" or name != BACK:
+            continue
+        if not node:
+            reason = "'back' cannot be used in the menu settings: there is no menu to go back to there"
+        elif isinstance(nodes.get(node), MenuNode):
+            reason = "a menu cannot send a key or its failures 'back': the back key (#) already does that"
+        elif node in nodes and not where.get(node):
+            reason = "'back' needs a menu before this node, but no menu leads here"
+        else:
+            continue
+        problems.append(Problem(loc.file, loc.line, loc.column, reason, node or None))
+    return problems
+
+
+def check_ends_without_waiting(nodes: Mapping[str, Node], start: str, loc: Location, what: str) -> list[Problem]:
+    """From `start`, nodes that do not wait must lead to a hangup: used for the runaway exit."""
+    seen: set[str] = set()
+    current = start
+    while current in nodes and current not in seen:
+        seen.add(current)
+        node = nodes[current]
+        if isinstance(node, HangupNode):
+            return []
+        if isinstance(node, (*WAITING_NODES,)) or len(set(targets_of(node).values())) != 1:
+            break
+        current = next(iter(targets_of(node).values()))
+    message = f"{what} must lead straight to a hangup without waiting for the caller (it reaches {current!r})"
+    return [Problem(loc.file, loc.line, loc.column, message)]

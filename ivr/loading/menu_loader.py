@@ -14,7 +14,7 @@ from ivr.actions import REGISTRY
 from ivr.errors import DefinitionError, Problem
 from ivr.hours import FORCE_VALUES, Schedule, Window, parse_days, parse_window
 from ivr.ir import Location, LoopLimit, Menu, Node, Queue, Voice
-from ivr.loading.checks import check_graph, check_references
+from ivr.loading.checks import check_back_targets, check_ends_without_waiting, check_graph, check_references
 from ivr.loading.nodes import BUILDERS, Context, Defaults, Ref, TextReader
 from ivr.loading.reader import Reader
 from ivr.loading.scope_loader import load_scope
@@ -107,7 +107,7 @@ def _load(path: Path, action_names: set[str]) -> tuple[Menu | None, list[Problem
     start = r.string(settings, "start", "the menu settings") or ""
     if start:
         ctx_refs.append(("target", start, "", settings.values["start"].loc))
-    loop = _loop_limit(r, settings, ctx_refs)
+    loop, loop_loc = _loop_limit(r, settings, ctx_refs)
     on_error = _setting_target(r, settings, "on_error", ctx_refs)
     fallback = r.string(settings, "fallback_queue", "the menu settings") or ""
     if fallback:
@@ -116,6 +116,7 @@ def _load(path: Path, action_names: set[str]) -> tuple[Menu | None, list[Problem
     queues = _queues(r, settings)
     data, declared_data = _data(r, settings, base)
     _action_refs(r, ctx_refs, declared_data)
+    _check_action_data(r, ctx_refs, data, languages, settings)
     default_language = r.string(settings, "default_language", "the menu settings", required=False, default=None)
     if default_language is not None and languages and default_language not in languages:
         r.error(settings.values["default_language"].loc, f"default_language {default_language!r} is not one of {list(languages)}")
@@ -128,7 +129,10 @@ def _load(path: Path, action_names: set[str]) -> tuple[Menu | None, list[Problem
     reference_problems = check_references(ctx_refs, {"target": declared, "queue": queues, "action": action_names})
     problems.extend(reference_problems)
     if start in nodes and not reference_problems:  # graph findings would only echo a broken reference
+        problems.extend(check_back_targets(ctx_refs, nodes))
         problems.extend(check_graph(nodes, [start, loop.target, on_error, defaults.on_max_failures, defaults.on_transfer_failure]))
+        if loop.target in nodes:
+            problems.extend(check_ends_without_waiting(nodes, loop.target, loop_loc, "loop_limit.goto"))
     _tag_nodes(problems, top, path)
     if any(p.severity == "error" for p in problems) or apology is None or schedule is None:
         return None, problems
@@ -181,6 +185,8 @@ def _languages(r: Reader, settings: YMap) -> tuple[str, ...]:
     if len(set(seen)) != len(seen):
         r.error(settings.values["languages"].loc, "a language is listed twice")
     if not seen:
+        if "languages" in settings.values:
+            r.error(settings.values["languages"].loc, "list at least one language, e.g. [zh-CN, en-US]")
         return ("zh-CN",)
     return tuple(dict.fromkeys(seen))
 
@@ -236,15 +242,16 @@ def _setting_target(r: Reader, settings: YMap, key: str, refs: list[Ref]) -> str
     return value
 
 
-def _loop_limit(r: Reader, settings: YMap, refs: list[Ref]) -> LoopLimit:
+def _loop_limit(r: Reader, settings: YMap, refs: list[Ref]) -> tuple[LoopLimit, Location]:
     m = r.mapping(settings.get("loop_limit"), "'loop_limit'", settings.loc)
     if m is None:
-        return LoopLimit(50, "")
+        return LoopLimit(50, ""), settings.loc
     r.fields(m, ("max_steps", "goto"), "'loop_limit'")
     target = r.string(m, "goto", "'loop_limit'") or ""
+    loc = m.values["goto"].loc if "goto" in m.values else m.loc
     if target:
-        refs.append(("target", target, "", m.values["goto"].loc))
-    return LoopLimit(r.integer(m, "max_steps", "'loop_limit'", 50, 5, 1000), target)
+        refs.append(("target", target, "", loc))
+    return LoopLimit(r.integer(m, "max_steps", "'loop_limit'", 50, 5, 1000), target), loc
 
 
 def _voices(r: Reader, settings: YMap, languages: tuple[str, ...]) -> dict[str, Voice]:
@@ -303,6 +310,16 @@ def _action_refs(r: Reader, refs: list[Ref], data: set[str]) -> None:
         for needed in REGISTRY[name].needs_data:
             if needed not in data:
                 r.for_node(node).error(loc, f"action {name!r} needs the data file {needed!r} under 'data' in the menu settings")
+
+
+def _check_action_data(r: Reader, refs: list[Ref], data: dict[str, str], languages: tuple[str, ...], settings: YMap) -> None:
+    """Each used action checks its data files' contents (columns, encoding) now, not at call time."""
+    used = sorted({name for kind, name, _, _ in refs if kind == "action" and name in REGISTRY})
+    files = settings.get("data")
+    for name in used:
+        for data_name, problem in REGISTRY[name].check_data(data, languages):
+            where = files.values[data_name].loc if isinstance(files, YMap) and data_name in files.values else settings.loc
+            r.error(where, problem)
 
 
 def _scope(r: Reader, settings: YMap, base: Path) -> tuple[Scope | None, list[Path]]:

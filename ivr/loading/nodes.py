@@ -25,7 +25,7 @@ from ivr.loading.yamltree import YMap, YScalar
 from ivr.scope import Scope
 from ivr.text import Text
 
-DTMF_KEY = re.compile(r"[0-9*#]{1,8}")
+DTMF_KEY = re.compile(r"[0-9*#]{1,8}")  # '#' is let through here only to be reported precisely below
 RESERVED_KEYS = {"*": "repeat", "#": "back"}
 RETRY_FIELDS = ("max_invalid", "max_no_input", "timeout", "invalid", "no_input", "on_max_failures")
 
@@ -107,7 +107,9 @@ def build_menu(r: Reader, node_id: str, m: YMap, ctx: Context) -> list[Node]:
             if key in RESERVED_KEYS:
                 r.error(where, f"key {key!r} is reserved for '{RESERVED_KEYS[key]}' in every menu")
             elif not DTMF_KEY.fullmatch(key):
-                r.error(where, f"{key!r} is not a DTMF key: use digits 0-9, '*' or '#'")
+                r.error(where, f"{key!r} is not a DTMF key: use digits 0-9 and '*' (at most 8)")
+            elif "#" in key:
+                r.error(where, f"key {key!r} contains '#', which ends the entry on a phone, so it can never be pressed")
             if not isinstance(value, YScalar) or value.is_null:
                 r.error(value.loc, f"key {key!r} must name a target node")
                 continue

@@ -89,7 +89,11 @@ def parse_text(text: str, path: str, problems: list[Problem]) -> YNode | None:
     if root is None:
         problems.append(Problem(path, 1, 1, "the file is empty"))
         return None
-    return _convert(root, path, problems)
+    try:
+        return _convert(root, path, problems, ())
+    except RecursionError:
+        problems.append(Problem(path, 1, 1, "the YAML nests too deeply to be a menu"))
+        return None
 
 
 def _syntax_problem(exc: yaml.MarkedYAMLError, path: str) -> Problem:
@@ -121,12 +125,16 @@ def parse_file(path: Path, problems: list[Problem]) -> YNode | None:
     return parse_text(text, str(path), problems)
 
 
-def _convert(node: yaml.Node, path: str, problems: list[Problem]) -> YNode:
+def _convert(node: yaml.Node, path: str, problems: list[Problem], parents: tuple[int, ...]) -> YNode:
     loc = _loc(path, node.start_mark)
+    if id(node) in parents:  # an alias inside its own anchor: `x: &a [*a]`
+        problems.append(Problem(loc.file, loc.line, loc.column, "this alias refers to a value that contains it (a recursive alias)"))
+        return YScalar(loc, "", plain=True)
+    parents = (*parents, id(node))
     if isinstance(node, yaml.ScalarNode):
         return YScalar(loc, str(node.value), plain=node.style is None)
     if isinstance(node, yaml.SequenceNode):
-        return YSeq(loc, [_convert(item, path, problems) for item in node.value])
+        return YSeq(loc, [_convert(item, path, problems, parents) for item in node.value])
     assert isinstance(node, yaml.MappingNode)
     result = YMap(loc)
     for key_node, value_node in node.value:
@@ -153,5 +161,5 @@ def _convert(node: yaml.Node, path: str, problems: list[Problem]) -> YNode:
             )
             continue
         result.keys[key] = key_loc
-        result.values[key] = _convert(value_node, path, problems)
+        result.values[key] = _convert(value_node, path, problems, parents)
     return result

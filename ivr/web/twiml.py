@@ -84,6 +84,8 @@ class TwimlRenderer:
             elif isinstance(action, Transfer):
                 flush()
                 address = self.address_of(action)
+                if not address:  # nothing to dial; the service reports such transfers as failed before rendering
+                    continue
                 dial = response.dial(action=urls.dial, method="POST", timeout=DIAL_TIMEOUT)
                 if address.startswith("sip:"):
                     dial.sip(address)
