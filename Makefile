@@ -4,10 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint check-menu bench system-deps clean
+.PHONY: run serve test lint check-menu bench system-deps clean
 
 run: $(STAMP)
 	$(BIN)/ivr call
+
+# Twilio webhooks under gunicorn; set TWILIO_AUTH_TOKEN and IVR_PUBLIC_URL first (README: "Connect a Twilio number").
+serve: $(STAMP)
+	$(BIN)/ivr serve --host $${IVR_HOST:-127.0.0.1} --port $${IVR_PORT:-8000} --workers $${IVR_WORKERS:-2}
 
 test: $(STAMP) system-deps lint
 	$(BIN)/pytest
@@ -22,6 +26,7 @@ check-menu: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine_calls.py
+	$(BIN)/python bench/webhook.py
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -1,0 +1,163 @@
+"""Benchmark: a mid-call gather step under gunicorn on loopback, against a bare Flask TwiML route (the floor).
+
+Both servers run with the same gunicorn settings; the same client drives both in the same run.
+The measured request is a real step of a call in progress: signature check, call record read,
+engine step, record write, TwiML. Each simulated caller presses * (repeat) until near the
+menu's loop limit, then hangs up and calls again.
+
+    .venv/bin/python bench/webhook.py [--workers 2] [--concurrency 8] [--requests 3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from twilio.request_validator import RequestValidator  # noqa: E402
+
+from tests.server import free_port, ivr_command, running_server  # noqa: E402
+from tests.webhooks import TOKEN  # noqa: E402
+
+STEPS_PER_CALL = 35  # stays under the shipped menu's loop limit of 40 entries
+
+
+def post(host: str, port: int, path: str, form: dict[str, str], url: str) -> tuple[int, float]:
+    """One signed POST on a fresh connection (gunicorn's sync workers close after each request)."""
+    body = urllib.parse.urlencode(form)
+    signature = RequestValidator(TOKEN).compute_signature(url + path, form)
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature}
+    start = time.perf_counter()
+    conn = http.client.HTTPConnection(host, port, timeout=30)
+    conn.request("POST", path, body, headers)
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    return response.status, time.perf_counter() - start
+
+
+class Load:
+    """Concurrent simulated callers; records the latency of every measured step."""
+
+    def __init__(self, url: str, concurrency: int, total: int, real_calls: bool) -> None:
+        parsed = urllib.parse.urlsplit(url)
+        self.host, self.port, self.url = parsed.hostname or "127.0.0.1", parsed.port or 80, url
+        self.concurrency, self.total, self.real_calls = concurrency, total, real_calls
+        self.latencies: list[float] = []
+        self.errors = 0
+        self.lock = threading.Lock()
+        self.issued = 0
+
+    def _take(self) -> bool:
+        with self.lock:
+            if self.issued >= self.total:
+                return False
+            self.issued += 1
+            return True
+
+    def caller(self, n: int) -> None:
+        call = 0
+        while True:
+            call += 1
+            sid = f"CAbench{n:03d}{call:06d}{os.getpid()}"
+            if self.real_calls:
+                post(self.host, self.port, "/voice/incoming", {"CallSid": sid, "From": "+861"}, self.url)
+            for seq in range(1, STEPS_PER_CALL + 1):
+                if not self._take():
+                    return
+                status, latency = post(self.host, self.port, f"/voice/gather?seq={seq}", {"CallSid": sid, "Digits": "*"}, self.url)
+                with self.lock:
+                    self.latencies.append(latency)
+                    self.errors += status != 200
+
+    def run(self) -> tuple[float, float, float]:
+        threads = [threading.Thread(target=self.caller, args=(i,)) for i in range(self.concurrency)]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - start
+        ordered = sorted(self.latencies)
+        p50 = ordered[len(ordered) // 2]
+        p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+        return len(ordered) / elapsed, p50 * 1000, p99 * 1000
+
+
+def floor_server(workers: int, tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """The bare Flask app under gunicorn with the same settings."""
+    port = free_port()
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    process = subprocess.Popen(
+        [str(gunicorn), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--worker-class", "sync", "bench.floor_app:app"],
+        cwd=ROOT,
+        stdout=(tmp / "floor.log").open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            post("127.0.0.1", port, "/voice/gather", {}, f"http://127.0.0.1:{port}")
+            break
+        except OSError:
+            time.sleep(0.1)
+    return process, f"http://127.0.0.1:{port}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--database-url", default="", help="default: a SQLite file in a temporary folder")
+    args = parser.parse_args()
+    print(f"ivr command: {' '.join(ivr_command())}; gunicorn sync workers: {args.workers}; concurrency {args.concurrency}")
+
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        env = {"IVR_HOURS_OVERRIDE": "open"}
+        if args.database_url:
+            env["IVR_DATABASE_URL"] = args.database_url
+        floor_process, floor_url = floor_server(args.workers, tmp)
+        try:
+            with running_server(tmp, workers=args.workers, **env) as server:
+                results = {}
+                # Interleave: floor, hotline, floor, hotline — noise on the shared machine hits both.
+                for name, url, real in [("floor", floor_url, False), ("hotline", server.url, True)] * 2:
+                    load = Load(url, args.concurrency, args.requests // 2, real)
+                    rate, p50, p99 = load.run()
+                    results.setdefault(name, []).append((rate, p50, p99, load.errors))
+        finally:
+            os.killpg(floor_process.pid, signal.SIGTERM)
+            floor_process.wait(timeout=10)
+
+    def summary(rows: list[tuple[float, float, float, int]]) -> tuple[float, float, float, int]:
+        return (
+            sum(r[0] for r in rows) / len(rows),
+            statistics.median(r[1] for r in rows),
+            max(r[2] for r in rows),
+            sum(r[3] for r in rows),
+        )
+
+    floor, hot = summary(results["floor"]), summary(results["hotline"])
+    print(f"{'':28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
+    print(f"{'floor (bare Flask TwiML)':28}{floor[0]:10.0f}{floor[1]:10.1f}{floor[2]:10.1f}{floor[3]:8d}")
+    print(f"{'hotline mid-call gather':28}{hot[0]:10.0f}{hot[1]:10.1f}{hot[2]:10.1f}{hot[3]:8d}")
+    print(f"throughput hotline/floor: {hot[0] / floor[0]:.2f}   p99 hotline/floor: {hot[2] / floor[2]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
