@@ -26,6 +26,7 @@ class Settings:
     public_url: str = ""  # the base URL the carrier calls; signatures are checked against it
     twilio_auth_token: str = ""
     skip_signature_check: bool = False  # local development only; announced loudly at start
+    test_clock: bool = False  # IVR_TEST_CLOCK=1: signed requests may set the call's time, and responses carry a trace
     queue_addresses: Mapping[str, str] = field(default_factory=dict)  # IVR_QUEUE_<NAME>: number or SIP URI
 
     @classmethod
@@ -43,6 +44,7 @@ class Settings:
             public_url=env.get("IVR_PUBLIC_URL", "").rstrip("/"),
             twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
             skip_signature_check=_flag(env, "IVR_SKIP_SIGNATURE_CHECK"),
+            test_clock=_flag(env, "IVR_TEST_CLOCK"),
             queue_addresses={k.removeprefix("IVR_QUEUE_").lower(): v for k, v in env.items() if k.startswith("IVR_QUEUE_") and v},
         )
 

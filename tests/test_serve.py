@@ -74,10 +74,10 @@ def test_unsigned_and_wrongly_signed_requests_get_403_and_leave_nothing(closed_s
             urllib.request.urlopen(request, timeout=10)
         assert info.value.code == 403
     forged = PhoneCall(HttpTransport(closed_server.url), closed_server.url, "wrong-token", call_sid="CAforged-rec")
-    status, _, _ = forged.transport.post(
+    status = forged.transport.post(
         "/voice/record?seq=2", {"CallSid": "CAforged-rec"}, forged.sign("/voice/record?seq=2", {"CallSid": "CAforged-rec"})
     )
-    assert status == 403
+    assert status.status == 403
     store = Store(closed_server.db_url)
     try:
         assert store.calls.load("CAforged-http") is None

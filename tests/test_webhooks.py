@@ -12,7 +12,7 @@ from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
 from ivr.errors import ConfigError
-from ivr.testing.phone import FlaskTransport, PhoneCall, TwilioError
+from ivr.testing.phone import FlaskTransport, PhoneCall, Reply, TwilioError
 from tests.conftest import AFTER_HOURS
 from tests.webhooks import PUBLIC_URL, TOKEN, Hotline, make_hotline, said
 
@@ -285,7 +285,7 @@ class Alternating:
         self.sent = [0] * len(apps)
         self.turn = 0
 
-    def post(self, path: str, form: dict[str, str], headers: dict[str, str]) -> tuple[int, str, str]:
+    def post(self, path: str, form: dict[str, str], headers: dict[str, str]) -> Reply:
         """Send to the next instance."""
         i = self.turn % len(self.transports)
         self.turn += 1

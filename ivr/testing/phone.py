@@ -1,18 +1,21 @@
 """A stand-in for Twilio's side of a call: signs requests as Twilio does and interprets the TwiML.
 
-It follows Gather, Redirect, Record, Dial and Hangup as Twilio would, so a test (or a QA flow)
-can drive the webhooks of an app in process or of a live `ivr serve` over HTTP and get the same
-transcript lines as the console simulator (say, gather, input, transfer, record, hangup).
+It follows Gather, Redirect, Record, Dial and Hangup as Twilio would, so a test or a QA flow can
+drive the webhooks of an app in process, or of a live `ivr serve` over HTTP, and get transcript
+lines shaped like the console simulator's (say, gather, input, transfer, record, hangup). A server
+in test mode (IVR_TEST_CLOCK=1) also sends a trace of its engine actions in `X-IVR-Trace`; with it
+the lines carry node names, queues and tickets as well.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import urllib.error
 import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -20,15 +23,30 @@ from twilio.request_validator import RequestValidator
 
 from ivr.engine.actions import Gather
 from ivr.simulator import delivered_digits
+from ivr.testmode import TRACE_HEADER
 
 Line = dict[str, Any]
 MAX_REQUESTS = 400  # a call that needs more has looped; stop rather than spin
 
 
-class Transport(Protocol):
-    """Sends one form POST; returns (status, body, content type)."""
+@dataclass(frozen=True)
+class Reply:
+    """An HTTP answer."""
 
-    def post(self, path: str, form: dict[str, str], headers: dict[str, str]) -> tuple[int, str, str]: ...
+    status: int
+    body: str
+    headers: Mapping[str, str]
+
+    @property
+    def content_type(self) -> str:
+        """The Content-Type header."""
+        return self.headers.get("Content-Type", "")
+
+
+class Transport(Protocol):
+    """Sends one form POST."""
+
+    def post(self, path: str, form: dict[str, str], headers: dict[str, str]) -> Reply: ...
 
 
 class FlaskTransport:
@@ -37,10 +55,10 @@ class FlaskTransport:
     def __init__(self, app: Any) -> None:
         self.client = app.test_client()
 
-    def post(self, path: str, form: dict[str, str], headers: dict[str, str]) -> tuple[int, str, str]:
+    def post(self, path: str, form: dict[str, str], headers: dict[str, str]) -> Reply:
         """POST through the test client."""
         response = self.client.post(path, data=form, headers=headers)
-        return response.status_code, response.get_data(as_text=True), response.content_type or ""
+        return Reply(response.status_code, response.get_data(as_text=True), dict(response.headers))
 
 
 class HttpTransport:
@@ -50,19 +68,42 @@ class HttpTransport:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
 
-    def post(self, path: str, form: dict[str, str], headers: dict[str, str]) -> tuple[int, str, str]:
+    def post(self, path: str, form: dict[str, str], headers: dict[str, str]) -> Reply:
         """POST over HTTP; HTTP errors come back as their status, not as exceptions."""
         data = urllib.parse.urlencode(form).encode()
         req = urllib.request.Request(self.base_url + path, data=data, headers=headers, method="POST")
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                return resp.status, resp.read().decode("utf-8"), resp.headers.get("Content-Type", "")
+                return Reply(resp.status, resp.read().decode("utf-8"), dict(resp.headers.items()))
         except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode("utf-8", "replace"), exc.headers.get("Content-Type", "")
+            return Reply(exc.code, exc.read().decode("utf-8", "replace"), dict(exc.headers.items()))
 
 
 class TwilioError(AssertionError):
     """The service answered something Twilio could not use (an error status or invalid TwiML)."""
+
+
+class _CallerHungUp(Exception):
+    """The scripted caller ran out of entries."""
+
+
+@dataclass
+class _Trace:
+    """The engine actions behind one TwiML document, consumed as its verbs are played."""
+
+    actions: list[dict[str, Any]]
+    position: int = 0
+
+    def take(self, kind: str, emit: Callable[[Line], None]) -> dict[str, Any]:
+        """The next action of `kind`; tickets passed on the way are emitted as lines."""
+        while self.position < len(self.actions):
+            action = self.actions[self.position]
+            self.position += 1
+            if action["type"] == kind:
+                return action
+            if action["type"] == "ticket":
+                emit(dict(action))
+        return {}
 
 
 @dataclass
@@ -76,11 +117,15 @@ class PhoneCall:
     called: str = "+864008500030"
     voicemail: str = ""
     transfer_result: str = "answered"
-    extra: dict[str, str] = field(default_factory=dict)  # fields added to every request (e.g. a test clock)
+    extra: dict[str, str] = field(default_factory=dict)  # fields added to every request (e.g. the test clock)
     call_sid: str = field(default_factory=lambda: "CA" + secrets.token_hex(16))
+    ask_voicemail: Callable[[], str] | None = None  # asked for the message when a recording starts
     lines: list[Line] = field(default_factory=list)
     requests: int = 0
     responses: list[str] = field(default_factory=list)
+    edges: list[tuple[str, str, str]] = field(default_factory=list)  # transitions reported by a test-mode server
+    traced: bool = False  # whether the server sent traces
+    _trace: _Trace = field(default_factory=lambda: _Trace([]))
 
     def sign(self, path: str, form: dict[str, str]) -> dict[str, str]:
         """Headers with X-Twilio-Signature computed exactly as Twilio computes it."""
@@ -102,14 +147,23 @@ class PhoneCall:
             **self.extra,
             **fields,
         }
-        status, body, content_type = self.transport.post(path, form, self.sign(path, form))
-        if status != 200 or "xml" not in content_type:
-            raise TwilioError(f"POST {path} answered {status} {content_type!r}: Twilio would say 'application error'\n{body[:500]}")
-        self.responses.append(body)
+        reply = self.transport.post(path, form, self.sign(path, form))
+        if reply.status != 200 or "xml" not in reply.content_type:
+            problem = f"POST {path} answered {reply.status} {reply.content_type!r}: Twilio would say 'application error'"
+            raise TwilioError(f"{problem}\n{reply.body[:500]}")
+        self.responses.append(reply.body)
+        trace = reply.headers.get(TRACE_HEADER)
+        if trace:
+            data = json.loads(trace)
+            self.traced = True
+            self._trace = _Trace(list(data.get("actions", [])))
+            self.edges.extend(tuple(edge) for edge in data.get("edges", []))
+        else:
+            self._trace = _Trace([])
         try:
-            root = ET.fromstring(body.encode("utf-8"))
+            root = ET.fromstring(reply.body.encode("utf-8"))
         except ET.ParseError as exc:
-            raise TwilioError(f"POST {path} answered invalid XML: {exc}\n{body[:500]}") from exc
+            raise TwilioError(f"POST {path} answered invalid XML: {exc}\n{reply.body[:500]}") from exc
         if root.tag != "Response":
             raise TwilioError(f"POST {path} answered <{root.tag}>, not <Response>")
         return root
@@ -120,7 +174,7 @@ class PhoneCall:
         document: ET.Element | None = self.post("/voice/incoming", CallStatus="ringing")
         try:
             while document is not None:
-                document = self._execute(document, keys)
+                document = self._execute(list(document), keys)
         except _CallerHungUp:
             pass
         self.post_status()
@@ -129,51 +183,59 @@ class PhoneCall:
     def post_status(self) -> None:
         """Twilio's status callback at the end of the call."""
         form = {"CallSid": self.call_sid, "CallStatus": "completed", "CallDuration": str(10 + self.requests), **self.extra}
-        status, body, _ = self.transport.post("/voice/status", form, self.sign("/voice/status", form))
-        if status >= 400:
-            raise TwilioError(f"status callback answered {status}: {body[:200]}")
+        reply = self.transport.post("/voice/status", form, self.sign("/voice/status", form))
+        if reply.status >= 400:
+            raise TwilioError(f"status callback answered {reply.status}: {reply.body[:200]}")
 
     def _emit(self, line: Line) -> None:
         self.lines.append(line)
 
-    def _execute(self, document: ET.Element, keys: Iterator[str]) -> ET.Element | None:
-        """Run one TwiML document; return the next document to run, or None when the call is over."""
-        for verb in document:
+    def _say(self, verb: ET.Element) -> None:
+        action = self._trace.take("say", self._emit)
+        line = {"type": "say", "lang": verb.get("language", ""), "voice": verb.get("voice", ""), "text": verb.text or ""}
+        if action:
+            line["node"] = action.get("node", "")
+        self._emit(line)
+
+    def _hangup(self, reason: str) -> None:
+        action = self._trace.take("hangup", self._emit)
+        line: Line = {"type": "hangup", "reason": action.get("reason", reason) if action else reason}
+        if action:
+            line["node"] = action.get("node", "")
+        self._emit(line)
+
+    def _execute(self, verbs: list[ET.Element], keys: Iterator[str]) -> ET.Element | None:
+        """Run a document's verbs; return the next document, or None when the call is over."""
+        for i, verb in enumerate(verbs):
             if verb.tag == "Say":
-                self._emit({"type": "say", "lang": verb.get("language", ""), "voice": verb.get("voice", ""), "text": verb.text or ""})
+                self._say(verb)
             elif verb.tag == "Gather":
-                return self._gather(verb, keys) or self._continue_after(document, verb, keys)
+                answer = self._gather(verb, keys)
+                if answer is not None:
+                    return answer
+                # No digits: Twilio goes on with the verbs after the Gather.
+                if verbs[i + 1 :]:
+                    return self._execute(verbs[i + 1 :], keys)
+                self._hangup("end of document")
+                return None
             elif verb.tag == "Redirect":
                 return self.post(self._path(verb.text or ""))
             elif verb.tag == "Dial":
                 return self._dial(verb)
             elif verb.tag == "Record":
-                self._emit({"type": "record"})
-                if self.voicemail:
+                action = self._trace.take("record", self._emit)
+                self._emit({"type": "record", **({"node": action["node"]} if action else {})})
+                said = self.ask_voicemail() if self.ask_voicemail is not None else self.voicemail
+                if said:
                     url = f"https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE{secrets.token_hex(16)}"
                     return self.post(self._path(verb.get("action", "")), RecordingUrl=url, RecordingDuration="7", Digits="#")
                 # Twilio skips the action when nothing was recorded and goes on with the next verb.
             elif verb.tag == "Hangup":
-                self._emit({"type": "hangup", "reason": "hangup"})
+                self._hangup("hangup")
                 return None
-            elif verb.tag in ("Pause", "Play"):
-                continue
-            else:
+            elif verb.tag not in ("Pause", "Play"):
                 raise TwilioError(f"unexpected TwiML verb <{verb.tag}>")
-        self._emit({"type": "hangup", "reason": "end of document"})
-        return None
-
-    def _continue_after(self, document: ET.Element, gather: ET.Element, keys: Iterator[str]) -> ET.Element | None:
-        """No digits: Twilio goes on with the verbs after the Gather."""
-        rest = ET.Element("Response")
-        seen = False
-        for verb in document:
-            if seen:
-                rest.append(verb)
-            seen = seen or verb is gather
-        if len(rest):
-            return self._execute(rest, keys)
-        self._emit({"type": "hangup", "reason": "end of document"})
+        self._hangup("end of document")
         return None
 
     def _gather(self, verb: ET.Element, keys: Iterator[str]) -> ET.Element | None:
@@ -182,26 +244,36 @@ class PhoneCall:
             raise TwilioError("a <Gather> without an action would re-request the current URL")
         for child in verb:
             if child.tag == "Say":
-                self._emit({"type": "say", "lang": child.get("language", ""), "voice": child.get("voice", ""), "text": child.text or ""})
-        gather = Gather("", int(verb.get("numDigits", "64")), verb.get("finishOnKey", "#"), int(verb.get("timeout", "5")))
-        self._emit({"type": "gather", "max_digits": gather.max_digits, "finish_on_key": gather.finish_on_key, "timeout": gather.timeout})
+                self._say(child)
+        traced = self._trace.take("gather", self._emit)
+        node = traced.get("node", "")
+        gather = Gather(node, int(verb.get("numDigits", "64")), verb.get("finishOnKey", "#"), int(verb.get("timeout", "5")))
+        line: Line = {"type": "gather", "max_digits": gather.max_digits, "finish_on_key": gather.finish_on_key, "timeout": gather.timeout}
+        if traced:
+            line["node"] = gather.node
+        self._emit(line)
         entry = next(keys, None)
         if entry is None:
-            self._emit({"type": "hangup", "reason": "caller"})
+            self._emit({"type": "hangup", "reason": "caller", **({"node": gather.node} if traced else {})})
             raise _CallerHungUp
         digits = delivered_digits(entry, gather)
-        self._emit({"type": "input", "digits": digits})
+        self._emit({"type": "input", "digits": digits, **({"node": gather.node} if traced else {})})
         if not digits:
             return None
-        return self.post(self._path(verb.get("action", "")), Digits=digits, FinishedOnKey=gather.finish_on_key if entry != digits else "")
+        finished = gather.finish_on_key if gather.finish_on_key and entry.startswith(digits + gather.finish_on_key) else ""
+        return self.post(self._path(verb.get("action", "")), Digits=digits, FinishedOnKey=finished)
 
     def _dial(self, verb: ET.Element) -> ET.Element | None:
         target = next(iter(verb), None)
         address = (target.text or "").strip() if target is not None else (verb.text or "").strip()
-        self._emit({"type": "transfer", "address": address})
+        action = self._trace.take("transfer", self._emit)
+        line: Line = {"type": "transfer", "address": address}
+        if action:
+            line.update(node=action.get("node", ""), queue=action.get("queue", ""))
+        self._emit(line)
         status = "completed" if self.transfer_result == "answered" else self.transfer_result
         if not verb.get("action"):
-            self._emit({"type": "hangup", "reason": "end of document"})
+            self._hangup("end of document")
             return None
         return self.post(self._path(verb.get("action", "")), DialCallStatus=status, DialCallDuration="42" if status == "completed" else "0")
 
@@ -211,7 +283,3 @@ class PhoneCall:
             parsed = urllib.parse.urlsplit(url)
             return parsed.path + (f"?{parsed.query}" if parsed.query else "")
         return url
-
-
-class _CallerHungUp(Exception):
-    """The scripted caller ran out of entries."""

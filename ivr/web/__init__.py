@@ -18,7 +18,7 @@ from ivr.hotline import engine_for
 from ivr.loading.menu_loader import load_menu
 from ivr.store import Store
 from ivr.web import voice
-from ivr.web.service import VoiceService
+from ivr.web.service import VoiceService, note
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config:
         app.config.from_mapping(config)
     settings = Settings.from_env({k: str(v) for k, v in app.config.items() if k.startswith(("IVR_", "TWILIO_")) and isinstance(v, str)})
+    if settings.test_clock and settings.skip_signature_check:
+        raise ConfigError("IVR_TEST_CLOCK=1 needs signature checks: anyone could set the call's time otherwise")
     if settings.skip_signature_check:
         message = "IVR_SKIP_SIGNATURE_CHECK is on: webhook signatures are NOT checked. Use this for local development only."
         log.warning(message)
@@ -55,15 +57,25 @@ def init_hotline(app: Flask, settings: Settings) -> None:
     menu = load_menu(settings.menu_path)
     store = Store(settings.store_url())
     clock = app.config.get("IVR_CLOCK") or (lambda: datetime.now(UTC))
+    if settings.test_clock:
+        log.warning("IVR_TEST_CLOCK is on: signed requests may set the call's time (testing only)")
+        clock = voice.request_clock(clock)
+    engine = engine_for(menu, store.tickets, settings)
+    if settings.test_clock:
+        engine.observer = lambda edge: note(edge=edge)
     app.extensions["ivr.store"] = store
-    app.extensions["ivr.voice"] = VoiceService(engine_for(menu, store.tickets, settings), store, settings, clock)
+    app.extensions["ivr.voice"] = VoiceService(engine, store, settings, clock)
 
 
 def healthz() -> tuple[Response, int]:
     """Whether the service, its menu and its database are sound."""
     svc: VoiceService = voice.service()
     menu = svc.engine.menu
-    body: dict[str, Any] = {"status": "ok", "menu": {"id": menu.id, "version": menu.version, "nodes": len(menu.nodes)}}
+    body: dict[str, Any] = {
+        "status": "ok",
+        "menu": {"id": menu.id, "version": menu.version, "nodes": len(menu.nodes)},
+        "test_clock": svc.settings.test_clock,
+    }
     try:
         svc.store.calls.count()
         body["database"] = "ok"

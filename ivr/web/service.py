@@ -8,13 +8,16 @@ call never advances twice for one key press.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from datetime import datetime
+from typing import Any
 
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.config import Settings
-from ivr.engine.actions import Transfer
+from ivr.engine.actions import Action, Say, Transfer
+from ivr.engine.coverage import Edge
 from ivr.engine.engine import Engine, Step
 from ivr.engine.events import Event, TransferResult
 from ivr.engine.services import TicketRequest
@@ -25,6 +28,20 @@ from ivr.web.twiml import StepUrls, TwimlRenderer
 log = logging.getLogger(__name__)
 
 PREFIX = "/voice"
+# What the engine did in the current request, for the test-mode trace header (per request, thread-safe).
+TRACE: ContextVar[dict[str, list[Any]] | None] = ContextVar("ivr_trace", default=None)
+
+
+def note(actions: Iterable[Action] = (), edge: Edge | None = None) -> None:
+    """Add to the current request's trace, if one is being kept."""
+    trace = TRACE.get()
+    if trace is None:
+        return
+    trace["actions"].extend(a.to_dict() | {"text": ""} if isinstance(a, Say) else a.to_dict() for a in actions)
+    if edge is not None:
+        trace["edges"].append([edge.source, edge.trigger, edge.dest])
+
+
 MAX_UNDIALLABLE = 3  # transfers without an address answered as failed within one step
 
 
@@ -49,6 +66,7 @@ class VoiceService:
             return existing.last_response
         now = self.clock()
         step = self._dial_or_fail(self.engine.start(call_sid, caller, now, lang), now)
+        note(step.actions)
         response = self.twiml.render(step.actions, StepUrls.for_step(PREFIX, 1))
         return self.store.calls.begin(call_sid, caller, called, step.snapshot, response, now).last_response
 
@@ -64,6 +82,7 @@ class VoiceService:
             return record.last_response
         now = self.clock()
         step = self._dial_or_fail(self.engine.handle(record.snapshot, event, now), now)
+        note(step.actions)
         response = self.twiml.render(step.actions, StepUrls.for_step(PREFIX, record.seq + 1))
         if not self.store.calls.advance(call_sid, record.seq, step.snapshot, response):
             latest = self.store.calls.load(call_sid)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from collections.abc import Callable
+from datetime import datetime
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, Response, abort, current_app, g, has_request_context, request
 
 from ivr.engine.events import Entry, Event, RecordingDone, TransferResult
-from ivr.web.service import VoiceService
+from ivr.testmode import CLOCK_FIELD, TRACE_HEADER
+from ivr.web.service import TRACE, VoiceService
 from ivr.web.signature import is_signed
 
 log = logging.getLogger(__name__)
@@ -49,11 +53,41 @@ def step_number() -> int | None:
 def require_signature() -> None:
     """Refuse unsigned or wrongly signed requests before anything is read or written."""
     settings = current_app.config["IVR_SETTINGS"]
-    if settings.skip_signature_check:
-        return
-    if not is_signed(request, settings.twilio_auth_token, settings.public_url):
+    if not settings.skip_signature_check and not is_signed(request, settings.twilio_auth_token, settings.public_url):
         log.warning("rejected %s %s: missing or invalid X-Twilio-Signature", request.method, request.path)
         abort(403)
+    if settings.test_clock:
+        g.ivr_trace_token = TRACE.set({"actions": [], "edges": []})
+
+
+@bp.after_request
+def add_trace(response: Response) -> Response:
+    """In test mode, tell the QA runner what the engine did (nodes, queues, tickets, transitions)."""
+    token = g.pop("ivr_trace_token", None)
+    if token is not None:
+        trace = TRACE.get()
+        TRACE.reset(token)
+        if trace is not None and (trace["actions"] or trace["edges"]):
+            response.headers[TRACE_HEADER] = json.dumps(trace, ensure_ascii=True, separators=(",", ":"))
+    return response
+
+
+def request_clock(fallback: Callable[[], datetime]) -> Callable[[], datetime]:
+    """A clock that takes the call's time from the signed request's IvrTestClock field (test mode)."""
+
+    def now() -> datetime:
+        raw = request.form.get(CLOCK_FIELD, "") if has_request_context() else ""
+        if raw:
+            try:
+                at = datetime.fromisoformat(raw)
+            except ValueError:
+                at = None
+            if at is not None and at.tzinfo is not None:
+                return at
+            log.warning("ignoring a malformed %s=%r", CLOCK_FIELD, raw[:40])
+        return fallback()
+
+    return now
 
 
 def _step(event: Event) -> Response:
