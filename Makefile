@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run serve test lint check-menu bench system-deps clean
+.PHONY: run serve test lint check-menu flows bench system-deps clean
 
 run: $(STAMP)
 	$(BIN)/ivr call
@@ -24,9 +24,16 @@ lint: $(STAMP)
 check-menu: $(STAMP)
 	$(BIN)/ivr menu check menus/*.yaml
 
+# Re-create the generated flows after a menu change (the hand-written ones in tests/flows stay).
+flows: $(STAMP)
+	rm -rf tests/flows/generated
+	$(BIN)/ivr qa generate --menu menus/volcengine.yaml --out tests/flows/generated
+	$(BIN)/ivr qa run tests/flows --coverage --fail-under 100
+
 bench: $(STAMP)
 	$(BIN)/python bench/engine_calls.py
 	$(BIN)/python bench/webhook.py
+	$(BIN)/python bench/qa_flows.py
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

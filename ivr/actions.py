@@ -17,6 +17,7 @@ class ActionSpec:
     needs_data: tuple[str, ...]
     build: Callable[[Mapping[str, str]], Action]
     check_data: Callable[[Mapping[str, str], tuple[str, ...]], list[tuple[str, str]]]  # (data name, problem)
+    examples: Callable[[Mapping[str, str]], dict[str, str]]  # outcome -> digits that produce it (for generated flows)
 
 
 def _check_orders(data: Mapping[str, str], languages: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -29,6 +30,7 @@ REGISTRY: dict[str, ActionSpec] = {
         ("orders",),
         lambda data: OrderLookup(CsvOrderSource(data["orders"])),
         _check_orders,
+        lambda data: {"found": CsvOrderSource(data["orders"]).first_id() or "1", "not_found": "0" * 12},
     ),
 }
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from ivr.config import Settings
+from ivr.config import DEFAULT_MENU, Settings
 from ivr.errors import ConfigError, DefinitionError, IvrError
 from ivr.loading.menu_loader import check_menu
 
@@ -99,6 +99,58 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_qa_run(args: argparse.Namespace) -> int:
+    """Run QA flow files."""
+    import os
+    import time
+    from pathlib import Path
+
+    from ivr.qa.report import coverage_report, print_coverage, print_results, write_junit
+    from ivr.qa.runner import RunOptions, coverage_of_results, find_flow_files, run_flows
+
+    paths = find_flow_files(args.paths)
+    if not paths:
+        raise ConfigError(f"no flow files (*.yaml) found in {' '.join(args.paths)}")
+    token = os.environ.get("TWILIO_AUTH_TOKEN", "")
+    if args.url and not token:
+        raise ConfigError("--url needs TWILIO_AUTH_TOKEN: requests are signed as Twilio signs them")
+    options = RunOptions(
+        Path(DEFAULT_MENU),
+        url=args.url or "",
+        auth_token=token,
+        public_url=args.public_url or "",
+        menu_override=Path(args.menu) if args.menu else None,
+    )
+    started = time.perf_counter()
+    results = run_flows(paths, options, workers=args.workers)
+    seconds = time.perf_counter() - started
+    print_results(results, sys.stdout, seconds)
+    if args.junit:
+        write_junit(results, Path(args.junit), seconds)
+    status = 0 if all(r.status in ("passed", "skipped") for r in results) else 1
+    if args.coverage or args.fail_under is not None:
+        for menu, coverage in sorted(coverage_of_results(results).items()):
+            report = coverage_report(menu, coverage)
+            print_coverage(report, sys.stdout)
+            if args.fail_under is not None and report.percent < args.fail_under:
+                print(f"coverage {report.percent:.1f}% is under --fail-under {args.fail_under:g}%", file=sys.stderr)
+                status = 1
+    return status
+
+
+def cmd_qa_generate(args: argparse.Namespace) -> int:
+    """Write flows that cover every transition of a menu."""
+    from pathlib import Path
+
+    from ivr.qa.generate import generate_flows
+
+    written = generate_flows(Path(args.menu), Path(args.out))
+    for path in written:
+        print(path)
+    print(f"{len(written)} flow(s) written to {args.out}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every sub-command."""
     parser = argparse.ArgumentParser(prog="ivr", description="The after-sales support hotline: menus, calls and tickets.")
@@ -128,6 +180,22 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     server.add_argument("--threads", type=int, default=1, help="threads per worker (default 1)")
     server.set_defaults(func=cmd_serve)
+
+    qa = sub.add_parser("qa", help="QA call flows").add_subparsers(dest="qa_command", required=True)
+    qa_run = qa.add_parser("run", help="run flow files (or folders of them)")
+    qa_run.add_argument("paths", nargs="+", metavar="PATH")
+    qa_run.add_argument("--junit", metavar="FILE", help="write JUnit XML")
+    qa_run.add_argument("--coverage", action="store_true", help="print menu coverage and what no flow took")
+    qa_run.add_argument("--fail-under", type=float, metavar="PCT", help="exit 1 when transition coverage is below PCT")
+    qa_run.add_argument("--workers", type=int, default=1, help="processes to run flows in (default 1)")
+    qa_run.add_argument("--url", metavar="BASE_URL", help="run against a live `ivr serve` (requests signed with TWILIO_AUTH_TOKEN)")
+    qa_run.add_argument("--public-url", metavar="URL", help="the URL the server signs for, when it differs from --url")
+    qa_run.add_argument("--menu", help="run every flow on this menu (e.g. an edited copy); default: each flow's own, else the shipped menu")
+    qa_run.set_defaults(func=cmd_qa_run)
+    qa_gen = qa.add_parser("generate", help="write flows that together cover every transition of a menu")
+    qa_gen.add_argument("--menu", required=True, help="the menu file")
+    qa_gen.add_argument("--out", required=True, help="folder to write the flows to")
+    qa_gen.set_defaults(func=cmd_qa_generate)
 
     menu = sub.add_parser("menu", help="work with menu files").add_subparsers(dest="menu_command", required=True)
     check = menu.add_parser("check", help="validate menu files; exit 1 on any error")

@@ -34,6 +34,12 @@ class CsvOrderSource:
                 orders[row["order_id"].strip()] = Order(row["order_id"].strip(), status)
         return orders
 
+    def first_id(self) -> str | None:
+        """Some order id in the file (for generated test flows)."""
+        if self._orders is None:
+            self._orders = self._load()
+        return next(iter(self._orders), None)
+
     def find(self, order_id: str) -> Order | None:
         """The order with this id, or None."""
         if self._orders is None:

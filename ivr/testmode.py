@@ -2,3 +2,4 @@
 
 TRACE_HEADER = "X-IVR-Trace"  # response header: the engine actions and transitions of that request
 CLOCK_FIELD = "IvrTestClock"  # signed form field: the call's time, ISO 8601 with an offset
+LANG_FIELD = "IvrTestLang"  # signed form field on the first request: the call's starting language

@@ -53,9 +53,9 @@ class Flow:
     steps: tuple[Step, ...] = field(default_factory=tuple)
 
     @property
-    def depends_on_time(self) -> bool:
-        """Whether the flow sets the call's time (and so needs a server that accepts it)."""
-        return self.at is not None
+    def needs_test_mode(self) -> bool:
+        """Whether the flow sets the call's time or language (which only a server in test mode accepts)."""
+        return self.at is not None or self.lang is not None
 
 
 def load_flow(path: str | Path) -> Flow:

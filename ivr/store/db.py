@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import StaticPool
 
 from ivr.errors import ServiceError
 from ivr.store.schema import metadata
@@ -21,7 +22,11 @@ def sqlite_url(path: str | Path) -> str:
 
 def open_database(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL and a busy timeout so several processes can share the file."""
-    engine = create_engine(url, future=True, pool_pre_ping=True)
+    if url in ("sqlite://", "sqlite:///:memory:"):
+        # One shared in-memory database for the process (QA runs and tools that keep nothing).
+        engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+    else:
+        engine = create_engine(url, future=True, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")

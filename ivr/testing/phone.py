@@ -118,6 +118,7 @@ class PhoneCall:
     voicemail: str = ""
     transfer_result: str = "answered"
     extra: dict[str, str] = field(default_factory=dict)  # fields added to every request (e.g. the test clock)
+    first: dict[str, str] = field(default_factory=dict)  # fields added to the first request only (e.g. the test language)
     call_sid: str = field(default_factory=lambda: "CA" + secrets.token_hex(16))
     ask_voicemail: Callable[[], str] | None = None  # asked for the message when a recording starts
     lines: list[Line] = field(default_factory=list)
@@ -171,7 +172,7 @@ class PhoneCall:
     def run(self, entries: Iterable[str]) -> list[Line]:
         """Place the call and answer each Gather with the next entry; hang up when they run out."""
         keys = iter(entries)
-        document: ET.Element | None = self.post("/voice/incoming", CallStatus="ringing")
+        document: ET.Element | None = self.post("/voice/incoming", CallStatus="ringing", **self.first)
         try:
             while document is not None:
                 document = self._execute(list(document), keys)

@@ -11,7 +11,7 @@ from datetime import datetime
 from flask import Blueprint, Response, abort, current_app, g, has_request_context, request
 
 from ivr.engine.events import Entry, Event, RecordingDone, TransferResult
-from ivr.testmode import CLOCK_FIELD, TRACE_HEADER
+from ivr.testmode import CLOCK_FIELD, LANG_FIELD, TRACE_HEADER
 from ivr.web.service import TRACE, VoiceService
 from ivr.web.signature import is_signed
 
@@ -103,7 +103,9 @@ def incoming() -> Response:
     sid = call_sid()
     if not sid:
         return twiml(service().fallback())
-    return twiml(service().start(sid, field("From"), field("To")))
+    settings = current_app.config["IVR_SETTINGS"]
+    lang = field(LANG_FIELD) or None if settings.test_clock else None
+    return twiml(service().start(sid, field("From"), field("To"), lang))
 
 
 @bp.post("/gather")

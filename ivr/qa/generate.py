@@ -1,0 +1,235 @@
+"""`ivr qa generate`: flows that together take every transition a caller can cause.
+
+Paths are found by exploring the real engine breadth-first from the start, once at a time the line
+is open and once when it is closed, trying each key, an invalid key, silence, repeat and back at
+every gather, and both an answered and an unanswered transfer. A path is kept when it takes a
+transition no earlier path took. Each becomes a small, readable flow file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from ivr.actions import REGISTRY
+from ivr.config import Settings
+from ivr.engine.actions import Gather
+from ivr.engine.coverage import Coverage, Edge, caller_edges
+from ivr.engine.engine import Engine
+from ivr.hotline import engine_for
+from ivr.ir import InputNode, Menu, MenuNode
+from ivr.loading.menu_loader import load_menu
+from ivr.simulator import Line, SimulatedCall
+from ivr.store.tickets import TicketStore
+
+MAX_CALLS = 20_000  # simulated calls the search may spend; plenty for hand-written menus
+MAX_DEPTH = 12
+VOICEMAIL = "generated test message"
+
+
+@dataclass(frozen=True)
+class Path_:
+    """A scripted call found by the search."""
+
+    at: datetime
+    entries: tuple[str, ...]
+    transfer_result: str = "answered"
+
+
+def branch_times(menu: Menu) -> list[tuple[str, datetime]]:
+    """An instant when the line is open and one when it is closed (half past an hour, Monday on)."""
+    zone = ZoneInfo(menu.schedule.timezone)
+    start = datetime.combine(date(2026, 11, 30), time(0, 30), tzinfo=zone)  # a Monday
+    found: dict[str, datetime] = {}
+    for hour in range(24 * 14):
+        at = start + timedelta(hours=hour)
+        label = "open" if menu.schedule.is_open(at) else "closed"
+        found.setdefault(label, at)
+        if len(found) == 2:
+            break
+    preferred = {"open": 10, "closed": 22}  # prefer mid-morning and late evening when they fall in the branch
+    for label, hour in preferred.items():
+        candidate = datetime.combine(date(2026, 11, 30), time(hour, 30), tzinfo=zone)
+        if label in found and menu.schedule.is_open(candidate) == (label == "open"):
+            found[label] = candidate
+    return sorted(found.items())
+
+
+class Explorer:
+    """Breadth-first search over entries, on the real engine."""
+
+    def __init__(self, menu: Menu, engine: Engine) -> None:
+        self.menu = menu
+        self.engine = engine
+        self.examples = self._examples()
+        self.calls = 0
+
+    def _examples(self) -> dict[str, dict[str, str]]:
+        out: dict[str, dict[str, str]] = {}
+        for node in self.menu.nodes.values():
+            if isinstance(node, InputNode) and node.action in REGISTRY:
+                out[node.id] = REGISTRY[node.action].examples(self.menu.data)
+        return out
+
+    def simulate(self, path: Path_) -> tuple[SimulatedCall, set[Edge]]:
+        """Run a path; return the call and the edges it took."""
+        self.calls += 1
+        coverage = Coverage()
+        self.engine.observer = coverage.record
+        call = SimulatedCall(self.engine, at=path.at, transfer_result=path.transfer_result, voicemail=VOICEMAIL)
+        call.start()
+        for entry in path.entries:
+            if call.ended:
+                break
+            call.press(entry)
+        self.engine.observer = None
+        return call, coverage.fired
+
+    def candidates(self, gather: Gather) -> list[str]:
+        """Entries worth trying at a gather."""
+        node = self.menu.nodes[gather.node]
+        if isinstance(node, MenuNode):
+            spare = next((k for k in "0123456789" if k not in node.options), None)
+            keys = list(node.options) + ["*", "#", ""] + ([spare] if spare else [])
+            return keys
+        if isinstance(node, InputNode):
+            samples = [digits + node.finish_on_key for digits in self.examples.get(node.id, {}).values()]
+            return [*samples, "*", "", "1" + node.finish_on_key]
+        return []
+
+    def explore(self, at: datetime, universe: set[Edge], covered: set[Edge]) -> list[tuple[Path_, set[Edge], SimulatedCall]]:
+        """Paths from the start at `at`, each adding transitions not yet covered."""
+        kept: list[tuple[Path_, set[Edge], SimulatedCall]] = []
+        seen: set[tuple[object, ...]] = set()
+        todo: deque[tuple[str, ...]] = deque([()])
+        while todo and self.calls < MAX_CALLS:
+            entries = todo.popleft()
+            for result in ("answered", "no-answer"):
+                path = Path_(at, entries, result)
+                call, edges = self.simulate(path)
+                new = (edges & universe) - covered
+                if new:
+                    covered |= new
+                    kept.append((path, edges & universe, call))
+                if any(line["type"] == "transfer" for line in call.lines) is False:
+                    break  # the transfer result only matters when a transfer happened
+            if call.ended or not isinstance(call.waiting, Gather) or len(entries) >= MAX_DEPTH or call.snapshot is None:
+                continue
+            snap = call.snapshot
+            state = (snap.node, snap.invalid, snap.no_input, snap.menu, tuple(snap.stack), snap.lang)
+            if state in seen:
+                continue
+            seen.add(state)
+            todo.extend((*entries, entry) for entry in self.candidates(call.waiting))
+        return kept
+
+
+def generate_flows(menu_path: Path, out_dir: Path) -> list[Path]:
+    """Write flow files covering every caller-reachable transition of the menu; return their paths."""
+    menu = load_menu(menu_path)
+    store = TicketStore("sqlite://")  # the search's tickets are thrown away with the in-memory database
+    engine = engine_for(menu, store, Settings())
+    universe = caller_edges(engine.machine, menu.start)
+    explorer = Explorer(menu, engine)
+    covered: set[Edge] = set()
+    found: list[tuple[Path_, set[Edge], SimulatedCall]] = []
+    times = branch_times(menu)
+    for _, at in times:
+        found += explorer.explore(at, universe, covered)
+    loop = [e for e in universe - covered if e.trigger == "loop_limit"]
+    if loop and times:
+        path = Path_(times[0][1], ("*",) * (menu.loop_limit.max_steps + 1))
+        call, edges = explorer.simulate(path)
+        covered |= edges & universe
+        found.append((path, edges & universe, call))
+    store.close()
+    found = _fewest(found)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    labels = dict((at, label) for label, at in times)
+    written = []
+    for i, (path, new, call) in enumerate(found, start=1):
+        name = _name(sorted(new), labels.get(path.at, ""), path.transfer_result)
+        target = out_dir / f"{i:03d}-{_slug(name)}.yaml"
+        target.write_text(_flow_text(name, menu_path, out_dir, path, call.lines, sorted(new)), encoding="utf-8")
+        written.append(target)
+    return written
+
+
+def _fewest(found: list[tuple[Path_, set[Edge], SimulatedCall]]) -> list[tuple[Path_, set[Edge], SimulatedCall]]:
+    """Greedy set cover: take the path adding the most untaken transitions until all are taken."""
+    left = set().union(*(edges for _, edges, _ in found)) if found else set()
+    chosen = []
+    pool = list(found)
+    while left and pool:
+        best = max(pool, key=lambda item: (len(item[1] & left), -len(item[0].entries)))
+        gain = best[1] & left
+        if not gain:
+            break
+        chosen.append((best[0], gain, best[2]))
+        left -= gain
+        pool.remove(best)
+    return sorted(chosen, key=lambda item: (item[0].at, item[0].entries))
+
+
+def _name(edges: list[Edge], branch: str, transfer_result: str) -> str:
+    first = edges[0]
+    extra = f" (+{len(edges) - 1} more)" if len(edges) > 1 else ""
+    result = f", transfer {transfer_result}" if transfer_result != "answered" else ""
+    return f"{first.source} {first.trigger} -> {first.dest or 're-prompt'}{extra} [{branch}{result}]"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
+
+
+def _relative(target: Path, start: Path) -> str:
+    import os
+
+    return Path(os.path.relpath(target.resolve(), start.resolve())).as_posix()
+
+
+def _flow_text(name: str, menu_path: Path, out_dir: Path, path: Path_, lines: list[Line], new: Iterable[Edge]) -> str:
+    steps: list[object] = []
+    last_say: Line | None = None
+    for line in lines:
+        if line["type"] == "say":
+            last_say = line
+        elif line["type"] == "input":
+            if last_say is not None:
+                steps.append({"expect": {"text": _snippet(last_say["text"]), "node": last_say["node"]}})
+                last_say = None
+            steps.append("silence" if line["digits"] == "" else {"press": line["digits"]})
+        elif line["type"] == "record":
+            steps.append({"voicemail": VOICEMAIL})
+        elif line["type"] == "transfer":
+            steps.append({"expect_transfer": line["queue"]})
+        elif line["type"] == "ticket":
+            steps.append({"expect_ticket": line["category"]})
+        elif line["type"] == "hangup":
+            if last_say is not None:
+                steps.append({"expect": {"text": _snippet(last_say["text"]), "node": last_say["node"]}})
+            if line["reason"] != "caller":
+                steps.append("expect_hangup")
+    flow: dict[str, object] = {
+        "name": name,
+        "menu": _relative(menu_path, out_dir),
+        "at": path.at.isoformat(),
+    }
+    if path.transfer_result != "answered":
+        flow["transfer_result"] = path.transfer_result
+    flow["steps"] = steps
+    header = "# Generated by `ivr qa generate`; edit freely. Takes, among others:\n" + "".join(f"#   {e}\n" for e in new)
+    return header + yaml.safe_dump(flow, allow_unicode=True, sort_keys=False, width=120)
+
+
+def _snippet(text: str, size: int = 18) -> str:
+    """A short, distinctive piece of a prompt: its start, without run-time values."""
+    cut = re.split(r"\d( \d){3,}", text)[0]  # stop before a number read digit by digit
+    return cut[:size].strip() or text[:size]

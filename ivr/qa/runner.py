@@ -1,0 +1,203 @@
+"""Run flows in process or against a live server; collect results and menu coverage."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+
+from ivr.config import Settings
+from ivr.engine.coverage import Coverage, Edge
+from ivr.engine.engine import Engine
+from ivr.errors import DefinitionError, IvrError
+from ivr.hotline import engine_for
+from ivr.loading.menu_loader import load_menu
+from ivr.qa.execute import FlowFailure, FlowRun
+from ivr.qa.flow import Flow, load_flow
+from ivr.simulator import SimulatedCall
+from ivr.store.tickets import TicketStore
+from ivr.testing.phone import HttpTransport, PhoneCall, TwilioError
+from ivr.testmode import CLOCK_FIELD, LANG_FIELD
+
+
+@dataclass
+class FlowResult:
+    """How one flow went."""
+
+    path: str
+    name: str
+    status: str  # passed, failed, skipped, error
+    seconds: float
+    message: str = ""
+    menu: str = ""  # the menu file the flow ran on, for coverage
+    edges: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def find_flow_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Flow files named directly or found (*.yaml, *.yml) under the folders given, in a stable order."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()))
+        else:
+            found.append(path)
+    return found
+
+
+class InProcessTarget:
+    """Runs flows on the engine in this process; tickets go to an in-memory SQLite database."""
+
+    def __init__(self, default_menu: Path, settings: Settings | None = None) -> None:
+        self.default_menu = default_menu.resolve()
+        self.settings = settings or Settings()
+        self.store = TicketStore("sqlite://")
+        self.engines: dict[Path, Engine] = {}
+
+    def engine(self, menu: Path) -> Engine:
+        """The engine for a menu file (loaded once)."""
+        if menu not in self.engines:
+            self.engines[menu] = engine_for(load_menu(menu), self.store, self.settings)
+        return self.engines[menu]
+
+    def run(self, flow: Flow) -> FlowResult:
+        """Run one flow."""
+        menu = flow.menu or self.default_menu
+        started = time.perf_counter()
+        edges: list[tuple[str, str, str]] = []
+        engine = self.engine(menu)
+        engine.observer = lambda edge: edges.append((edge.source, edge.trigger, edge.dest))
+        call = SimulatedCall(
+            engine,
+            at=flow.at or datetime.now(UTC),
+            caller=flow.caller,
+            lang=flow.lang,
+            transfer_result=flow.transfer_result,
+        )
+        run = FlowRun(flow, call.lines)
+        call.ask_voicemail = run.next_voicemail
+        try:
+            call.run(iter(run.next_entry, None))
+            run.finish()
+            status, message = "passed", ""
+        except FlowFailure as failure:
+            status, message = "failed", failure.report()
+        finally:
+            engine.observer = None
+        return FlowResult(str(flow.path), flow.name, status, time.perf_counter() - started, message, str(menu), edges)
+
+
+class HttpTarget:
+    """Runs flows against a live `ivr serve`, signing requests with the Twilio auth token."""
+
+    def __init__(self, base_url: str, auth_token: str, public_url: str = "") -> None:
+        self.base_url = base_url.rstrip("/")
+        self.public_url = (public_url or base_url).rstrip("/")
+        self.auth_token = auth_token
+        self.health = self._health()
+        self.test_clock = bool(self.health.get("test_clock"))
+
+    def _health(self) -> dict[str, object]:
+        try:
+            with urllib.request.urlopen(self.base_url + "/healthz", timeout=10) as response:
+                data: dict[str, object] = json.loads(response.read())
+                return data
+        except (OSError, ValueError) as exc:
+            raise IvrError(f"cannot reach {self.base_url}/healthz: {exc}") from exc
+
+    def run(self, flow: Flow, default_menu: Path) -> FlowResult:
+        """Run one flow over HTTP."""
+        menu = str(flow.menu or default_menu)
+        if flow.needs_test_mode and not self.test_clock:
+            reason = "the flow sets the call's time or language, but the server does not accept them (start it with IVR_TEST_CLOCK=1)"
+            return FlowResult(str(flow.path), flow.name, "skipped", 0.0, reason, menu)
+        started = time.perf_counter()
+        phone = PhoneCall(
+            HttpTransport(self.base_url),
+            self.public_url,
+            self.auth_token,
+            caller=flow.caller,
+            transfer_result=flow.transfer_result,
+            extra={CLOCK_FIELD: flow.at.isoformat()} if flow.at else {},
+            first={LANG_FIELD: flow.lang} if flow.lang else {},
+        )
+        run = FlowRun(flow, phone.lines, nodes_known=self.test_clock)
+        phone.ask_voicemail = run.next_voicemail
+        try:
+            phone.run(iter(run.next_entry, None))
+            run.finish()
+            status, message = "passed", ""
+        except FlowFailure as failure:
+            status, message = "failed", failure.report()
+        except TwilioError as exc:
+            status, message = "failed", f"  {exc}"
+        return FlowResult(str(flow.path), flow.name, status, time.perf_counter() - started, message, menu, list(phone.edges))
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Where flows run: `menu_override` (--menu) runs every flow on that menu, e.g. a candidate edit."""
+
+    default_menu: Path
+    url: str = ""
+    auth_token: str = ""
+    public_url: str = ""
+    menu_override: Path | None = None
+
+
+@cache
+def _target(options: RunOptions) -> InProcessTarget | HttpTarget:
+    """One target per process and options: workers keep their loaded engines between flows."""
+    if options.url:
+        return HttpTarget(options.url, options.auth_token, options.public_url)
+    return InProcessTarget(options.default_menu)
+
+
+def run_one(path: Path, options: RunOptions) -> FlowResult:
+    """Load and run one flow file; a broken file is an error result, not an exception."""
+    started = time.perf_counter()
+    try:
+        flow = load_flow(path)
+        if options.menu_override is not None:
+            flow = replace(flow, menu=options.menu_override.resolve())
+    except DefinitionError as exc:
+        return FlowResult(str(path), path.stem, "error", time.perf_counter() - started, "\n".join(f"  {p}" for p in exc.problems))
+    target = _target(options)
+    try:
+        if isinstance(target, HttpTarget):
+            return target.run(flow, options.default_menu)
+        return target.run(flow)
+    except DefinitionError as exc:  # the flow's menu is broken
+        return FlowResult(str(path), flow.name, "error", time.perf_counter() - started, "\n".join(f"  {p}" for p in exc.problems))
+
+
+def _reset_target() -> None:
+    _target.cache_clear()
+
+
+def run_flows(paths: Sequence[Path], options: RunOptions, workers: int = 1) -> list[FlowResult]:
+    """Run flow files, in `workers` processes when more than one; results keep the files' order."""
+    if workers <= 1 or len(paths) <= 1:
+        _reset_target()
+        return [run_one(path, options) for path in paths]
+    chunk = max(1, len(paths) // (workers * 4))
+    with ProcessPoolExecutor(max_workers=workers, initializer=_reset_target) as pool:
+        return list(pool.map(run_one, paths, [options] * len(paths), chunksize=chunk))
+
+
+def coverage_of_results(results: Iterable[FlowResult]) -> dict[str, Coverage]:
+    """Transitions taken, per menu file."""
+    taken: dict[str, Coverage] = {}
+    for result in results:
+        if not result.menu:
+            continue
+        coverage = taken.setdefault(result.menu, Coverage())
+        for edge in result.edges:
+            coverage.record(Edge(*edge))
+    return taken
