@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+from typing import Any, Protocol
 
 from ivr.config import Settings
 from ivr.engine.coverage import Coverage, Edge
@@ -51,6 +52,27 @@ def find_flow_files(paths: Iterable[str | Path]) -> list[Path]:
     return found
 
 
+class _Driver(Protocol):
+    """A call that asks for entries and messages: the console simulator or the Twilio stand-in."""
+
+    ask_voicemail: Callable[[], str] | None
+
+    def run(self, entries: Iterable[str]) -> list[dict[str, Any]]: ...
+
+
+def _play(run: FlowRun, driver: _Driver) -> tuple[str, str]:
+    """Drive a call with a flow's steps; (status, failure report)."""
+    driver.ask_voicemail = run.next_voicemail
+    try:
+        driver.run(iter(run.next_entry, None))
+        run.finish()
+    except FlowFailure as failure:
+        return "failed", failure.report()
+    except TwilioError as exc:
+        return "failed", f"  {exc}"
+    return "passed", ""
+
+
 class InProcessTarget:
     """Runs flows on the engine in this process; tickets go to an in-memory SQLite database."""
 
@@ -80,14 +102,8 @@ class InProcessTarget:
             lang=flow.lang,
             transfer_result=flow.transfer_result,
         )
-        run = FlowRun(flow, call.lines)
-        call.ask_voicemail = run.next_voicemail
         try:
-            call.run(iter(run.next_entry, None))
-            run.finish()
-            status, message = "passed", ""
-        except FlowFailure as failure:
-            status, message = "failed", failure.report()
+            status, message = _play(FlowRun(flow, call.lines), call)
         finally:
             engine.observer = None
         return FlowResult(str(flow.path), flow.name, status, time.perf_counter() - started, message, str(menu), edges)
@@ -127,16 +143,7 @@ class HttpTarget:
             extra={CLOCK_FIELD: flow.at.isoformat()} if flow.at else {},
             first={LANG_FIELD: flow.lang} if flow.lang else {},
         )
-        run = FlowRun(flow, phone.lines, nodes_known=self.test_clock)
-        phone.ask_voicemail = run.next_voicemail
-        try:
-            phone.run(iter(run.next_entry, None))
-            run.finish()
-            status, message = "passed", ""
-        except FlowFailure as failure:
-            status, message = "failed", failure.report()
-        except TwilioError as exc:
-            status, message = "failed", f"  {exc}"
+        status, message = _play(FlowRun(flow, phone.lines, nodes_known=self.test_clock), phone)
         return FlowResult(str(flow.path), flow.name, status, time.perf_counter() - started, message, menu, list(phone.edges))
 
 
