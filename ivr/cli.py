@@ -59,15 +59,15 @@ def cmd_menu_check(args: argparse.Namespace) -> int:
     """Validate menu files; print problems as file:line:column."""
     status = 0
     for path in args.paths:
-        problems = check_menu(path)
+        problems = check_menu(path, max_depth=args.max_depth)
         for problem in problems:
             print(problem, file=sys.stdout)
         errors = sum(p.severity == "error" for p in problems)
-        if errors:
+        warnings = len(problems) - errors
+        if errors or (warnings and args.strict):
             status = 1
-            print(f"{path}: {errors} error(s)", file=sys.stderr)
-        else:
-            print(f"{path}: ok", file=sys.stderr)
+        summary = f"{errors} error(s), {warnings} warning(s)" if problems else "ok"
+        print(f"{path}: {summary}", file=sys.stderr)
     return status
 
 
@@ -198,8 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
     qa_gen.set_defaults(func=cmd_qa_generate)
 
     menu = sub.add_parser("menu", help="work with menu files").add_subparsers(dest="menu_command", required=True)
-    check = menu.add_parser("check", help="validate menu files; exit 1 on any error")
+    check = menu.add_parser("check", help="validate and lint menu files; exit 1 on any error")
     check.add_argument("paths", nargs="+", metavar="PATH")
+    check.add_argument("--max-depth", type=int, default=4, help="warn about menus nested deeper than this (default 4)")
+    check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     check.set_defaults(func=cmd_menu_check)
 
     tickets = sub.add_parser("tickets", help="work with tickets").add_subparsers(dest="tickets_command", required=True)

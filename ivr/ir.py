@@ -27,6 +27,8 @@ class Node:
 
     id: str
     location: Location
+    # Where some fields were written ("say", "key 1", ...), for findings that belong to a field.
+    where: Mapping[str, Location] = field(default_factory=dict, kw_only=True, compare=False)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from ivr.errors import DefinitionError, Problem
 from ivr.hours import FORCE_VALUES, Schedule, Window, parse_days, parse_window
 from ivr.ir import Location, LoopLimit, Menu, Node, Queue, Voice
 from ivr.loading.checks import check_back_targets, check_ends_without_waiting, check_graph, check_references
+from ivr.loading.lint import DEFAULT_MAX_DEPTH, lint_menu
 from ivr.loading.nodes import BUILDERS, Context, Defaults, Ref, TextReader
 from ivr.loading.reader import Reader
 from ivr.loading.scope_loader import load_scope
@@ -42,9 +43,12 @@ def load_menu(path: str | Path, *, actions: Collection[str] | None = None) -> Me
     return menu
 
 
-def check_menu(path: str | Path) -> list[Problem]:
-    """Every problem in a menu file (empty when it is sound)."""
-    return sorted(_load(Path(path), set(REGISTRY))[1])
+def check_menu(path: str | Path, max_depth: int = DEFAULT_MAX_DEPTH) -> list[Problem]:
+    """Every error in a menu file and, when it has none, every warning (empty when it is sound)."""
+    menu, problems = _load(Path(path), set(REGISTRY))
+    if menu is not None and not any(p.severity == "error" for p in problems):
+        problems += lint_menu(menu, max_depth)
+    return sorted(problems)
 
 
 def _load(path: Path, action_names: set[str]) -> tuple[Menu | None, list[Problem]]:

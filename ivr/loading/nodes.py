@@ -103,18 +103,24 @@ def build_menu(r: Reader, node_id: str, m: YMap, ctx: Context) -> list[Node]:
         if not keys.values:
             r.error(keys.loc, f"{what} has no keys: a caller would have no way out")
         for key, value in keys.values.items():
-            where = keys.keys[key]
+            key_loc = keys.keys[key]
             if key in RESERVED_KEYS:
-                r.error(where, f"key {key!r} is reserved for '{RESERVED_KEYS[key]}' in every menu")
+                r.error(key_loc, f"key {key!r} is reserved for '{RESERVED_KEYS[key]}' in every menu")
             elif not DTMF_KEY.fullmatch(key):
-                r.error(where, f"{key!r} is not a DTMF key: use digits 0-9 and '*' (at most 8)")
+                r.error(key_loc, f"{key!r} is not a DTMF key: use digits 0-9 and '*' (at most 8)")
             elif "#" in key:
-                r.error(where, f"key {key!r} contains '#', which ends the entry on a phone, so it can never be pressed")
+                r.error(key_loc, f"key {key!r} contains '#', which ends the entry on a phone, so it can never be pressed")
             if not isinstance(value, YScalar) or value.is_null:
                 r.error(value.loc, f"key {key!r} must name a target node")
                 continue
             options[key] = value.value
             ctx.refs.append(("target", value.value, node_id, value.loc))
+    where = {name: loc for name, loc in m.keys.items() if name in ("say", "short", "keys")}
+    say = m.get("say")
+    if isinstance(say, YMap):
+        where.update({f"say {lang}": value.loc for lang, value in say.values.items()})
+    if keys is not None:
+        where.update({f"key {k}": loc for k, loc in keys.keys.items()})
     return [
         MenuNode(
             id=node_id,
@@ -123,6 +129,7 @@ def build_menu(r: Reader, node_id: str, m: YMap, ctx: Context) -> list[Node]:
             reprompt=ctx.text(r, m, "short", what, False) or prompt,
             options=options,
             retry=read_retry(r, node_id, m, ctx),
+            where=where,
         )
     ]
 

@@ -1,0 +1,50 @@
+"""Smelly menus load, but `ivr menu check` warns at the right line; warnings stay apart from errors."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ivr.loading.menu_loader import check_menu
+from tests.conftest import SHIPPED_MENU
+from tests.server import ivr_command
+
+SMELLY = sorted((Path(__file__).parent / "menus" / "smelly").glob("*.yaml"))
+EXPECT = re.compile(r"#\s*expect-warning:\s*(\d+):(\d+)\s+(.*\S)")
+
+
+@pytest.mark.parametrize("path", SMELLY, ids=[p.stem for p in SMELLY])
+def test_smelly_menu_warns_at_the_right_place(path: Path) -> None:
+    """Each smelly menu has no error and every expected warning at its line and column."""
+    problems = check_menu(path)
+    assert not [p for p in problems if p.severity == "error"]
+    wanted = [EXPECT.match(line) for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("# expect-warning")]
+    assert wanted
+    for match in wanted:
+        assert match is not None
+        line, column, text = int(match[1]), int(match[2]), match[3]
+        assert any(p.severity == "warning" and (p.line, p.column) == (line, column) and text in p.message for p in problems), problems
+
+
+def test_shipped_menu_has_no_warnings() -> None:
+    """The shipped menu announces every key it maps and maps every key it announces."""
+    assert check_menu(SHIPPED_MENU) == []
+
+
+def test_warnings_do_not_fail_the_check_unless_strict() -> None:
+    """`ivr menu check` prints warnings as file:line:col: warning and exits 0; --strict makes them fail."""
+    path = next(p for p in SMELLY if p.stem == "prefix_keys")
+    loose = subprocess.run([*ivr_command(), "menu", "check", str(path)], capture_output=True, text=True, check=False)
+    assert loose.returncode == 0 and f"{path}:" in loose.stdout and ": warning: [main]" in loose.stdout
+    strict = subprocess.run([*ivr_command(), "menu", "check", "--strict", str(path)], capture_output=True, text=True, check=False)
+    assert strict.returncode == 1
+
+
+def test_depth_limit_is_adjustable() -> None:
+    """--max-depth raises or lowers the depth warning's limit."""
+    path = next(p for p in SMELLY if p.stem == "too_deep")
+    assert not [p for p in check_menu(path, max_depth=5) if "levels deep" in p.message]
+    assert any("levels deep" in p.message for p in check_menu(SHIPPED_MENU, max_depth=3))
