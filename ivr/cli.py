@@ -7,9 +7,11 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ivr.config import DEFAULT_MENU, Settings
+from ivr.effort import Durations
 from ivr.errors import ConfigError, DefinitionError, IvrError
 from ivr.loading.menu_loader import check_menu
 
@@ -69,6 +71,68 @@ def cmd_menu_check(args: argparse.Namespace) -> int:
         summary = f"{errors} error(s), {warnings} warning(s)" if problems else "ok"
         print(f"{path}: {summary}", file=sys.stderr)
     return status
+
+
+def cmd_menu_schema(args: argparse.Namespace) -> int:
+    """Print the JSON Schema of the menu format."""
+    from ivr.loading.schema import menu_schema
+
+    print(json.dumps(menu_schema(), ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_menu_graph(args: argparse.Namespace) -> int:
+    """Draw the compiled state machine."""
+    from pathlib import Path
+
+    from ivr.diagram import menu_diagram
+    from ivr.loading.menu_loader import load_menu
+
+    text = menu_diagram(load_menu(args.path), args.format)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}", file=sys.stderr)
+    else:
+        print(text, end="")
+    return 0
+
+
+def cmd_menu_report(args: argparse.Namespace) -> int:
+    """How many keys and seconds of prompts callers go through to reach each destination."""
+    from pathlib import Path
+
+    from ivr.effort import routes
+    from ivr.loading.menu_loader import load_menu
+
+    menu = load_menu(args.path)
+    durations = _audio_durations(Path(args.audio))
+    rows = routes(menu, args.lang, durations)
+    if args.json:
+        print(json.dumps([r.__dict__ for r in rows], ensure_ascii=False, indent=2))
+        return 0
+    width = max((len(r.destination) for r in rows), default=20)
+    print(f"{'destination':<{width}}  {'seconds':>7}  keys")
+    for r in rows:
+        mark = "~" if r.estimated else " "
+        print(f"{r.destination:<{width}}  {r.seconds:6.1f}{mark}  {' '.join(r.keys) or '-'}")
+    print("~ estimated from the text (no rendered audio); keys in parentheses are what happens, not what is pressed")
+    return 0
+
+
+def _audio_durations(folder: Path) -> Durations | None:
+    """Durations of rendered prompts from the audio manifest, when there is one."""
+    manifest = folder / "manifest.json"
+    if not manifest.is_file():
+        return None
+    from ivr.audio import AudioManifest
+
+    loaded = AudioManifest.load(manifest.parent)
+
+    def seconds(lang: str, text: str) -> float | None:
+        entry = loaded.lookup(lang, text)
+        return entry.duration if entry else None
+
+    return seconds
 
 
 def cmd_tickets_list(args: argparse.Namespace) -> int:
@@ -203,6 +267,20 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--max-depth", type=int, default=4, help="warn about menus nested deeper than this (default 4)")
     check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     check.set_defaults(func=cmd_menu_check)
+
+    schema = menu.add_parser("schema", help="print the JSON Schema of the menu format")
+    schema.set_defaults(func=cmd_menu_schema)
+    graph = menu.add_parser("graph", help="draw the compiled state machine")
+    graph.add_argument("path", metavar="PATH")
+    graph.add_argument("--format", choices=["mermaid", "dot"], default="mermaid")
+    graph.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
+    graph.set_defaults(func=cmd_menu_graph)
+    report = menu.add_parser("report", help="keys and seconds of prompts before each destination, worst first")
+    report.add_argument("path", metavar="PATH")
+    report.add_argument("--lang", help="the callers' language (default: the menu's)")
+    report.add_argument("--audio", default="audio", help="rendered audio folder for real durations (default: audio)")
+    report.add_argument("--json", action="store_true", help="print JSON")
+    report.set_defaults(func=cmd_menu_report)
 
     tickets = sub.add_parser("tickets", help="work with tickets").add_subparsers(dest="tickets_command", required=True)
     listing = tickets.add_parser("list", help="list tickets, newest first")

@@ -26,6 +26,7 @@ class Settings:
     public_url: str = ""  # the base URL the carrier calls; signatures are checked against it
     twilio_auth_token: str = ""
     skip_signature_check: bool = False  # local development only; announced loudly at start
+    reload_interval: float = 1.0  # IVR_RELOAD_INTERVAL: seconds between checks for edited menu files (0: never)
     test_clock: bool = False  # IVR_TEST_CLOCK=1: signed requests may set the call's time, and responses carry a trace
     queue_addresses: Mapping[str, str] = field(default_factory=dict)  # IVR_QUEUE_<NAME>: number or SIP URI
 
@@ -45,6 +46,7 @@ class Settings:
             twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
             skip_signature_check=_flag(env, "IVR_SKIP_SIGNATURE_CHECK"),
             test_clock=_flag(env, "IVR_TEST_CLOCK"),
+            reload_interval=_seconds(env, "IVR_RELOAD_INTERVAL", 1.0),
             queue_addresses={k.removeprefix("IVR_QUEUE_").lower(): v for k, v in env.items() if k.startswith("IVR_QUEUE_") and v},
         )
 
@@ -68,3 +70,16 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     if value in ("1", "true", "yes", "on"):
         return True
     raise ConfigError(f"{name} must be 1/true/yes or 0/false/no, not {value!r}")
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, not {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"{name} cannot be negative")
+    return value

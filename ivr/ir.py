@@ -179,6 +179,8 @@ class Menu:
     ticket_first_response_minutes: int
     data: Mapping[str, str] = field(default_factory=dict)  # named data files, absolute paths
     voices: Mapping[str, Voice] = field(default_factory=dict)  # per language, for telephony TTS
+    files: tuple[str, ...] = ()  # every file this version was built from (menu, scope, data), for reloads
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)  # their text, as loaded
 
     def node(self, node_id: str) -> Node:
         """The node called `node_id`."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -22,8 +23,18 @@ class HotlineServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        """Build the app inside the worker."""
+        """Build the app inside the worker, with the hotline's own log lines on standard error."""
+        _log_to_stderr()
         return create_app()
+
+
+def _log_to_stderr() -> None:
+    logger = logging.getLogger("ivr")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 def serve(host: str, port: int, workers: int, threads: int = 1, timeout: int = 20) -> None:
@@ -40,5 +51,6 @@ def serve(host: str, port: int, workers: int, threads: int = 1, timeout: int = 2
             "errorlog": "-",
             "loglevel": "info",
             "worker_class": "gthread" if threads > 1 else "sync",
+            "control_socket_disable": True,  # several `ivr serve` on one host must not share gunicorn's control socket
         }
     ).run()

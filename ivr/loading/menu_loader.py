@@ -53,7 +53,8 @@ def check_menu(path: str | Path, max_depth: int = DEFAULT_MAX_DEPTH) -> list[Pro
 
 def _load(path: Path, action_names: set[str]) -> tuple[Menu | None, list[Problem]]:
     problems: list[Problem] = []
-    root = parse_file(path, problems)
+    read: dict[str, str] = {}  # the text of every file exactly as parsed: the version is its hash
+    root = parse_file(path, problems, read)
     r = Reader(problems)
     if root is None:
         return None, problems
@@ -69,7 +70,7 @@ def _load(path: Path, action_names: set[str]) -> tuple[Menu | None, list[Problem
 
     languages = _languages(r, settings)
     base = path.parent
-    scope, scope_files = _scope(r, settings, base)
+    scope, scope_files = _scope(r, settings, base, read)
     scope_values = scope.values() if scope else {}
     ctx_refs: list[Ref] = []
 
@@ -141,9 +142,13 @@ def _load(path: Path, action_names: set[str]) -> tuple[Menu | None, list[Problem
     if any(p.severity == "error" for p in problems) or apology is None or schedule is None:
         return None, problems
     version_files = [path, *scope_files, *(Path(p) for p in data.values())]
+    sources = _sources(version_files, read)
+    if sources is None:
+        problems.append(Problem(str(path), 1, 1, "a file changed or vanished while the menu was loading; check again"))
+        return None, problems
     menu = Menu(
         id=r.string(settings, "id", "the menu settings") or path.stem,
-        version=_version(version_files),
+        version=_version(sources),
         source=str(path),
         languages=languages,
         default_language=default_language or languages[0],
@@ -160,6 +165,8 @@ def _load(path: Path, action_names: set[str]) -> tuple[Menu | None, list[Problem
         ticket_first_response_minutes=first_response,
         data=data,
         voices=_voices(r, settings, languages),
+        files=tuple(str(f) for f in version_files),
+        sources=sources,
     )
     return menu, problems
 
@@ -326,7 +333,7 @@ def _check_action_data(r: Reader, refs: list[Ref], data: dict[str, str], languag
             r.error(where, problem)
 
 
-def _scope(r: Reader, settings: YMap, base: Path) -> tuple[Scope | None, list[Path]]:
+def _scope(r: Reader, settings: YMap, base: Path, read: dict[str, str]) -> tuple[Scope | None, list[Path]]:
     if "scope" not in settings.values:
         return None, []
     rel = r.string(settings, "scope", "the menu settings")
@@ -336,7 +343,7 @@ def _scope(r: Reader, settings: YMap, base: Path) -> tuple[Scope | None, list[Pa
     if not folder.is_dir():
         r.error(settings.values["scope"].loc, f"scope folder not found: {folder}")
         return None, []
-    return load_scope(folder, r.problems)
+    return load_scope(folder, r.problems, read)
 
 
 def _schedule(r: Reader, settings: YMap) -> Schedule | None:
@@ -406,9 +413,24 @@ def _first_response(r: Reader, tickets: YMap | None, scope: Scope | None) -> int
     return 10
 
 
-def _version(files: list[Path]) -> str:
-    digest = hashlib.sha256()
+def _sources(files: list[Path], read: dict[str, str]) -> dict[str, str] | None:
+    """The text of every file of the version: as parsed for YAML, read now for data files."""
+    out: dict[str, str] = {}
     for file in files:
-        digest.update(file.name.encode())
-        digest.update(file.read_bytes())
+        text = read.get(str(file))
+        if text is None:
+            try:
+                text = file.read_bytes().decode("utf-8")
+            except (OSError, UnicodeDecodeError):
+                return None
+        out[str(file)] = text
+    return out
+
+
+def _version(sources: dict[str, str]) -> str:
+    """A content hash of the files (by name and text), so equal content is the same version anywhere."""
+    digest = hashlib.sha256()
+    for file, text in sources.items():
+        digest.update(Path(file).name.encode())
+        digest.update(text.encode("utf-8"))
     return digest.hexdigest()[:12]

@@ -15,14 +15,14 @@ SCOPE_LANGUAGES = ("zh-CN", "en-US")
 FILES = ("channels.yaml", "coverage.yaml", "third_party.yaml")
 
 
-def load_scope(folder: Path, problems: list[Problem]) -> tuple[Scope | None, list[Path]]:
+def load_scope(folder: Path, problems: list[Problem], read: dict[str, str] | None = None) -> tuple[Scope | None, list[Path]]:
     """Read the scope folder; problems are appended, and None is returned when it is unusable."""
     r = Reader(problems)
     before = len(problems)
     docs: dict[str, YMap] = {}
     paths = [folder / name for name in FILES]
     for path in paths:
-        root = parse_file(path, problems)
+        root = parse_file(path, problems, read)
         m = r.mapping(root, str(path), root.loc) if root else None
         if m is not None:
             docs[path.name] = m

@@ -115,13 +115,15 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, path: str) -> Problem:
     return Problem(loc.file, loc.line, loc.column, f"YAML syntax: {reason}")
 
 
-def parse_file(path: Path, problems: list[Problem]) -> YNode | None:
-    """Read and parse one YAML file (UTF-8)."""
+def parse_file(path: Path, problems: list[Problem], read: dict[str, str] | None = None) -> YNode | None:
+    """Read and parse one YAML file (UTF-8); `read` collects the exact text parsed, by path."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(str(path), 1, 1, f"cannot read file: {exc}"))
         return None
+    if read is not None:
+        read[str(path)] = text
     return parse_text(text, str(path), problems)
 
 

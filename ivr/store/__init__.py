@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ivr.store.calls import CallRecord, CallStore
 from ivr.store.db import open_database, sqlite_url
+from ivr.store.menus import MenuVersionStore, StoredVersion
 from ivr.store.tickets import StoredTicket, TicketStore
 
 
@@ -14,10 +15,21 @@ class Store:
         self.engine = open_database(url)
         self.tickets = TicketStore(self.engine)
         self.calls = CallStore(self.engine)
+        self.menus = MenuVersionStore(self.engine)
 
     def close(self) -> None:
         """Release pooled connections."""
         self.engine.dispose()
 
 
-__all__ = ["CallRecord", "CallStore", "Store", "StoredTicket", "TicketStore", "open_database", "sqlite_url"]
+__all__ = [
+    "CallRecord",
+    "CallStore",
+    "MenuVersionStore",
+    "Store",
+    "StoredTicket",
+    "StoredVersion",
+    "TicketStore",
+    "open_database",
+    "sqlite_url",
+]

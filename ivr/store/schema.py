@@ -36,3 +36,14 @@ calls = Table(
     Column("ended_at", DateTime(timezone=True), nullable=True),
     Column("duration", Integer, nullable=True),  # seconds, from the carrier's status callback
 )
+
+menu_versions = Table(
+    "menu_versions",
+    metadata,
+    Column("version", String(32), primary_key=True),
+    Column("menu_id", String(128), nullable=False),
+    Column("entry", Text, nullable=False),  # the menu file, relative to the stored files' common folder
+    Column("files", Text, nullable=False),  # JSON: relative path -> text of every file the version was built from
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=True),  # set by `ivr menu publish`
+)

@@ -13,11 +13,13 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ivr.config import Settings
+from ivr.engine.engine import Engine
 from ivr.errors import ConfigError
 from ivr.hotline import engine_for
-from ivr.loading.menu_loader import load_menu
+from ivr.ir import Menu
 from ivr.store import Store
 from ivr.web import voice
+from ivr.web.menus import MenuLibrary
 from ivr.web.service import VoiceService, note
 
 log = logging.getLogger(__name__)
@@ -54,28 +56,28 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def init_hotline(app: Flask, settings: Settings) -> None:
     """Load the menu, open the store and attach the voice service to the app."""
-    menu = load_menu(settings.menu_path)
     store = Store(settings.store_url())
     clock = app.config.get("IVR_CLOCK") or (lambda: datetime.now(UTC))
     if settings.test_clock:
         log.warning("IVR_TEST_CLOCK is on: signed requests may set the call's time (testing only)")
         clock = voice.request_clock(clock)
-    engine = engine_for(menu, store.tickets, settings)
-    if settings.test_clock:
-        engine.observer = lambda edge: note(edge=edge)
+
+    def build(menu: Menu) -> Engine:
+        engine = engine_for(menu, store.tickets, settings)
+        if settings.test_clock:
+            engine.observer = lambda edge: note(edge=edge)
+        return engine
+
+    menus = MenuLibrary(settings.menu_path, build, settings.reload_interval, store.menus)
     app.extensions["ivr.store"] = store
-    app.extensions["ivr.voice"] = VoiceService(engine, store, settings, clock)
+    app.extensions["ivr.voice"] = VoiceService(menus, store, settings, clock)
 
 
 def healthz() -> tuple[Response, int]:
     """Whether the service, its menu and its database are sound."""
     svc: VoiceService = voice.service()
-    menu = svc.engine.menu
-    body: dict[str, Any] = {
-        "status": "ok",
-        "menu": {"id": menu.id, "version": menu.version, "nodes": len(menu.nodes)},
-        "test_clock": svc.settings.test_clock,
-    }
+    svc.menus.current()  # a health check also picks up an edited menu, so it reports what is in service
+    body: dict[str, Any] = {"status": "ok", "menu": svc.menus.status(), "test_clock": svc.settings.test_clock}
     try:
         svc.store.calls.count()
         body["database"] = "ok"

@@ -23,6 +23,7 @@ from ivr.engine.events import Event, TransferResult
 from ivr.engine.services import TicketRequest
 from ivr.store import Store
 from ivr.text import render, spell_digits
+from ivr.web.menus import MenuLibrary
 from ivr.web.twiml import StepUrls, TwimlRenderer
 
 log = logging.getLogger(__name__)
@@ -48,12 +49,19 @@ MAX_UNDIALLABLE = 3  # transfers without an address answered as failed within on
 class VoiceService:
     """Runs calls for the webhook views."""
 
-    def __init__(self, engine: Engine, store: Store, settings: Settings, clock: Callable[[], datetime]) -> None:
-        self.engine = engine
+    def __init__(self, menus: MenuLibrary, store: Store, settings: Settings, clock: Callable[[], datetime]) -> None:
+        self.menus = menus
         self.store = store
         self.settings = settings
         self.clock = clock
-        self.twiml = TwimlRenderer(engine.menu.voices, self.address_of)
+
+    @property
+    def engine(self) -> Engine:
+        """The engine new calls get: the newest good menu version."""
+        return self.menus.current()
+
+    def _twiml(self, engine: Engine) -> TwimlRenderer:
+        return TwimlRenderer(engine.menu.voices, self.address_of)
 
     def address_of(self, transfer: Transfer) -> str:
         """The number or SIP URI to dial for a transfer's queue."""
@@ -65,9 +73,10 @@ class VoiceService:
         if existing is not None:
             return existing.last_response
         now = self.clock()
-        step = self._dial_or_fail(self.engine.start(call_sid, caller, now, lang), now)
+        engine = self.engine
+        step = self._dial_or_fail(engine, engine.start(call_sid, caller, now, lang), now)
         note(step.actions)
-        response = self.twiml.render(step.actions, StepUrls.for_step(PREFIX, 1))
+        response = self._twiml(engine).render(step.actions, StepUrls.for_step(PREFIX, 1))
         return self.store.calls.begin(call_sid, caller, called, step.snapshot, response, now).last_response
 
     def step(self, call_sid: str, seq: int | None, event: Event) -> str:
@@ -81,15 +90,16 @@ class VoiceService:
             log.info("call %s: request for step %s while at step %s; repeating the last answer", call_sid, seq, record.seq)
             return record.last_response
         now = self.clock()
-        step = self._dial_or_fail(self.engine.handle(record.snapshot, event, now), now)
+        engine = self.menus.for_version(record.snapshot.menu_version)  # a call keeps the version it started on
+        step = self._dial_or_fail(engine, engine.handle(record.snapshot, event, now), now)
         note(step.actions)
-        response = self.twiml.render(step.actions, StepUrls.for_step(PREFIX, record.seq + 1))
+        response = self._twiml(engine).render(step.actions, StepUrls.for_step(PREFIX, record.seq + 1))
         if not self.store.calls.advance(call_sid, record.seq, step.snapshot, response):
             latest = self.store.calls.load(call_sid)
             return latest.last_response if latest else response
         return response
 
-    def _dial_or_fail(self, step: Step, now: datetime) -> Step:
+    def _dial_or_fail(self, engine: Engine, step: Step, now: datetime) -> Step:
         """A transfer to a queue with no address cannot be dialled: report it failed at once."""
         actions = list(step.actions)
         snapshot = step.snapshot
@@ -98,7 +108,7 @@ class VoiceService:
             if not isinstance(last, Transfer) or snapshot.ended or self.address_of(last):
                 break
             log.warning("call %s: queue %r has no address to dial; taking the transfer-failure path", snapshot.call_id, last.queue)
-            more = self.engine.handle(snapshot, TransferResult("failed"), now)
+            more = engine.handle(snapshot, TransferResult("failed"), now)
             actions = actions[:-1] + list(more.actions)
             snapshot = more.snapshot
         return Step(snapshot, tuple(actions))
@@ -123,7 +133,7 @@ class VoiceService:
             response.record(action=f"{PREFIX}/fallback/recorded", method="POST", finish_on_key="#", max_length=120, play_beep=True)
             response.redirect(f"{PREFIX}/fallback/recorded?empty=1", method="POST")
 
-        return self.twiml.apology(texts, record)
+        return self._twiml(self.engine).apology(texts, record)
 
     def fallback_ticket(self, call_sid: str, caller: str, recording_url: str) -> str:
         """Turn the fallback message into a ticket and read its number back."""
@@ -140,7 +150,7 @@ class VoiceService:
         number = self.store.tickets.create_ticket(request)
         template = menu.fallback_ticket
         texts = [(lang, render(template.get(lang), {"ticket": number}) if template else spell_digits(number)) for lang in self._languages()]
-        return self.twiml.apology(texts, lambda response: response.hangup())
+        return self._twiml(self.engine).apology(texts, lambda response: response.hangup())
 
     def last_resort(self) -> str:
         """When even the store fails: apologise and hand the caller to the fallback queue, else hang up."""
@@ -154,4 +164,4 @@ class VoiceService:
                 response.dial(address)
             response.hangup()
 
-        return self.twiml.apology(texts, then)
+        return self._twiml(self.engine).apology(texts, then)

@@ -1,0 +1,100 @@
+"""Menu versions in the database: the files each version was built from, so any worker can rebuild it."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from ivr.errors import ServiceError
+from ivr.ir import Menu
+from ivr.store.schema import menu_versions
+from ivr.store.tickets import utc
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    """A menu version as stored."""
+
+    version: str
+    menu_id: str
+    entry: str
+    files: dict[str, str]
+    created_at: datetime
+    published_at: datetime | None
+
+    def materialise(self, folder: Path) -> Path:
+        """Write the files under `folder` as they were laid out; return the menu file's path."""
+        for relative, text in self.files.items():
+            target = folder / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        return folder / self.entry
+
+
+class MenuVersionStore:
+    """Stores the source files of every menu version that served a call."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def save(self, menu: Menu, published: bool = False) -> bool:
+        """Store a version's files (once); True when it was new."""
+        paths = [Path(menu.source), *(Path(f) for f in menu.files)]
+        root = Path(os.path.commonpath([str(p.resolve().parent) for p in paths]))
+        # The text the version was loaded from, not the files now: they may have been edited since.
+        files = {Path(name).resolve().relative_to(root).as_posix(): text for name, text in menu.sources.items()}
+        now = datetime.now(UTC)
+        row = {
+            "version": menu.version,
+            "menu_id": menu.id,
+            "entry": Path(menu.source).resolve().relative_to(root).as_posix(),
+            "files": json.dumps(files, ensure_ascii=False, sort_keys=True),
+            "created_at": now,
+            "published_at": now if published else None,
+        }
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(menu_versions).values(**row))
+            return True
+        except IntegrityError:
+            return False
+        except SQLAlchemyError as exc:
+            raise ServiceError(f"menu store unavailable: {exc}") from exc
+
+    def newest(self, menu_id: str) -> str | None:
+        """The version of `menu_id` stored last: the newest one that loaded cleanly somewhere."""
+        query = (
+            select(menu_versions.c.version)
+            .where(menu_versions.c.menu_id == menu_id)
+            .order_by(menu_versions.c.created_at.desc(), menu_versions.c.version)
+            .limit(1)
+        )
+        try:
+            with self.engine.connect() as conn:
+                return conn.execute(query).scalar_one_or_none()
+        except SQLAlchemyError as exc:
+            raise ServiceError(f"menu store unavailable: {exc}") from exc
+
+    def load(self, version: str) -> StoredVersion | None:
+        """A stored version, or None."""
+        try:
+            with self.engine.connect() as conn:
+                row = conn.execute(select(menu_versions).where(menu_versions.c.version == version)).mappings().first()
+        except SQLAlchemyError as exc:
+            raise ServiceError(f"menu store unavailable: {exc}") from exc
+        if row is None:
+            return None
+        return StoredVersion(
+            version=row["version"],
+            menu_id=row["menu_id"],
+            entry=row["entry"],
+            files=json.loads(row["files"]),
+            created_at=utc(row["created_at"]),
+            published_at=utc(row["published_at"]) if row["published_at"] else None,
+        )

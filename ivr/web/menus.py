@@ -1,0 +1,191 @@
+"""The menu versions a worker serves, reloaded when their files change, never replaced by a broken edit."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ivr.engine.engine import Engine
+from ivr.errors import DefinitionError, ServiceError
+from ivr.ir import Menu
+from ivr.loading.menu_loader import load_menu
+from ivr.store.menus import MenuVersionStore
+
+log = logging.getLogger(__name__)
+
+KEEP_VERSIONS = 16  # older versions stay loaded for calls that started on them
+
+
+class MenuLibrary:
+    """Engines by menu version: the newest good one for new calls, the one a call started on for the rest."""
+
+    def __init__(
+        self,
+        path: str,
+        build: Callable[[Menu], Engine],
+        interval: float = 1.0,
+        versions: MenuVersionStore | None = None,
+    ) -> None:
+        self.path = path
+        self.build = build
+        self.interval = interval  # seconds between checks of the files; 0 turns reloading off
+        self.versions = versions  # shared with other workers and hosts, so any of them can continue any call
+        self._folders: dict[str, Path] = {}  # versions rebuilt from the database live in temporary folders
+        atexit.register(self.close)
+        self.engines: OrderedDict[str, Engine] = OrderedDict()
+        self.lock = threading.Lock()
+        self.error: str | None = None
+        self.loaded_at = datetime.now(UTC)
+        self._checked = time.monotonic()
+        started = time.time_ns()
+        engine = build(load_menu(path))  # the first load must succeed: there is nothing to fall back to
+        self.current_version = engine.menu.version
+        self.engines[self.current_version] = engine
+        self._remember(engine.menu)
+        self._stamp = self._stamps(engine.menu)
+        if any(mtime >= started for _, mtime, _ in self._stamp):
+            self._stamp = ()  # a file changed while it was being read: look again at the next check
+
+    @staticmethod
+    def _stamps(menu: Menu) -> tuple[tuple[str, int, int], ...]:
+        out = []
+        for file in (menu.source, *menu.files):
+            try:
+                st = os.stat(file)
+                out.append((file, st.st_mtime_ns, st.st_size))
+            except OSError:
+                out.append((file, -1, -1))
+        return tuple(out)
+
+    def current(self) -> Engine:
+        """The engine new calls get (after a reload check, at most once per interval)."""
+        if self.interval > 0 and time.monotonic() - self._checked >= self.interval:
+            self.refresh()
+        return self.engines[self.current_version]
+
+    def _catch_up(self, menu_id: str) -> bool:
+        """After a refused edit, serve the newest version any worker loaded cleanly (this one may have missed it)."""
+        if self.versions is None:
+            return False
+        try:
+            newest = self.versions.newest(menu_id)
+        except ServiceError as exc:
+            log.warning("cannot ask the database for the last good menu version: %s", exc)
+            return False
+        if newest is None or newest == self.current_version:
+            return False
+        engine = self.engines.get(newest) or self._build_stored(newest)
+        if engine is None:
+            return False
+        self.current_version = newest
+        self.loaded_at = datetime.now(UTC)
+        log.info("menu version %s in service (the last good version, from the database)", newest)
+        return True
+
+    def _remember(self, menu: Menu) -> None:
+        if self.versions is None:
+            return
+        try:
+            self.versions.save(menu)
+        except (ServiceError, OSError) as exc:  # calls still work on this worker; others may not rebuild this version
+            log.warning("could not store menu version %s: %s", menu.version, exc)
+
+    def for_version(self, version: str) -> Engine:
+        """The engine of a call in progress: its own version (loaded here, or rebuilt from the database)."""
+        engine = self.engines.get(version) or self._rebuild(version)
+        if engine is None:
+            log.warning("menu version %s is not available; continuing the call on %s", version, self.current_version)
+            return self.current()
+        return engine
+
+    def _rebuild(self, version: str) -> Engine | None:
+        """Build a version another worker loaded, for a call in progress."""
+        with self.lock:
+            return self.engines.get(version) or self._build_stored(version)
+
+    def _build_stored(self, version: str) -> Engine | None:
+        """Build a version from the files stored with it (the lock is held)."""
+        if self.versions is None:
+            return None
+        try:
+            stored = self.versions.load(version)
+            if stored is None:
+                return None
+            folder = Path(tempfile.mkdtemp(prefix="ivr-menu-"))
+            engine = self.build(load_menu(stored.materialise(folder)))
+        except (ServiceError, DefinitionError, OSError) as exc:
+            log.error("could not rebuild menu version %s: %s", version, exc)
+            return None
+        self._folders[version] = folder
+        self._add(engine)
+        log.info("menu version %s rebuilt from the database", version)
+        return engine
+
+    def _add(self, engine: Engine) -> None:
+        version = engine.menu.version
+        self.engines[version] = engine
+        self.engines.move_to_end(version)
+        while len(self.engines) > KEEP_VERSIONS:
+            old, _ = self.engines.popitem(last=False)
+            if old in self._folders:
+                shutil.rmtree(self._folders.pop(old), ignore_errors=True)
+
+    def close(self) -> None:
+        """Remove the temporary folders of rebuilt versions."""
+        for folder in self._folders.values():
+            shutil.rmtree(folder, ignore_errors=True)
+        self._folders.clear()
+
+    def refresh(self) -> bool:
+        """Reload if a file changed; True when a new version was taken into service."""
+        with self.lock:
+            self._checked = time.monotonic()
+            current = self.engines[self.current_version].menu
+            stamp = self._stamps(current)
+            if stamp == self._stamp:
+                return False
+            self._stamp = stamp
+            try:
+                engine = self.build(load_menu(self.path))
+            except DefinitionError as exc:
+                self.error = str(exc)
+                log.error("menu edit refused, still serving the last good version:\n%s", exc)
+                return self._catch_up(current.id)
+            except OSError as exc:  # the file is being replaced right now; try again at the next check
+                self._stamp = ()
+                log.warning("menu reload postponed: %s", exc)
+                return False
+            self.error = None
+            version = engine.menu.version
+            if version == self.current_version:
+                return False
+            self._remember(engine.menu)
+            self._add(engine)
+            self.current_version = version
+            self.loaded_at = datetime.now(UTC)
+            log.info("menu version %s in service (%s)", version, self.path)
+            return True
+
+    def status(self) -> dict[str, Any]:
+        """For /healthz: the version in service and the last refused edit, if any."""
+        menu = self.engines[self.current_version].menu
+        status: dict[str, Any] = {
+            "id": menu.id,
+            "version": menu.version,
+            "nodes": len(menu.nodes),
+            "loaded_at": self.loaded_at.isoformat(),
+            "versions_loaded": len(self.engines),
+        }
+        if self.error:
+            status["reload_error"] = self.error
+        return status

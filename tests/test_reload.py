@@ -1,0 +1,97 @@
+"""Hot reload under a running `ivr serve`: good edits go live, bad edits are refused, calls keep their version."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+from ivr.testing.phone import HttpTransport, PhoneCall
+from tests.conftest import ROOT
+from tests.server import Server, running_server
+from tests.webhooks import TOKEN, said
+
+WELCOME = "您好，欢迎致电火山引擎售后技术支持热线。"
+ACCOUNT = "账号登录问题：忘记密码请按1"
+
+
+def health(server: Server) -> dict[str, object]:
+    """The server's /healthz body."""
+    with urllib.request.urlopen(server.url + "/healthz", timeout=5) as response:
+        data: dict[str, object] = json.loads(response.read())
+        return data
+
+
+def call(server: Server, entries: Iterator[str] | list[str]) -> str:
+    """Place an in-hours call and return everything said."""
+    phone = PhoneCall(HttpTransport(server.url), server.url, TOKEN, extra={"IvrTestClock": "2026-11-30T10:00:00+08:00"})
+    return said(phone.run(entries))
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace text in a file the server watches."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def wait_for(server: Server, predicate: object, timeout: float = 10.0) -> dict[str, object]:
+    """Poll /healthz (a request, which also lets the worker check its files) until predicate(body) holds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = health(server)
+        if predicate(body):  # type: ignore[operator]
+            return body
+        time.sleep(0.1)
+    raise AssertionError(f"timed out; last /healthz: {body}")
+
+
+def test_edits_under_a_running_server(tmp_path: Path) -> None:
+    """A valid edit is served by the next call in every worker; an invalid one is refused and shown by /healthz."""
+    shutil.copytree(ROOT / "menus", tmp_path / "menus")
+    shutil.copytree(ROOT / "scope", tmp_path / "scope")
+    menu = tmp_path / "menus" / "volcengine.yaml"
+    with running_server(tmp_path, workers=2, IVR_MENU=str(menu), IVR_RELOAD_INTERVAL="0.2", IVR_TEST_CLOCK="1") as server:
+        first = health(server)["menu"]
+        assert WELCOME in call(server, [])
+
+        # A valid edit goes live for new calls.
+        edit(menu, WELCOME, "您好，这里是火山引擎售后热线（新版）。")
+        time.sleep(0.5)
+        for _ in range(6):  # requests reach both workers
+            assert "（新版）" in call(server, [])
+        second = wait_for(server, lambda b: b["menu"]["version"] != first["version"])["menu"]  # type: ignore[index]
+
+        # A call in progress keeps the version it started on.
+        def entries() -> Iterator[str]:
+            yield "3"
+            edit(menu, ACCOUNT, "账号问题（第三版）：忘记密码请按1")
+            time.sleep(0.5)
+            wait_for(server, lambda b: b["menu"]["version"] != second["version"])  # type: ignore[index]
+            yield "*"
+
+        in_progress = call(server, entries())
+        assert in_progress.count(ACCOUNT) == 2 and "第三版" not in in_progress
+        assert "第三版" in call(server, ["3"])
+
+        # An invalid edit is refused: the last good version keeps serving and /healthz says why.
+        good = health(server)["menu"]
+        edit(menu, "      1: business\n", "      1: busines\n")
+        time.sleep(0.5)
+        assert "第三版" in call(server, ["3"])
+        body = wait_for(server, lambda b: "reload_error" in b["menu"])  # type: ignore[operator]
+        assert body["status"] == "ok"
+        menu_state = body["menu"]
+        assert isinstance(menu_state, dict) and menu_state["version"] == good["version"]  # type: ignore[index]
+        assert "unknown target 'busines'" in menu_state["reload_error"] and f"{menu}:" in menu_state["reload_error"]
+        for _ in range(4):
+            assert "第三版" in call(server, ["3"])
+
+        # Fixing the file clears the error.
+        edit(menu, "      1: busines\n", "      1: business\n")
+        wait_for(server, lambda b: "reload_error" not in b["menu"])  # type: ignore[operator]
+        log = server.log.read_text(errors="replace")
+    assert "menu edit refused" in log and "Traceback" not in log
