@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run serve test lint check-menu flows bench system-deps clean
+.PHONY: run serve test lint check-menu flows docs audio bench system-deps clean
 
 run: $(STAMP)
 	$(BIN)/ivr call
@@ -17,12 +17,21 @@ test: $(STAMP) system-deps lint
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check ivr tests bench
-	$(BIN)/ruff format --check ivr tests bench
+	$(BIN)/ruff check ivr tests bench scripts
+	$(BIN)/ruff format --check ivr tests bench scripts
 	$(BIN)/mypy
 
 check-menu: $(STAMP)
 	$(BIN)/ivr menu check menus/*.yaml
+
+# Re-draw the menu diagram in the README and the JSON Schema after a menu or format change.
+docs: $(STAMP)
+	$(BIN)/python scripts/readme_diagram.py
+	$(BIN)/python -m ivr.loading.schema > menus/menu.schema.json
+
+# Render every prompt to audio/ (pyttsx3 with espeak-ng voices); only changed prompts are rendered again.
+audio: $(STAMP) system-deps
+	$(BIN)/ivr audio build --menu menus/volcengine.yaml
 
 # Re-create the generated flows after a menu change (the hand-written ones in tests/flows stay).
 flows: $(STAMP)

@@ -50,7 +50,7 @@ def menu_diagram(menu: Menu, fmt: str = "mermaid") -> str:
             initial=_safe(menu.start),
             auto_transitions=False,
             graph_engine=engine,
-            title=f"{menu.id} {menu.version}",
+            title=menu.id,
         )
         text = str(graph.models[0].get_graph().draw(None))
     except ImportError as exc:
@@ -61,7 +61,10 @@ def menu_diagram(menu: Menu, fmt: str = "mermaid") -> str:
         for name in menu.nodes:
             if name != _safe(name):
                 text = text.replace(f'state "{_safe(name)}" as {_safe(name)}', f'state "{name}" as {_safe(name)}')
-        text = re.sub(r"\n\s*Class \S+ s_active", "", text)
+        # Mermaid's front matter is YAML: the title needs its key.
+        text = re.sub(r"\A---\n(.*)\n---\n", lambda m: f"---\ntitle: {m.group(1)}\n---\n", text)
+        # transitions styles states for a live model; a menu picture needs none of it.
+        text = re.sub(r"\n\s*(Class \S+ s_\w+|classDef \S+ [^\n]*)", "", text)
         text += "".join(f"\n  %% {note}" for note in notes) + "\n"
     else:
         text += "".join(f"// {note}\n" for note in notes)

@@ -48,3 +48,28 @@ def test_depth_limit_is_adjustable() -> None:
     path = next(p for p in SMELLY if p.stem == "too_deep")
     assert not [p for p in check_menu(path, max_depth=5) if "levels deep" in p.message]
     assert any("levels deep" in p.message for p in check_menu(SHIPPED_MENU, max_depth=3))
+
+
+def test_readme_diagram_is_the_shipped_menu() -> None:
+    """The README's Mermaid diagram is what `ivr menu graph` draws for the shipped menu now (make docs)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("readme_diagram", SHIPPED_MENU.parent.parent / "scripts" / "readme_diagram.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    readme = (SHIPPED_MENU.parent.parent / "README.md").read_text(encoding="utf-8")
+    assert module.updated(readme) == readme, "run `make docs`"
+
+
+def test_mermaid_graph_has_every_node() -> None:
+    """`ivr menu graph --format mermaid` prints a stateDiagram-v2 naming every node of the menu."""
+    from ivr.loading.menu_loader import load_menu
+
+    out = subprocess.run(
+        [*ivr_command(), "menu", "graph", str(SHIPPED_MENU), "--format", "mermaid"], capture_output=True, text=True, check=True
+    )
+    assert "stateDiagram-v2" in out.stdout
+    for node in load_menu(SHIPPED_MENU).nodes:
+        assert f'state "{node}" as ' in out.stdout, node
+    assert "main --> business: key_1" in out.stdout
