@@ -19,6 +19,7 @@ from ivr.loading.scope_loader import read_scope
 from ivr.scope import Scope
 from ivr.simulator import Line, SimulatedCall
 from ivr.store.tickets import TicketStore, sqlite_url
+from tests.databases import postgres_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_MENU = ROOT / "menus" / "volcengine.yaml"
@@ -31,6 +32,16 @@ AFTER_HOURS = datetime(2026, 11, 30, 22, 30, tzinfo=BEIJING)
 def menu() -> Menu:
     """The shipped hotline menu, loaded once."""
     return load_menu(SHIPPED_MENU)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database: a SQLite file, and a private PostgreSQL schema when a server is reachable."""
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path / "hotline.sqlite3")
+    else:
+        with postgres_schema() as url:
+            yield url
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -12,6 +13,14 @@ import pytest
 from ivr.engine.services import TicketRequest
 from ivr.errors import ServiceError
 from ivr.store.tickets import TicketStore, sqlite_url
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[TicketStore]:
+    """A ticket store on each database backend."""
+    ticket_store = TicketStore(database_url)
+    yield ticket_store
+    ticket_store.close()
 
 
 def request(call_id: str = "CA1", **kw: object) -> TicketRequest:
@@ -64,9 +73,9 @@ def test_numbers_are_unique_across_calls(store: TicketStore) -> None:
     assert len(numbers) == 300
 
 
-def test_concurrent_requests_for_one_call_make_one_ticket(tmp_path: Path) -> None:
+def test_concurrent_requests_for_one_call_make_one_ticket(database_url: str) -> None:
     """Threads racing to create the same call's ticket all get one number, and one row exists."""
-    url = sqlite_url(tmp_path / "race.sqlite3")
+    url = database_url
     stores = [TicketStore(url) for _ in range(4)]
     results: list[str] = []
     lock = threading.Lock()

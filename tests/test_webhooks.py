@@ -18,9 +18,9 @@ from tests.webhooks import PUBLIC_URL, TOKEN, Hotline, make_hotline, said
 
 
 @pytest.fixture
-def hotline(tmp_path: Path) -> Hotline:
-    """One app on a fresh database."""
-    return make_hotline(tmp_path)
+def hotline(tmp_path: Path, database_url: str) -> Hotline:
+    """One app on a fresh database (SQLite, and PostgreSQL when reachable)."""
+    return make_hotline(tmp_path, IVR_DATABASE_URL=database_url)
 
 
 def signed_post(hotline: Hotline, path: str, form: dict[str, str], token: str = TOKEN) -> TestResponse:
@@ -293,9 +293,9 @@ class Alternating:
         return self.transports[i].post(path, form, headers)
 
 
-def test_two_instances_serve_one_call_alternately(tmp_path: Path) -> None:
+def test_two_instances_serve_one_call_alternately(tmp_path: Path, database_url: str) -> None:
     """Two app instances sharing one database serve alternating requests of one call correctly."""
-    hotline = make_hotline(tmp_path, instances=2)
+    hotline = make_hotline(tmp_path, instances=2, IVR_DATABASE_URL=database_url)
     hotline.clock.now = AFTER_HOURS
     transport = Alternating(list(hotline.apps))
     call = hotline.call("* 2 1 # 1", transport=transport, voicemail="发票问题")

@@ -64,9 +64,9 @@ def make_app(db_url: str, clock: Callable[[], datetime], **config: Any) -> Flask
 
 
 def make_hotline(tmp_path: Path, instances: int = 1, **config: Any) -> Hotline:
-    """`instances` apps sharing one SQLite file."""
+    """`instances` apps sharing one database (a SQLite file unless IVR_DATABASE_URL is given)."""
     clock = Clock()
-    db_url = f"sqlite:///{tmp_path / 'hotline.sqlite3'}"
+    db_url = config.pop("IVR_DATABASE_URL", None) or f"sqlite:///{tmp_path / 'hotline.sqlite3'}"
     return Hotline([make_app(db_url, clock, **config) for _ in range(instances)], clock, db_url)
 
 
