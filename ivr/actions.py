@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 
-from ivr.engine.services import Action
+from ivr.engine.services import Action, ActionContext, ActionResult
 from ivr.orders import CsvOrderSource, OrderLookup, check_orders_file
 
 
@@ -35,6 +37,25 @@ REGISTRY: dict[str, ActionSpec] = {
 }
 
 
-def build_actions(names: set[str], data: Mapping[str, str]) -> dict[str, Action]:
-    """Instantiate the named actions a menu uses, with the menu's data files."""
-    return {name: REGISTRY[name].build(data) for name in names}
+# Named actions may call slow back-ends; a step must still answer well inside Twilio's 15-second limit.
+ACTION_TIMEOUT = 4.0
+_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ivr-action")
+
+
+def with_deadline(action: Action, seconds: float = ACTION_TIMEOUT) -> Action:
+    """Run `action` with a deadline; past it, TimeoutError sends the call down the menu's error path."""
+
+    def run(ctx: ActionContext) -> ActionResult:
+        future = _POOL.submit(action, ctx)
+        try:
+            return future.result(timeout=seconds)
+        except FutureTimeout:
+            future.cancel()
+            raise TimeoutError(f"named action took longer than {seconds:g} s") from None
+
+    return run
+
+
+def build_actions(names: set[str], data: Mapping[str, str], timeout: float = ACTION_TIMEOUT) -> dict[str, Action]:
+    """Instantiate the named actions a menu uses, with the menu's data files and a deadline each."""
+    return {name: with_deadline(REGISTRY[name].build(data), timeout) for name in names}

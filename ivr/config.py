@@ -13,6 +13,7 @@ from ivr.store.tickets import sqlite_url
 
 DEFAULT_MENU = "menus/volcengine.yaml"
 DEFAULT_SQLITE = "var/ivr.sqlite3"
+DEFAULT_SPOOL = "var/spool"
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class Settings:
     menu_path: str = DEFAULT_MENU
     database_url: str = ""  # empty: a SQLite file at `sqlite_path`
     sqlite_path: str = DEFAULT_SQLITE
+    spool_dir: str = DEFAULT_SPOOL  # tickets wait here while the database is unreachable
     hours_override: str | None = None  # "open" / "closed" force the line; None follows the schedule
     public_url: str = ""  # the base URL the carrier calls; signatures are checked against it
     twilio_auth_token: str = ""
@@ -41,6 +43,7 @@ class Settings:
             menu_path=env.get("IVR_MENU") or DEFAULT_MENU,
             database_url=env.get("IVR_DATABASE_URL", ""),
             sqlite_path=env.get("IVR_SQLITE_PATH") or DEFAULT_SQLITE,
+            spool_dir=env.get("IVR_SPOOL_DIR") or str(Path(env.get("IVR_SQLITE_PATH") or DEFAULT_SQLITE).parent / "spool"),
             hours_override=None if override == "auto" else override,
             public_url=env.get("IVR_PUBLIC_URL", "").rstrip("/"),
             twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),

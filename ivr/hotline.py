@@ -8,6 +8,7 @@ from ivr.engine.engine import Engine
 from ivr.engine.services import TicketSink
 from ivr.ir import InputNode, Menu
 from ivr.loading.menu_loader import load_menu
+from ivr.store.spool import SpoolingTicketSink
 from ivr.store.tickets import TicketStore
 
 
@@ -18,7 +19,7 @@ def engine_for(menu: Menu, tickets: TicketSink, settings: Settings) -> Engine:
 
 
 def open_hotline(settings: Settings) -> tuple[Engine, TicketStore]:
-    """Load the configured menu and open the ticket store."""
+    """Load the configured menu and open the ticket store (spooling tickets while it is unreachable)."""
     menu = load_menu(settings.menu_path)
     store = TicketStore(settings.store_url())
-    return engine_for(menu, store, settings), store
+    return engine_for(menu, SpoolingTicketSink(store, settings.spool_dir), settings), store

@@ -58,6 +58,7 @@ def running_server(tmp: Path, workers: int = 2, **env: str) -> Iterator[Server]:
             **env,
         }
     )
+    tmp.mkdir(parents=True, exist_ok=True)
     log = tmp / f"serve-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(

@@ -18,6 +18,8 @@ from ivr.store.schema import tickets
 __all__ = ["StoredTicket", "TicketStore", "sqlite_url", "utc"]
 
 NUMBER_DIGITS = 8  # short enough to read back digit by digit, unique via the table's constraint
+# Numbers the database hands out start with 1-8; 9 is kept for tickets spooled while it was down.
+STORE_NUMBERS = 8 * 10 ** (NUMBER_DIGITS - 1)
 MAX_NUMBER_TRIES = 20
 
 
@@ -54,8 +56,8 @@ class TicketStore:
     def __init__(self, database: str | Engine) -> None:
         self.engine = open_database(database) if isinstance(database, str) else database
 
-    def create_ticket(self, request: TicketRequest) -> str:
-        """Store a ticket for the call (once) and return its number."""
+    def create_ticket(self, request: TicketRequest, number: str | None = None) -> str:
+        """Store a ticket for the call (once) and return its number; `number` keeps one already read out."""
         try:
             existing = self.find_by_call(request.call_id)
             if existing is not None:
@@ -71,18 +73,18 @@ class TicketStore:
                 "first_response_due": created + timedelta(minutes=request.first_response_minutes),
                 "status": "open",
             }
-            for _ in range(MAX_NUMBER_TRIES):
-                number = str(secrets.randbelow(9 * 10 ** (NUMBER_DIGITS - 1)) + 10 ** (NUMBER_DIGITS - 1))
+            for _ in range(1 if number else MAX_NUMBER_TRIES):
+                candidate = number or str(secrets.randbelow(STORE_NUMBERS) + 10 ** (NUMBER_DIGITS - 1))
                 try:
                     with self.engine.begin() as conn:
-                        conn.execute(insert(tickets).values(number=number, **row))
-                    return number
+                        conn.execute(insert(tickets).values(number=candidate, **row))
+                    return candidate
                 except IntegrityError:
                     # Either another worker stored this call's ticket first, or the number was taken.
                     existing = self.find_by_call(request.call_id)
                     if existing is not None:
                         return existing.number
-            raise ServiceError("could not find a free ticket number")
+            raise ServiceError(f"ticket number {number} is taken by another call" if number else "could not find a free ticket number")
         except SQLAlchemyError as exc:
             raise ServiceError(f"ticket store unavailable: {exc}") from exc
 

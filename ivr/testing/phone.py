@@ -27,6 +27,7 @@ from ivr.testmode import TRACE_HEADER
 
 Line = dict[str, Any]
 MAX_REQUESTS = 400  # a call that needs more has looped; stop rather than spin
+FALLBACK = "/voice/fallback"
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,8 @@ class PhoneCall:
     responses: list[str] = field(default_factory=list)
     edges: list[tuple[str, str, str]] = field(default_factory=list)  # transitions reported by a test-mode server
     traced: bool = False  # whether the server sent traces
+    use_fallback: bool = False  # on a failed request, call the Fallback URL as Twilio does (else fail loudly)
+    fallbacks: int = 0
     _trace: _Trace = field(default_factory=lambda: _Trace([]))
 
     def sign(self, path: str, form: dict[str, str]) -> dict[str, str]:
@@ -148,7 +151,14 @@ class PhoneCall:
             **self.extra,
             **fields,
         }
-        reply = self.transport.post(path, form, self.sign(path, form))
+        try:
+            reply = self.transport.post(path, form, self.sign(path, form))
+        except OSError as exc:  # connection refused or reset: the worker died mid-request
+            reply = Reply(599, f"{type(exc).__name__}: {exc}", {})
+        if (reply.status >= 500 or reply.status == 599) and self.use_fallback and path != FALLBACK:
+            # Twilio calls the number's Fallback URL when the primary handler fails.
+            self.fallbacks += 1
+            return self.post(FALLBACK, ErrorCode="11200", ErrorUrl=path)
         if reply.status != 200 or "xml" not in reply.content_type:
             problem = f"POST {path} answered {reply.status} {reply.content_type!r}: Twilio would say 'application error'"
             raise TwilioError(f"{problem}\n{reply.body[:500]}")
@@ -184,8 +194,13 @@ class PhoneCall:
     def post_status(self) -> None:
         """Twilio's status callback at the end of the call."""
         form = {"CallSid": self.call_sid, "CallStatus": "completed", "CallDuration": str(10 + self.requests), **self.extra}
-        reply = self.transport.post("/voice/status", form, self.sign("/voice/status", form))
-        if reply.status >= 400:
+        try:
+            reply = self.transport.post("/voice/status", form, self.sign("/voice/status", form))
+        except OSError:
+            if self.use_fallback:
+                return  # Twilio does not retry status callbacks either
+            raise
+        if reply.status >= 400 and not self.use_fallback:
             raise TwilioError(f"status callback answered {reply.status}: {reply.body[:200]}")
 
     def _emit(self, line: Line) -> None:

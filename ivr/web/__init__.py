@@ -18,6 +18,7 @@ from ivr.errors import ConfigError
 from ivr.hotline import engine_for
 from ivr.ir import Menu
 from ivr.store import Store
+from ivr.store.spool import SpoolingTicketSink
 from ivr.web import voice
 from ivr.web.menus import MenuLibrary
 from ivr.web.service import VoiceService, note
@@ -62,25 +63,30 @@ def init_hotline(app: Flask, settings: Settings) -> None:
         log.warning("IVR_TEST_CLOCK is on: signed requests may set the call's time (testing only)")
         clock = voice.request_clock(clock)
 
+    tickets = SpoolingTicketSink(store.tickets, settings.spool_dir)
+
     def build(menu: Menu) -> Engine:
-        engine = engine_for(menu, store.tickets, settings)
+        engine = engine_for(menu, tickets, settings)
         if settings.test_clock:
             engine.observer = lambda edge: note(edge=edge)
         return engine
 
     menus = MenuLibrary(settings.menu_path, build, settings.reload_interval, store.menus)
     app.extensions["ivr.store"] = store
-    app.extensions["ivr.voice"] = VoiceService(menus, store, settings, clock)
+    app.extensions["ivr.voice"] = VoiceService(menus, store, settings, clock, tickets)
 
 
 def healthz() -> tuple[Response, int]:
     """Whether the service, its menu and its database are sound."""
     svc: VoiceService = voice.service()
     svc.menus.current()  # a health check also picks up an edited menu, so it reports what is in service
+    spooled = svc.drain_spool()  # and moves tickets spooled during an outage into the database
     body: dict[str, Any] = {"status": "ok", "menu": svc.menus.status(), "test_clock": svc.settings.test_clock}
     try:
         svc.store.calls.count()
         body["database"] = "ok"
+        if spooled:
+            body["spooled"] = spooled
     except Exception as exc:  # any driver error means the database is not usable
         body["status"], body["database"] = "error", str(exc)[:200]
     return jsonify(body), 200 if body["status"] == "ok" else 503

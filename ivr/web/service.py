@@ -20,8 +20,10 @@ from ivr.engine.actions import Action, Say, Transfer
 from ivr.engine.coverage import Edge
 from ivr.engine.engine import Engine, Step
 from ivr.engine.events import Event, TransferResult
-from ivr.engine.services import TicketRequest
+from ivr.engine.services import TicketRequest, TicketSink
+from ivr.errors import ServiceError
 from ivr.store import Store
+from ivr.store.spool import SpoolingTicketSink
 from ivr.text import render, spell_digits
 from ivr.web.menus import MenuLibrary
 from ivr.web.twiml import StepUrls, TwimlRenderer
@@ -49,9 +51,17 @@ MAX_UNDIALLABLE = 3  # transfers without an address answered as failed within on
 class VoiceService:
     """Runs calls for the webhook views."""
 
-    def __init__(self, menus: MenuLibrary, store: Store, settings: Settings, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        menus: MenuLibrary,
+        store: Store,
+        settings: Settings,
+        clock: Callable[[], datetime],
+        tickets: TicketSink | None = None,
+    ) -> None:
         self.menus = menus
         self.store = store
+        self.tickets: TicketSink = tickets or store.tickets
         self.settings = settings
         self.clock = clock
 
@@ -77,7 +87,12 @@ class VoiceService:
         step = self._dial_or_fail(engine, engine.start(call_sid, caller, now, lang), now)
         note(step.actions)
         response = self._twiml(engine).render(step.actions, StepUrls.for_step(PREFIX, 1))
-        return self.store.calls.begin(call_sid, caller, called, step.snapshot, response, now).last_response
+        try:
+            return self.store.calls.begin(call_sid, caller, called, step.snapshot, response, now).last_response
+        except ServiceError as exc:
+            # The caller still hears the greeting; the next step finds no record and takes the fallback.
+            log.error("call %s: could not store the call (%s)", call_sid, exc)
+            return response
 
     def step(self, call_sid: str, seq: int | None, event: Event) -> str:
         """Take an event reported by an action URL of step `seq`."""
@@ -94,9 +109,13 @@ class VoiceService:
         step = self._dial_or_fail(engine, engine.handle(record.snapshot, event, now), now)
         note(step.actions)
         response = self._twiml(engine).render(step.actions, StepUrls.for_step(PREFIX, record.seq + 1))
-        if not self.store.calls.advance(call_sid, record.seq, step.snapshot, response):
-            latest = self.store.calls.load(call_sid)
-            return latest.last_response if latest else response
+        try:
+            if not self.store.calls.advance(call_sid, record.seq, step.snapshot, response):
+                latest = self.store.calls.load(call_sid)
+                return latest.last_response if latest else response
+        except ServiceError as exc:
+            # What the engine did is done (a ticket is stored or spooled): say it, even if the record lags.
+            log.error("call %s: could not store step %s (%s)", call_sid, record.seq + 1, exc)
         return response
 
     def _dial_or_fail(self, engine: Engine, step: Step, now: datetime) -> Step:
@@ -112,6 +131,13 @@ class VoiceService:
             actions = actions[:-1] + list(more.actions)
             snapshot = more.snapshot
         return Step(snapshot, tuple(actions))
+
+    def drain_spool(self) -> int:
+        """Tickets still waiting in the local spool after a database outage (0 when there is none)."""
+        if isinstance(self.tickets, SpoolingTicketSink):
+            self.tickets.drain()
+            return len(self.tickets.pending())
+        return 0
 
     def finish(self, call_sid: str, status: str, duration: int | None) -> bool:
         """The carrier says the call is over."""
@@ -147,7 +173,7 @@ class VoiceService:
             created_at=self.clock(),
             first_response_minutes=menu.ticket_first_response_minutes,
         )
-        number = self.store.tickets.create_ticket(request)
+        number = self.tickets.create_ticket(request)
         template = menu.fallback_ticket
         texts = [(lang, render(template.get(lang), {"ticket": number}) if template else spell_digits(number)) for lang in self._languages()]
         return self._twiml(self.engine).apology(texts, lambda response: response.hangup())

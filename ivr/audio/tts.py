@@ -1,0 +1,204 @@
+"""Text to WAV files: the `Renderer` protocol and `Pyttsx3Renderer` (pyttsx3 with espeak-ng voices).
+
+pyttsx3 2.99's espeak driver, as observed (and worked around here):
+
+* Only the last `save_to_file` queued before `runAndWait` is synthesised; earlier ones are dropped.
+  So: exactly one `save_to_file` + `runAndWait` per prompt.
+* The driver never forgets the last text and file: a later `runAndWait` with nothing queued renders
+  them again, and a later `say()` writes into that file instead of playing (the engine is shared with
+  `ivr.speech.Speaker` through `pyttsx3.init()`'s cache). We clear both after every render.
+* If writing the WAV fails (missing folder, read-only disk) the error is swallowed in a ctypes callback,
+  and, from the second `runAndWait` of a process on, the loop then waits forever. We write into a file
+  we have just created (so the folder exists and is writable) and queue every command while the driver
+  is marked busy, so the loop always ends once synthesis returns, whatever happened in the callback.
+* An unknown voice is not an exception: the error goes to the engine's "error" topic and the previous
+  voice stays in use. We pick voices from the installed list and listen on that topic.
+* It prints "Audio saved to ..." on stdout for every file (silenced here), labels every file 22050 Hz
+  (espeak-ng's rate for its own voices; MBROLA voices would be mislabelled) and writes blanks for text
+  with nothing to say (we refuse blank text).
+* espeak-ng keeps state between utterances: the same text rendered twice in one process differs by a
+  few samples (the first render matches the `espeak-ng` command line exactly). Inaudible, but renders are
+  not bit-reproducible, so the audio catalogue keys on the text and settings, never on the audio.
+* espeak has one synthesis callback per process, owned by the most recently created driver: two engines
+  (`pyttsx3.init()` and `pyttsx3.init("espeak")`) in one process steal each other's audio. Hence one
+  engine per process, the same one `pyttsx3.init()` returns to everybody else.
+
+With those work-arounds, thousands of prompts render reliably in one process (see tests/test_audio.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from ivr.audio.wav import AudioError, WavError, info
+
+# Language -> espeak-ng language code of the voice to use (matched against the voice's languages, then its id).
+DEFAULT_VOICES: Mapping[str, str] = {"zh-CN": "cmn", "en-US": "en-us"}
+
+
+class TtsError(AudioError):
+    """A prompt could not be rendered to speech."""
+
+
+class TtsUnavailableError(TtsError):
+    """No text-to-speech engine here (pyttsx3 or the espeak-ng library missing or broken)."""
+
+
+class VoiceNotFoundError(TtsError):
+    """No installed voice speaks the language asked for."""
+
+
+@runtime_checkable
+class Renderer(Protocol):
+    """Turns text into a WAV file."""
+
+    @property
+    def version(self) -> str:
+        """Identifies the renderer and its output; change it to have every prompt rendered again."""
+        ...
+
+    def voice_settings(self, lang: str) -> Mapping[str, str | int | float]:
+        """The settings that shape the audio for `lang` (voice, rate...); part of each prompt's content hash."""
+        ...
+
+    def render(self, text: str, lang: str, path: Path) -> None:
+        """Write `text` spoken in `lang` to the WAV file `path` (its folder exists); raise `TtsError` on failure."""
+        ...
+
+
+_engine: Any = None
+_engine_lock = threading.Lock()
+_engine_errors: list[BaseException] = []
+
+
+def _collect_error(name: object = None, exception: BaseException | None = None, **_: object) -> None:
+    """Keep the errors the driver reports through the engine's "error" topic instead of raising them."""
+    _engine_errors.append(exception if exception is not None else TtsError("unknown pyttsx3 error"))
+
+
+def _driver_name() -> str | None:
+    """The key under which pyttsx3 caches the espeak engine: None where espeak is the default driver."""
+    return "espeak" if sys.platform in ("darwin", "win32") else None
+
+
+def shared_engine() -> Any:
+    """The process's pyttsx3 espeak engine (created on first use, then kept alive)."""
+    global _engine  # noqa: PLW0603
+    with _engine_lock:
+        if _engine is None:
+            try:
+                import pyttsx3
+
+                engine = pyttsx3.init(_driver_name())
+                engine.connect("error", _collect_error)
+                _engine = engine
+            except Exception as exc:  # pyttsx3 raises ImportError/OSError/RuntimeError depending on what is missing
+                raise TtsUnavailableError(
+                    f"text-to-speech unavailable: pyttsx3 could not start espeak-ng ({type(exc).__name__}: {exc}); "
+                    "install espeak-ng (Debian/Ubuntu: apt-get install espeak-ng)"
+                ) from exc
+        return _engine
+
+
+class Pyttsx3Renderer:
+    """Renders with pyttsx3's espeak driver: Mandarin ('cmn') for zh-CN, American English for en-US.
+
+    The engine is shared by the whole process; renders are serialised with a lock.
+    """
+
+    VERSION = "pyttsx3-espeak-1"
+
+    def __init__(self, voices: Mapping[str, str] | None = None, rate: int = 200, volume: float = 1.0) -> None:
+        self.voices = dict(DEFAULT_VOICES if voices is None else voices)
+        self.rate = rate
+        self.volume = volume
+        self._voice_ids: dict[str, str] = {}
+
+    @property
+    def version(self) -> str:
+        """Identifies this renderer's output."""
+        return self.VERSION
+
+    def voice_settings(self, lang: str) -> Mapping[str, str | int | float]:
+        """The voice asked for (not the installed one, so no engine is needed), rate and volume."""
+        return {"engine": "espeak-ng", "voice": self._wanted(lang), "rate": self.rate, "volume": self.volume}
+
+    def _wanted(self, lang: str) -> str:
+        """The espeak-ng language code wanted for `lang`."""
+        return self.voices.get(lang, lang.lower())
+
+    def voice_id(self, lang: str) -> str:
+        """The id of the installed espeak-ng voice for `lang` (e.g. 'sit/cmn', 'gmw/en-us')."""
+        if lang not in self._voice_ids:
+            wanted = self._wanted(lang).lower()
+            voices = list(shared_engine().getProperty("voices"))
+            by_language = [v for v in voices if wanted in [str(x).lower() for x in (getattr(v, "languages", None) or [])]]
+            by_id = [v for v in voices if str(v.id).lower().rsplit("/", 1)[-1] == wanted]
+            found = by_language or by_id
+            if not found:
+                raise VoiceNotFoundError(f"no espeak-ng voice for {lang} (wanted language {wanted!r}; {len(voices)} voices installed)")
+            self._voice_ids[lang] = str(found[0].id)
+        return self._voice_ids[lang]
+
+    def render(self, text: str, lang: str, path: Path) -> None:
+        """Write `text` spoken in `lang` to the WAV file `path` (replaced only once the render succeeded)."""
+        if not text.strip():
+            raise TtsError(f"nothing to say for {lang}: the text is blank")
+        voice = self.voice_id(lang)
+        engine = shared_engine()
+        path = Path(path)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tts.wav", dir=path.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            with _engine_lock:
+                self._synthesise(engine, text, voice, tmp)
+            try:
+                written = info(tmp)
+            except WavError as exc:
+                raise TtsError(f"espeak-ng wrote no usable audio for {lang} text {text[:40]!r} ({exc})") from exc
+            if written.frames == 0:
+                raise TtsError(f"espeak-ng wrote an empty file for {lang} text {text[:40]!r}")
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _synthesise(self, engine: Any, text: str, voice: str, path: Path) -> None:
+        """One utterance through the driver, with the work-arounds listed in the module docstring."""
+        _engine_errors.clear()
+        proxy = engine.proxy
+        # Mark the driver busy so these commands queue up and run inside runAndWait, end-of-loop first:
+        # then the loop ends when synthesis returns, even if the driver's callback failed.
+        proxy.setBusy(True)
+        engine.setProperty("voice", voice)
+        engine.setProperty("rate", self.rate)
+        engine.setProperty("volume", self.volume)
+        engine.save_to_file(text, str(path))
+        swallowed: list[str] = []
+        previous_hook = sys.unraisablehook
+        # The driver writes the file inside a ctypes callback: its exceptions only reach the unraisable hook.
+        # Keep only the message: the traceback would keep wave's half-built writer alive until after we restore the hook.
+        sys.unraisablehook = lambda event: swallowed.append(str(event.exc_value))
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                engine.runAndWait()
+        finally:
+            sys.unraisablehook = previous_hook
+            driver = getattr(proxy, "_driver", None)
+            if driver is not None:  # forget the text and file, or the next say() / runAndWait() reuses them
+                driver._save_file = None
+                driver._text_to_say = None
+        if swallowed:
+            raise TtsError(f"espeak-ng could not write {path}: {swallowed[0]}")
+        if _engine_errors:
+            raise TtsError(f"espeak-ng could not render with voice {voice!r}: {_engine_errors[0]}")
+        if engine.getProperty("voice") != voice:
+            raise TtsError(f"espeak-ng did not switch to voice {voice!r} (still {engine.getProperty('voice')!r})")
