@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -99,10 +100,8 @@ class TestSpool:
                 proxy.up()
                 deadline = time.monotonic() + 20
                 while list((tmp_path / "spool").glob("*.json")) and time.monotonic() < deadline:
-                    try:
+                    with contextlib.suppress(OSError):
                         urllib.request.urlopen(server.url + "/healthz", timeout=5).read()
-                    except OSError:
-                        pass
                     time.sleep(0.2)
             proxy.down()
             store = Store(url)
