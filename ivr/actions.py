@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -39,14 +40,22 @@ REGISTRY: dict[str, ActionSpec] = {
 
 # Named actions may call slow back-ends; a step must still answer well inside Twilio's 15-second limit.
 ACTION_TIMEOUT = 4.0
-_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ivr-action")
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _pool() -> ThreadPoolExecutor:
+    """This process's pool: a pool inherited through fork has no threads behind it."""
+    pid = os.getpid()
+    if pid not in _POOLS:
+        _POOLS[pid] = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ivr-action")
+    return _POOLS[pid]
 
 
 def with_deadline(action: Action, seconds: float = ACTION_TIMEOUT) -> Action:
     """Run `action` with a deadline; past it, TimeoutError sends the call down the menu's error path."""
 
     def run(ctx: ActionContext) -> ActionResult:
-        future = _POOL.submit(action, ctx)
+        future = _pool().submit(action, ctx)
         try:
             return future.result(timeout=seconds)
         except FutureTimeout:

@@ -32,10 +32,8 @@ class Proxy:
     def down(self) -> None:
         """Stop listening and cut every open connection."""
         if self._listener is not None:
-            try:
-                self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() blocked in the other thread
-            except OSError:
-                pass
+            with contextlib.suppress(OSError):  # shutdown wakes the accept() blocked in the other thread
+                self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
             self._listener = None
         with self._lock:
