@@ -14,6 +14,7 @@ from ivr.config import DEFAULT_MENU, Settings
 from ivr.effort import Durations
 from ivr.errors import ConfigError, DefinitionError, IvrError
 from ivr.loading.menu_loader import check_menu
+from ivr.store import Store
 
 
 def _parse_at(value: str | None, timezone: str) -> datetime:
@@ -133,6 +134,57 @@ def _audio_durations(folder: Path) -> Durations | None:
         return entry.duration if entry else None
 
     return seconds
+
+
+def _store() -> Store:
+    from ivr.store import Store
+
+    return Store(Settings.from_env().store_url())
+
+
+def cmd_menu_publish(args: argparse.Namespace) -> int:
+    """Validate a menu and publish it as the version every worker serves."""
+    from ivr.loading.menu_loader import load_menu
+
+    menu = load_menu(args.path)
+    store = _store()
+    try:
+        store.menus.publish(menu)
+    finally:
+        store.close()
+    print(f"published {menu.id} version {menu.version}; every worker serves it within seconds")
+    return 0
+
+
+def cmd_menu_versions(args: argparse.Namespace) -> int:
+    """List stored menu versions, marking the one in service."""
+    store = _store()
+    try:
+        rows = store.menus.list_versions()
+        live = {r.menu_id: store.menus.newest_published(r.menu_id) for r in rows}
+    finally:
+        store.close()
+    if not rows:
+        print("no menu versions stored yet (a server stores each version it loads; `ivr menu publish` stores one)")
+    for r in rows:
+        mark = "*" if live.get(r.menu_id) == r.version else " "
+        published = f"published {r.published_at:%Y-%m-%d %H:%M:%S}Z" if r.published_at else "not published"
+        print(f"{mark} {r.version}  {r.menu_id:<24} stored {r.created_at:%Y-%m-%d %H:%M:%S}Z  {published}")
+    return 0
+
+
+def cmd_menu_rollback(args: argparse.Namespace) -> int:
+    """Publish an earlier stored version again."""
+    store = _store()
+    try:
+        stored = store.menus.load(args.version)
+        if stored is None:
+            raise ConfigError(f"no stored menu version {args.version!r}; see `ivr menu versions`")
+        store.menus.mark_published(args.version)
+    finally:
+        store.close()
+    print(f"rolled back {stored.menu_id} to version {args.version}; every worker serves it within seconds")
+    return 0
 
 
 def cmd_tickets_list(args: argparse.Namespace) -> int:
@@ -281,6 +333,15 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--audio", default="audio", help="rendered audio folder for real durations (default: audio)")
     report.add_argument("--json", action="store_true", help="print JSON")
     report.set_defaults(func=cmd_menu_report)
+
+    publish = menu.add_parser("publish", help="validate a menu and publish it to every worker through the database")
+    publish.add_argument("path", metavar="PATH")
+    publish.set_defaults(func=cmd_menu_publish)
+    versions = menu.add_parser("versions", help="list stored menu versions (* = in service)")
+    versions.set_defaults(func=cmd_menu_versions)
+    rollback = menu.add_parser("rollback", help="serve an earlier version again")
+    rollback.add_argument("version", metavar="VERSION")
+    rollback.set_defaults(func=cmd_menu_rollback)
 
     tickets = sub.add_parser("tickets", help="work with tickets").add_subparsers(dest="tickets_command", required=True)
     listing = tickets.add_parser("list", help="list tickets, newest first")

@@ -28,7 +28,9 @@ With those work-arounds, thousands of prompts render reliably in one process (se
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import gc
 import io
 import os
 import sys
@@ -100,12 +102,21 @@ def shared_engine() -> Any:
                 engine = pyttsx3.init(_driver_name())
                 engine.connect("error", _collect_error)
                 _engine = engine
+                atexit.register(_release_engine)
             except Exception as exc:  # pyttsx3 raises ImportError/OSError/RuntimeError depending on what is missing
                 raise TtsUnavailableError(
                     f"text-to-speech unavailable: pyttsx3 could not start espeak-ng ({type(exc).__name__}: {exc}); "
                     "install espeak-ng (Debian/Ubuntu: apt-get install espeak-ng)"
                 ) from exc
         return _engine
+
+
+def _release_engine() -> None:
+    """Let the engine go while the interpreter is still whole (pyttsx3's finaliser fails during shutdown)."""
+    global _engine  # noqa: PLW0603
+    with _engine_lock:
+        _engine = None
+    gc.collect()
 
 
 class Pyttsx3Renderer:

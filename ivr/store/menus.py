@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ivr.errors import ServiceError
@@ -66,6 +66,50 @@ class MenuVersionStore:
             return False
         except SQLAlchemyError as exc:
             raise ServiceError(f"menu store unavailable: {exc}") from exc
+
+    def publish(self, menu: Menu) -> None:
+        """Store the version if new and mark it published now: every worker switches to it."""
+        self.save(menu, published=True)
+        self.mark_published(menu.version)
+
+    def mark_published(self, version: str) -> bool:
+        """Make a stored version the newest published one (publish again, or roll back to it)."""
+        try:
+            with self.engine.begin() as conn:
+                query = update(menu_versions).where(menu_versions.c.version == version)
+                result = conn.execute(query.values(published_at=datetime.now(UTC)))
+        except SQLAlchemyError as exc:
+            raise ServiceError(f"menu store unavailable: {exc}") from exc
+        return result.rowcount == 1
+
+    def newest_published(self, menu_id: str) -> str | None:
+        """The version of `menu_id` published last, if any was."""
+        query = (
+            select(menu_versions.c.version)
+            .where(menu_versions.c.menu_id == menu_id, menu_versions.c.published_at.is_not(None))
+            .order_by(menu_versions.c.published_at.desc())
+            .limit(1)
+        )
+        try:
+            with self.engine.connect() as conn:
+                return conn.execute(query).scalar_one_or_none()
+        except SQLAlchemyError as exc:
+            raise ServiceError(f"menu store unavailable: {exc}") from exc
+
+    def list_versions(self) -> list[StoredVersion]:
+        """Every stored version, newest first (files not included)."""
+        c = menu_versions.c
+        query = select(c.version, c.menu_id, c.entry, c.created_at, c.published_at)
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(query.order_by(menu_versions.c.created_at.desc())).mappings().all()
+        except SQLAlchemyError as exc:
+            raise ServiceError(f"menu store unavailable: {exc}") from exc
+        out = []
+        for r in rows:
+            published = utc(r["published_at"]) if r["published_at"] else None
+            out.append(StoredVersion(r["version"], r["menu_id"], r["entry"], {}, utc(r["created_at"]), published))
+        return out
 
     def newest(self, menu_id: str) -> str | None:
         """The version of `menu_id` stored last: the newest one that loaded cleanly somewhere."""

@@ -45,6 +45,7 @@ class MenuLibrary:
         self.engines: OrderedDict[str, Engine] = OrderedDict()
         self.lock = threading.Lock()
         self.error: str | None = None
+        self.source = "file"  # or "published": a version chosen with `ivr menu publish` / `rollback`
         self.loaded_at = datetime.now(UTC)
         self._checked = time.monotonic()
         started = time.time_ns()
@@ -55,6 +56,11 @@ class MenuLibrary:
         self._stamp = self._stamps(engine.menu)
         if any(mtime >= started for _, mtime, _ in self._stamp):
             self._stamp = ()  # a file changed while it was being read: look again at the next check
+        published = self._published(engine.menu.id)
+        if published is not None:
+            self.source = "published"
+            with self.lock:
+                self._switch(published)
 
     @staticmethod
     def _stamps(menu: Menu) -> tuple[tuple[str, int, int], ...]:
@@ -73,6 +79,28 @@ class MenuLibrary:
             self.refresh()
         return self.engines[self.current_version]
 
+    def _published(self, menu_id: str) -> str | None:
+        """The newest version published with `ivr menu publish` (or rolled back to), if any."""
+        if self.versions is None:
+            return None
+        try:
+            return self.versions.newest_published(menu_id)
+        except ServiceError as exc:
+            log.warning("cannot ask the database for the published menu version: %s", exc)
+            return None
+
+    def _switch(self, version: str) -> bool:
+        """Serve `version` (the lock is held)."""
+        if version == self.current_version:
+            return False
+        engine = self.engines.get(version) or self._build_stored(version)
+        if engine is None:
+            return False
+        self.current_version = version
+        self.loaded_at = datetime.now(UTC)
+        log.info("menu version %s in service (%s)", version, self.source)
+        return True
+
     def _catch_up(self, menu_id: str) -> bool:
         """After a refused edit, serve the newest version any worker loaded cleanly (this one may have missed it)."""
         if self.versions is None:
@@ -82,15 +110,9 @@ class MenuLibrary:
         except ServiceError as exc:
             log.warning("cannot ask the database for the last good menu version: %s", exc)
             return False
-        if newest is None or newest == self.current_version:
+        if newest is None:
             return False
-        engine = self.engines.get(newest) or self._build_stored(newest)
-        if engine is None:
-            return False
-        self.current_version = newest
-        self.loaded_at = datetime.now(UTC)
-        log.info("menu version %s in service (the last good version, from the database)", newest)
-        return True
+        return self._switch(newest)
 
     def _remember(self, menu: Menu) -> None:
         if self.versions is None:
@@ -147,10 +169,15 @@ class MenuLibrary:
         self._folders.clear()
 
     def refresh(self) -> bool:
-        """Reload if a file changed; True when a new version was taken into service."""
+        """Follow the newest published version, else the files; True when a new version was taken into service."""
         with self.lock:
             self._checked = time.monotonic()
             current = self.engines[self.current_version].menu
+            published = self._published(current.id)
+            if published is not None:
+                self.source = "published"
+                return self._switch(published)
+            self.source = "file"
             stamp = self._stamps(current)
             if stamp == self._stamp:
                 return False
@@ -185,6 +212,7 @@ class MenuLibrary:
             "nodes": len(menu.nodes),
             "loaded_at": self.loaded_at.isoformat(),
             "versions_loaded": len(self.engines),
+            "source": self.source,
         }
         if self.error:
             status["reload_error"] = self.error
