@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ivr.engine.snapshot import CallSnapshot
@@ -29,6 +29,15 @@ class CallRecord:
     started_at: datetime
     ended_at: datetime | None
     duration: int | None
+
+
+# Built once: these run on every webhook step, and building a statement costs more than running it.
+_LOAD = select(calls).where(calls.c.call_sid == bindparam("sid"))
+_ADVANCE = (
+    update(calls)
+    .where(calls.c.call_sid == bindparam("sid"), calls.c.seq == bindparam("at_seq"))
+    .values(snapshot=bindparam("snapshot"), seq=bindparam("seq"), last_response=bindparam("last_response"))
+)
 
 
 class CallStore:
@@ -66,7 +75,7 @@ class CallStore:
         """The stored call, or None."""
         try:
             with self.engine.connect() as conn:
-                row = conn.execute(select(calls).where(calls.c.call_sid == call_sid)).mappings().first()
+                row = conn.execute(_LOAD, {"sid": call_sid}).mappings().first()
         except SQLAlchemyError as exc:
             raise ServiceError(f"call store unavailable: {exc}") from exc
         if row is None:
@@ -89,7 +98,7 @@ class CallStore:
         values = {"snapshot": json.dumps(snapshot.to_dict(), ensure_ascii=False), "seq": seq + 1, "last_response": response}
         try:
             with self.engine.begin() as conn:
-                result = conn.execute(update(calls).where(calls.c.call_sid == call_sid, calls.c.seq == seq).values(**values))
+                result = conn.execute(_ADVANCE, {"sid": call_sid, "at_seq": seq, **values})
         except SQLAlchemyError as exc:
             raise ServiceError(f"call store unavailable: {exc}") from exc
         return result.rowcount == 1

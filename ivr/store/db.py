@@ -26,7 +26,11 @@ def open_database(url: str) -> Engine:
         # One shared in-memory database for the process (QA runs and tools that keep nothing).
         engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
     else:
-        engine = create_engine(url, future=True, pool_pre_ping=True)
+        # Every write the hotline makes is a single statement (insert a ticket, advance a call with a
+        # compare-and-set on its step), so each runs in autocommit: one round trip instead of three.
+        # No pre-ping on checkout either: a dropped connection fails one request (which takes the
+        # fallback path) and the pool is refreshed.
+        engine = create_engine(url, future=True, isolation_level="AUTOCOMMIT", pool_pre_ping=False)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
