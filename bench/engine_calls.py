@@ -129,6 +129,22 @@ def main() -> None:
     print(f"  engine (transitions):      {e:10.0f} calls/s  = {e * STEPS_PER_CALL:10.0f} steps/s")
     print(f"  floor (dict state machine): {f:10.0f} calls/s  = {f * STEPS_PER_CALL:10.0f} steps/s")
     print(f"  engine / floor:             {e / f:10.3f}   (floor is {f / e:.1f}x faster)")
+    print(f"  call snapshot, JSON bytes:  {snapshot_sizes(engine)}")
+
+
+def snapshot_sizes(engine: Engine) -> str:
+    """How big a call's stored state is at a few points of a call."""
+    import json
+
+    from ivr.engine.events import Entry
+
+    sizes = []
+    step = engine.start("CA0123456789abcdef0123456789abcdef", "+8613800000000", AT)
+    sizes.append(("main menu", step.snapshot))
+    for digits, label in (("4", "scope menu"), ("3", "third-party menu"), ("1", "category menu")):
+        step = engine.handle(step.snapshot, Entry(digits), AT)
+        sizes.append((label, step.snapshot))
+    return ", ".join(f"{label} {len(json.dumps(s.to_dict(), ensure_ascii=False).encode())}" for label, s in sizes)
 
 
 if __name__ == "__main__":
