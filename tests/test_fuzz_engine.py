@@ -232,7 +232,6 @@ class OneCall(RuleBasedStateMachine):
             assert snapshot.ended != isinstance(menu.nodes[snapshot.node], RecordNode)
         elif snapshot.ended:
             assert actions and isinstance(actions[-1], Hangup), f"call ended without a hangup: {actions}"
-            tally(f"{menu.id}: ended ({actions[-1].reason}) at {snapshot.node}")
         else:
             assert actions, f"step on {event} at {snapshot.node} gave no actions yet the call waits"
             check_waiting(menu, snapshot, actions[-1])

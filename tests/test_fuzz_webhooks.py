@@ -11,7 +11,7 @@ from itertools import count
 from urllib.parse import urlencode
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
@@ -57,7 +57,12 @@ values = st.one_of(
 )
 forms = st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=20), values, max_size=8)
 flags = st.sampled_from(("1", "", "0", "true", "no"))
-seqs = st.one_of(st.integers(-3, 10).map(str), st.integers(10**8, 10**20).map(str), st.text(max_size=12), st.sampled_from(("", "1.0", "+1", " 1", "１")))
+seqs = st.one_of(  # step numbers: small, negative, huge, garbled
+    st.integers(-3, 10).map(str),
+    st.integers(10**8, 10**20).map(str),
+    st.text(max_size=12),
+    st.sampled_from(("", "1.0", "+1", " 1", "１")),
+)
 queries = st.lists(
     st.tuples(st.just("seq"), seqs)
     | st.tuples(st.sampled_from(("silence", "empty")), flags)
@@ -101,7 +106,9 @@ def fuzzed_hotline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[H
 
 
 def check_answer(path: str, response: TestResponse, form: dict[str, str], tracebacks: Tracebacks) -> None:
-    """A signed request's answer: 204 for status callbacks, TwiML with a <Response> root for the rest; never a 5xx."""
+    """A signed request's answer: never a 5xx, 204 for status callbacks, <Response> TwiML for the rest (413 only for
+    oversized bodies), and no exception swallowed behind it (the app's error handler turns those into a 200 apology)."""
+    swallowed, tracebacks.seen[:] = list(tracebacks.seen), []  # this request's only, so one failure does not taint the next
     body_size = len(urlencode(form).encode())
     assert response.status_code < 500, f"{path}: {response.status_code}"
     assert response.status_code != 403, f"{path}: a correctly signed request was refused"
@@ -114,7 +121,7 @@ def check_answer(path: str, response: TestResponse, form: dict[str, str], traceb
         assert response.status_code == 200 and response.mimetype == "text/xml", f"{path}: {response.status_code} {response.mimetype}"
     if response.status_code == 200 and response.mimetype == "text/xml":
         assert ET.fromstring(response.get_data()).tag == "Response"
-    assert tracebacks.seen == [], f"{path}: the app swallowed an exception: {tracebacks.seen}"
+    assert swallowed == [], f"{path}: the app swallowed an exception: {swallowed}"
 
 
 def test_random_signed_requests_get_twiml_never_a_5xx(tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -122,6 +129,10 @@ def test_random_signed_requests_get_twiml_never_a_5xx(tmp_path_factory: pytest.T
     with fuzzed_hotline(tmp_path_factory) as (hotline, tracebacks):
 
         @FUZZ
+        # Found by fuzzing (fixed): a superscript digit passed str.isdigit() but not int() in step_number.
+        @example(path="/voice/gather", form={"Digits": "1"}, query=[("seq", "¹")], sid="CAknown", at=IN_HOURS)
+        # Found by fuzzing (fixed): the same for CallDuration in the status callback.
+        @example(path="/voice/status", form={"CallStatus": "completed", "CallDuration": "²"}, query=[], sid="CAknown", at=IN_HOURS)
         @given(
             path=st.sampled_from(ROUTES),
             form=forms,
@@ -152,10 +163,12 @@ def test_random_events_for_a_live_call_never_move_it_backwards(tmp_path_factory:
             check_answer("/voice/incoming", signed_post(hotline, "/voice/incoming", start), start, tracebacks)
             record = hotline.store.calls.load(sid)
             assert record is not None and record.seq == 1
-            for _ in range(data.draw(st.integers(1, 12), label="events")):
-                path = data.draw(st.sampled_from(CALL_ROUTES), label="path")
-                current = str(record.seq)
-                seq = data.draw(st.sampled_from((current, current, str(record.seq - 1), str(record.seq + 1))) | seqs, label="seq")
+            for _ in range(data.draw(st.integers(1, 15), label="events")):
+                # Mostly the right step at the gather, so that calls get somewhere; the rest is stale, early or garbled.
+                path = data.draw(st.one_of(st.just("/voice/gather"), st.sampled_from(CALL_ROUTES)), label="path")
+                current = st.just(str(record.seq))
+                near = st.sampled_from((str(record.seq - 1), str(record.seq + 1)))
+                seq = data.draw(st.one_of(current, current, current, near, seqs), label="seq")
                 query = [("seq", seq), *data.draw(st.lists(st.tuples(st.sampled_from(("silence", "empty")), flags), max_size=1))]
                 fields = {
                     "Digits": st.sampled_from(("1", "2", "3", "4", "9", "0", "*", "#", "", "202611280001#")) | values,

@@ -7,8 +7,9 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, g, has_request_context, request
+from flask import Blueprint, Response, abort, current_app, g, has_request_context, request, send_from_directory
 
 from ivr.engine.events import Entry, Event, RecordingDone, TransferResult
 from ivr.testmode import CLOCK_FIELD, LANG_FIELD, TRACE_HEADER
@@ -20,6 +21,7 @@ bp = Blueprint("voice", __name__, url_prefix="/voice")
 
 MAX_FIELD = 256  # no Twilio field we read is longer; anything longer is cut, not trusted
 DIGITS = re.compile(r"[0-9*#]*")
+ASCII_NUMBER = re.compile(r"[0-9]{1,8}")
 
 
 def service() -> VoiceService:
@@ -46,13 +48,15 @@ def call_sid() -> str:
 def step_number() -> int | None:
     """The `seq` the action URL carries, or None when missing or garbled."""
     raw = request.args.get("seq", "")
-    return int(raw) if raw.isdigit() and len(raw) < 9 else None
+    return int(raw) if ASCII_NUMBER.fullmatch(raw) else None  # str.isdigit() would let '¹' or '１' through
 
 
 @bp.before_request
 def require_signature() -> None:
     """Refuse unsigned or wrongly signed requests before anything is read or written."""
     settings = current_app.config["IVR_SETTINGS"]
+    if request.method == "GET" and request.path.startswith(f"{bp.url_prefix}/audio/"):
+        return  # Twilio fetches <Play> audio with plain GETs; the files are public prompts
     if not settings.skip_signature_check and not is_signed(request, settings.twilio_auth_token, settings.public_url):
         log.warning("rejected %s %s: missing or invalid X-Twilio-Signature", request.method, request.path)
         abort(403)
@@ -97,6 +101,16 @@ def _step(event: Event) -> Response:
     return twiml(service().step(sid, step_number(), event))
 
 
+@bp.get("/audio/<path:name>")
+def audio(name: str) -> Response:
+    """A rendered prompt for <Play> (only files the manifest lists)."""
+    svc = service()
+    folder = Path(svc.settings.audio_dir).resolve()
+    if not name.endswith(".wav") or ".." in name.split("/"):
+        abort(404)
+    return send_from_directory(folder, name, mimetype="audio/wav", max_age=3600)
+
+
 @bp.post("/incoming")
 def incoming() -> Response:
     """The number's Voice URL: a call starts."""
@@ -139,7 +153,7 @@ def status() -> Response:
     state = field("CallStatus")
     duration = field("CallDuration")
     if sid and state in ("completed", "busy", "failed", "no-answer", "canceled"):
-        service().finish(sid, state, int(duration) if duration.isdigit() else None)
+        service().finish(sid, state, int(duration) if ASCII_NUMBER.fullmatch(duration) else None)
     return Response("", status=204)
 
 
