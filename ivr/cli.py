@@ -52,6 +52,7 @@ def cmd_call(args: argparse.Namespace) -> int:
             transfer_result=args.transfer_result,
             as_json=args.json,
             speak=args.speak,
+            audio_dir=settings.audio_dir,
         )
     finally:
         store.close()
@@ -134,6 +135,18 @@ def _audio_durations(folder: Path) -> Durations | None:
         return entry.duration if entry else None
 
     return seconds
+
+
+def cmd_audio_build(args: argparse.Namespace) -> int:
+    """Render every prompt of a menu to audio (only what changed since the last build)."""
+    from ivr.audio import build_audio
+    from ivr.audio.prompts import menu_prompts
+    from ivr.loading.menu_loader import load_menu
+
+    menu = load_menu(args.menu)
+    report = build_audio(menu_prompts(menu), Path(args.out), progress=sys.stderr if sys.stderr.isatty() or args.progress else None)
+    print(report)
+    return 0
 
 
 def _store() -> Store:
@@ -342,6 +355,13 @@ def build_parser() -> argparse.ArgumentParser:
     rollback = menu.add_parser("rollback", help="serve an earlier version again")
     rollback.add_argument("version", metavar="VERSION")
     rollback.set_defaults(func=cmd_menu_rollback)
+
+    audio = sub.add_parser("audio", help="rendered prompt audio").add_subparsers(dest="audio_command", required=True)
+    audio_build = audio.add_parser("build", help="render every prompt in every language (pyttsx3, espeak-ng voices)")
+    audio_build.add_argument("--menu", default="menus/volcengine.yaml", help="menu file (default: the shipped menu)")
+    audio_build.add_argument("--out", default="audio", help="audio folder with manifest.json (default: audio)")
+    audio_build.add_argument("--progress", action="store_true", help="show the progress bar even when not on a terminal")
+    audio_build.set_defaults(func=cmd_audio_build)
 
     tickets = sub.add_parser("tickets", help="work with tickets").add_subparsers(dest="tickets_command", required=True)
     listing = tickets.add_parser("list", help="list tickets, newest first")

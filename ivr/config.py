@@ -24,6 +24,7 @@ class Settings:
     database_url: str = ""  # empty: a SQLite file at `sqlite_path`
     sqlite_path: str = DEFAULT_SQLITE
     spool_dir: str = DEFAULT_SPOOL  # tickets wait here while the database is unreachable
+    audio_dir: str = "audio"  # rendered prompts (`ivr audio build`); played with <Play> when IVR_PUBLIC_URL is set
     hours_override: str | None = None  # "open" / "closed" force the line; None follows the schedule
     public_url: str = ""  # the base URL the carrier calls; signatures are checked against it
     twilio_auth_token: str = ""
@@ -43,6 +44,7 @@ class Settings:
             menu_path=env.get("IVR_MENU") or DEFAULT_MENU,
             database_url=env.get("IVR_DATABASE_URL", ""),
             sqlite_path=env.get("IVR_SQLITE_PATH") or DEFAULT_SQLITE,
+            audio_dir=env.get("IVR_AUDIO_DIR") or "audio",
             spool_dir=env.get("IVR_SPOOL_DIR") or str(Path(env.get("IVR_SQLITE_PATH") or DEFAULT_SQLITE).parent / "spool"),
             hours_override=None if override == "auto" else override,
             public_url=env.get("IVR_PUBLIC_URL", "").rstrip("/"),

@@ -107,6 +107,7 @@ def run_call(
     transfer_result: str,
     as_json: bool,
     speak: bool,
+    audio_dir: str | None = None,
     out: TextIO = sys.stdout,
     err: TextIO = sys.stderr,
     stdin: TextIO = sys.stdin,
@@ -114,7 +115,7 @@ def run_call(
     """Place one call on the console and return its transcript."""
     speaker = None
     if speak:
-        speaker, reason = Speaker.open()
+        speaker, reason = Speaker.open(audio_dir)
         if speaker is None:
             err.write(f"ivr call: --speak: {reason}; the call goes on without sound.\n")
     call = SimulatedCall(engine, at=at, caller=caller, lang=lang, voicemail=voicemail, transfer_result=transfer_result)

@@ -179,6 +179,7 @@ class Menu:
     ticket_first_response_minutes: int
     data: Mapping[str, str] = field(default_factory=dict)  # named data files, absolute paths
     voices: Mapping[str, Voice] = field(default_factory=dict)  # per language, for telephony TTS
+    recordings: Mapping[str, str] = field(default_factory=dict)  # "lang\ntext" -> prerecorded WAV to play instead
     files: tuple[str, ...] = ()  # every file this version was built from (menu, scope, data), for reloads
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)  # their text, as loaded
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from ivr.audio.index import AudioIndex
 
 VOICE_LANGS = {"zh-CN": ("cmn", "zh"), "en-US": ("en-us", "en")}
 
@@ -23,14 +27,16 @@ def audio_output_problem() -> str | None:
 
 
 class Speaker:
-    """Speaks text in a language; build it with `Speaker.open()`."""
+    """Speaks text in a language, playing the rendered prompt when there is one; build it with `Speaker.open()`."""
 
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, engine: Any, audio: AudioIndex | None = None, play: Callable[[Path], None] | None = None) -> None:
         self._engine = engine
         self._voices: dict[str, str] = {}
+        self.audio = audio
+        self.play = play or _aplay
 
     @classmethod
-    def open(cls) -> tuple[Speaker | None, str]:
+    def open(cls, audio_dir: str | Path | None = None) -> tuple[Speaker | None, str]:
         """A speaker, or None and the reason there is none."""
         problem = audio_output_problem()
         if problem:
@@ -38,7 +44,7 @@ class Speaker:
         try:
             import pyttsx3
 
-            return cls(pyttsx3.init()), ""
+            return cls(pyttsx3.init(), AudioIndex(audio_dir) if audio_dir else None), ""
         except Exception as exc:  # pyttsx3 raises bare RuntimeError/OSError/ImportError by driver
             return None, f"text-to-speech unavailable ({exc})"
 
@@ -55,9 +61,17 @@ class Speaker:
         return self._voices.get(lang)
 
     def say(self, lang: str, text: str) -> None:
-        """Speak and wait until done."""
+        """Play the rendered prompt (`ivr audio build`) if there is one, else speak it; wait until done."""
+        entry = self.audio.lookup(lang, text) if self.audio else None
+        if entry is not None and self.audio is not None:
+            self.play(self.audio.full_file(entry))
+            return
         voice = self.voice_for(lang)
         if voice:
             self._engine.setProperty("voice", voice)
         self._engine.say(text)
         self._engine.runAndWait()
+
+
+def _aplay(path: Path) -> None:
+    subprocess.run(["aplay", "-q", str(path)], check=False)

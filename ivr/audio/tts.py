@@ -2,15 +2,22 @@
 
 pyttsx3 2.99's espeak driver, as observed (and worked around here):
 
+* Synthesis is asynchronous: the driver starts espeak-ng in "retrieval" mode, which synthesises on
+  espeak's own thread and hands the audio to a callback there; the callback writes the WAV file. The
+  first `runAndWait()` of a process returns about 10 ms after queuing the text, before the file exists
+  (long texts, a loaded machine), and later ones return when the callback ends its loop. So
+  `runAndWait()` returning says nothing: we wait for the callback to report the end of the utterance.
+* If writing the WAV fails (missing folder, full disk) the error dies inside the ctypes callback; from
+  the second `runAndWait()` of a process on, the loop then waits forever. We route the callback through
+  a wrapper that catches the error and always signals the end, queue our commands while the driver is
+  marked busy (so `runAndWait()` always returns at once, as on the first call), and time out if espeak
+  never finishes.
 * Only the last `save_to_file` queued before `runAndWait` is synthesised; earlier ones are dropped.
   So: exactly one `save_to_file` + `runAndWait` per prompt.
-* The driver never forgets the last text and file: a later `runAndWait` with nothing queued renders
+* The driver never forgets the last text and file: a later `runAndWait()` with nothing queued renders
   them again, and a later `say()` writes into that file instead of playing (the engine is shared with
-  `ivr.speech.Speaker` through `pyttsx3.init()`'s cache). We clear both after every render.
-* If writing the WAV fails (missing folder, read-only disk) the error is swallowed in a ctypes callback,
-  and, from the second `runAndWait` of a process on, the loop then waits forever. We write into a file
-  we have just created (so the folder exists and is writable) and queue every command while the driver
-  is marked busy, so the loop always ends once synthesis returns, whatever happened in the callback.
+  `ivr.speech.Speaker` through `pyttsx3.init()`'s cache). We clear both once the utterance is over - and
+  only then: cleared earlier, the callback plays the audio with `aplay` instead of writing the file.
 * An unknown voice is not an exception: the error goes to the engine's "error" topic and the previous
   voice stays in use. We pick voices from the installed list and listen on that topic.
 * It prints "Audio saved to ..." on stdout for every file (silenced here), labels every file 22050 Hz
@@ -21,9 +28,10 @@ pyttsx3 2.99's espeak driver, as observed (and worked around here):
   not bit-reproducible, so the audio catalogue keys on the text and settings, never on the audio.
 * espeak has one synthesis callback per process, owned by the most recently created driver: two engines
   (`pyttsx3.init()` and `pyttsx3.init("espeak")`) in one process steal each other's audio. Hence one
-  engine per process, the same one `pyttsx3.init()` returns to everybody else.
+  engine per process, the same one `pyttsx3.init()` returns to everybody else, and we re-attach our
+  callback wrapper if another driver took the callback over.
 
-With those work-arounds, thousands of prompts render reliably in one process (see tests/test_audio.py).
+With those work-arounds, hundreds of prompts render reliably in one process (see tests/test_audio.py).
 """
 
 from __future__ import annotations
@@ -76,19 +84,35 @@ class Renderer(Protocol):
         ...
 
 
+class _Utterance:
+    """What the synthesis callback (on espeak's thread) reports about the utterance in progress."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.failure: str | None = None
+        self.errors: list[str] = []  # reported on the engine's "error" topic
+
+    def reset(self) -> None:
+        self.done.clear()
+        self.failure = None
+        self.errors.clear()
+
+
 _engine: Any = None
-_engine_lock = threading.Lock()
-_engine_errors: list[BaseException] = []
-
-
-def _collect_error(name: object = None, exception: BaseException | None = None, **_: object) -> None:
-    """Keep the errors the driver reports through the engine's "error" topic instead of raising them."""
-    _engine_errors.append(exception if exception is not None else TtsError("unknown pyttsx3 error"))
+_engine_lock = threading.Lock()  # guards _engine and serialises utterances
+_utterance = _Utterance()
+_callback: Any = None  # the ctypes callback we installed (espeak keeps only a raw pointer: keep it alive)
+_stuck: str | None = None  # set when espeak-ng stopped answering: later renders fail at once
 
 
 def _driver_name() -> str | None:
     """The key under which pyttsx3 caches the espeak engine: None where espeak is the default driver."""
     return "espeak" if sys.platform in ("darwin", "win32") else None
+
+
+def _on_error(name: object = None, exception: BaseException | None = None, **_: object) -> None:
+    """Keep what the driver reports on the engine's "error" topic instead of raising."""
+    _utterance.errors.append(str(exception) if exception is not None else "unknown pyttsx3 error")
 
 
 def shared_engine() -> Any:
@@ -100,14 +124,14 @@ def shared_engine() -> Any:
                 import pyttsx3
 
                 engine = pyttsx3.init(_driver_name())
-                engine.connect("error", _collect_error)
-                _engine = engine
-                atexit.register(_release_engine)
             except Exception as exc:  # pyttsx3 raises ImportError/OSError/RuntimeError depending on what is missing
                 raise TtsUnavailableError(
                     f"text-to-speech unavailable: pyttsx3 could not start espeak-ng ({type(exc).__name__}: {exc}); "
                     "install espeak-ng (Debian/Ubuntu: apt-get install espeak-ng)"
                 ) from exc
+            engine.connect("error", _on_error)
+            _engine = engine
+            atexit.register(_release_engine)
         return _engine
 
 
@@ -117,6 +141,33 @@ def _release_engine() -> None:
     with _engine_lock:
         _engine = None
     gc.collect()
+
+
+def _attach_callback(driver: Any) -> None:
+    """Route espeak's synthesis callback through `driver` and then our end-of-utterance bookkeeping."""
+    global _callback  # noqa: PLW0603
+    from pyttsx3.drivers import _espeak
+
+    if _callback is not None and _espeak.SynthCallback is _callback:
+        return
+
+    def on_synth(wav: Any, numsamples: int, events: Any) -> int:
+        finished = False
+        i = 0
+        while events[i].type != _espeak.EVENT_LIST_TERMINATED:
+            finished = finished or events[i].type == _espeak.EVENT_MSG_TERMINATED
+            i += 1
+        try:
+            driver._onSynth(wav, numsamples, events)
+        except Exception as exc:  # the driver failed to write the file: report it instead of losing it in ctypes
+            _utterance.failure = str(exc)
+            finished = True
+        if finished:
+            _utterance.done.set()
+        return 0
+
+    _espeak.SetSynthCallback(on_synth)
+    _callback = _espeak.SynthCallback
 
 
 class Pyttsx3Renderer:
@@ -166,6 +217,7 @@ class Pyttsx3Renderer:
         voice = self.voice_id(lang)
         engine = shared_engine()
         path = Path(path)
+        # A file of our own, so the folder is known to exist and be writable, and emptiness means failure.
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tts.wav", dir=path.parent)
         os.close(fd)
         tmp = Path(tmp_name)
@@ -184,32 +236,43 @@ class Pyttsx3Renderer:
 
     def _synthesise(self, engine: Any, text: str, voice: str, path: Path) -> None:
         """One utterance through the driver, with the work-arounds listed in the module docstring."""
-        _engine_errors.clear()
+        global _stuck  # noqa: PLW0603
+        if _stuck:
+            raise TtsUnavailableError(f"espeak-ng stopped responding earlier in this process ({_stuck}); restart it")
         proxy = engine.proxy
-        # Mark the driver busy so these commands queue up and run inside runAndWait, end-of-loop first:
-        # then the loop ends when synthesis returns, even if the driver's callback failed.
-        proxy.setBusy(True)
-        engine.setProperty("voice", voice)
-        engine.setProperty("rate", self.rate)
-        engine.setProperty("volume", self.volume)
-        engine.save_to_file(text, str(path))
-        swallowed: list[str] = []
+        driver = proxy._driver
+        _attach_callback(driver)
+        _utterance.reset()
+        unraisable: list[str] = []
         previous_hook = sys.unraisablehook
-        # The driver writes the file inside a ctypes callback: its exceptions only reach the unraisable hook.
-        # Keep only the message: the traceback would keep wave's half-built writer alive until after we restore the hook.
-        sys.unraisablehook = lambda event: swallowed.append(str(event.exc_value))
+        # Keep only messages: a kept traceback would hold wave's half-built writer until after the hook is restored.
+        sys.unraisablehook = lambda event: unraisable.append(str(event.exc_value))
         try:
+            # Queue while marked busy: the commands then run inside runAndWait, end-of-loop first, so it
+            # returns right after handing the text to espeak instead of depending on the callback.
+            proxy.setBusy(True)
+            engine.setProperty("voice", voice)
+            engine.setProperty("rate", self.rate)
+            engine.setProperty("volume", self.volume)
+            engine.save_to_file(text, str(path))
             with contextlib.redirect_stdout(io.StringIO()):
                 engine.runAndWait()
+                finished = _utterance.done.wait(timeout=30 + 0.2 * len(text))
+            if not finished:
+                from pyttsx3.drivers import _espeak
+
+                _espeak.Cancel()
+                _stuck = f"no end of speech for {text[:40]!r}"
+                raise TtsUnavailableError(f"espeak-ng did not finish {text[:40]!r} in time")
         finally:
             sys.unraisablehook = previous_hook
-            driver = getattr(proxy, "_driver", None)
-            if driver is not None:  # forget the text and file, or the next say() / runAndWait() reuses them
-                driver._save_file = None
-                driver._text_to_say = None
-        if swallowed:
-            raise TtsError(f"espeak-ng could not write {path}: {swallowed[0]}")
-        if _engine_errors:
-            raise TtsError(f"espeak-ng could not render with voice {voice!r}: {_engine_errors[0]}")
+            # Forget the text and file (only now that the callback is done with them), or the next
+            # say() / runAndWait() reuses them.
+            driver._save_file = None
+            driver._text_to_say = None
+        if _utterance.failure or unraisable:
+            raise TtsError(f"espeak-ng could not write {path}: {_utterance.failure or unraisable[0]}")
+        if _utterance.errors:
+            raise TtsError(f"espeak-ng could not render with voice {voice!r}: {_utterance.errors[0]}")
         if engine.getProperty("voice") != voice:
             raise TtsError(f"espeak-ng did not switch to voice {voice!r} (still {engine.getProperty('voice')!r})")

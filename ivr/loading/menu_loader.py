@@ -73,13 +73,14 @@ def _load(path: Path, action_names: set[str]) -> tuple[Menu | None, list[Problem
     scope, scope_files = _scope(r, settings, base, read)
     scope_values = scope.values() if scope else {}
     ctx_refs: list[Ref] = []
+    recorded: dict[tuple[str, str], str] = {}  # (lang, text) -> a prerecorded WAV to play instead of speech
 
     def read_text(rd: Reader, m: YMap, key: str, what: str, required: bool) -> Text | None:
         if key not in m.values:
             if required:
                 rd.error(m.loc, f"{what} needs the field {key!r}")
             return None
-        value = m.values[key]
+        value = _take_recordings(rd, m.values[key], base, recorded)
         text = rd.text(value, f"{key!r} of {what}", languages, m.keys[key])
         if text is None:
             return None
@@ -165,6 +166,7 @@ def _load(path: Path, action_names: set[str]) -> tuple[Menu | None, list[Problem
         ticket_first_response_minutes=first_response,
         data=data,
         voices=_voices(r, settings, languages),
+        recordings={f"{lang}\n{text}": file for (lang, text), file in recorded.items()},
         files=tuple(str(f) for f in version_files),
         sources=sources,
     )
@@ -185,6 +187,27 @@ def _tag_nodes(problems: list[Problem], top: YMap, path: Path) -> None:
         inside = [name for line, name in starts if line <= problem.line]
         if inside:
             problems[i] = replace(problem, node=inside[-1])
+
+
+def _take_recordings(r: Reader, value: YNode, base: Path, recorded: dict[tuple[str, str], str]) -> YNode:
+    """A language may give `{text: …, audio: file.wav}`: note the recording, keep the text as the prompt."""
+    if not isinstance(value, YMap):
+        return value
+    plain = YMap(value.loc, dict(value.values), dict(value.keys))
+    for lang, item in value.values.items():
+        if not isinstance(item, YMap):
+            continue
+        r.fields(item, ("text", "audio"), f"the {lang} prompt")
+        text = r.string(item, "text", f"the {lang} prompt")
+        audio = r.string(item, "audio", f"the {lang} prompt")
+        if text is None or audio is None:
+            continue
+        file = (base / audio).resolve()
+        if not file.is_file():
+            r.error(item.values["audio"].loc, f"recording not found: {file}")
+        recorded[(lang, text.strip())] = str(file)
+        plain.values[lang] = YScalar(item.values["text"].loc, text)
+    return plain
 
 
 def _languages(r: Reader, settings: YMap) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from twilio.twiml.voice_response import VoiceResponse
 
+from ivr.audio.index import AudioIndex
 from ivr.config import Settings
 from ivr.engine.actions import Action, Say, Transfer
 from ivr.engine.coverage import Edge
@@ -62,6 +63,7 @@ class VoiceService:
         self.menus = menus
         self.store = store
         self.tickets: TicketSink = tickets or store.tickets
+        self.audio = AudioIndex(settings.audio_dir)
         self.settings = settings
         self.clock = clock
 
@@ -71,7 +73,12 @@ class VoiceService:
         return self.menus.current()
 
     def _twiml(self, engine: Engine) -> TwimlRenderer:
-        return TwimlRenderer(engine.menu.voices, self.address_of)
+        return TwimlRenderer(engine.menu.voices, self.address_of, self.audio_url if self.settings.public_url else None)
+
+    def audio_url(self, lang: str, text: str) -> str | None:
+        """Where Twilio can fetch the rendered audio of a prompt (its 8 kHz copy), if it was rendered."""
+        entry = self.audio.lookup(lang, text)
+        return f"{self.settings.public_url}{PREFIX}/audio/{entry.telephone}" if entry else None
 
     def address_of(self, transfer: Transfer) -> str:
         """The number or SIP URI to dial for a transfer's queue."""

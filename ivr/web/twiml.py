@@ -43,12 +43,22 @@ class StepUrls:
 class TwimlRenderer:
     """Turns a step's actions into one TwiML document."""
 
-    def __init__(self, voices: Mapping[str, Voice], address_of: Callable[[Transfer], str]) -> None:
+    def __init__(
+        self,
+        voices: Mapping[str, Voice],
+        address_of: Callable[[Transfer], str],
+        audio_url: Callable[[str, str], str | None] | None = None,
+    ) -> None:
         self.voices = {**DEFAULT_VOICES, **voices}
         self.address_of = address_of
+        self.audio_url = audio_url  # (lang, text) -> URL of rendered audio, when prompts are rendered
 
     def say(self, target: VoiceResponse | TwimlGather, action: Say) -> None:
-        """Speak one prompt with the voice of its language."""
+        """Play the prompt's rendered audio if there is any, else speak it with the voice of its language."""
+        url = self.audio_url(action.lang, action.text) if self.audio_url else None
+        if url:
+            target.play(url)
+            return
         voice = self.voices.get(action.lang, Voice("", action.lang))
         target.say(action.text, voice=voice.voice or None, language=voice.language)
 
