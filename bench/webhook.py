@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
+import random
 import signal
 import statistics
 import subprocess
@@ -51,10 +52,11 @@ def post(host: str, port: int, path: str, form: dict[str, str], url: str) -> tup
 class Load:
     """Concurrent simulated callers; records the latency of every measured step."""
 
-    def __init__(self, url: str, concurrency: int, total: int, real_calls: bool) -> None:
+    def __init__(self, url: str, concurrency: int, total: int, real_calls: bool, think: float = 0.0) -> None:
         parsed = urllib.parse.urlsplit(url)
         self.host, self.port, self.url = parsed.hostname or "127.0.0.1", parsed.port or 80, url
         self.concurrency, self.total, self.real_calls = concurrency, total, real_calls
+        self.think = think  # seconds a caller waits between key presses (0: back to back, saturation)
         self.latencies: list[float] = []
         self.errors = 0
         self.lock = threading.Lock()
@@ -81,6 +83,8 @@ class Load:
                 with self.lock:
                     self.latencies.append(latency)
                     self.errors += status != 200
+                if self.think:
+                    time.sleep(self.think * (0.5 + random.random()))  # callers do not press in step
 
     def run(self) -> tuple[float, float, float]:
         threads = [threading.Thread(target=self.caller, args=(i,)) for i in range(self.concurrency)]
@@ -123,8 +127,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--database-url", default="", help="default: a SQLite file in a temporary folder")
+    parser.add_argument("--think", type=float, default=0.0, help="seconds between a caller's key presses (default 0: saturation)")
     args = parser.parse_args()
-    print(f"ivr command: {' '.join(ivr_command())}; gunicorn sync workers: {args.workers}; concurrency {args.concurrency}")
+    print(f"gunicorn sync workers: {args.workers}; {args.concurrency} concurrent callers; {args.think:g} s between presses")
 
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
@@ -137,7 +142,7 @@ def main() -> None:
                 results = {}
                 # Interleave: floor, hotline, floor, hotline — noise on the shared machine hits both.
                 for name, url, real in [("floor", floor_url, False), ("hotline", server.url, True)] * 2:
-                    load = Load(url, args.concurrency, args.requests // 2, real)
+                    load = Load(url, args.concurrency, args.requests // 2, real, args.think)
                     rate, p50, p99 = load.run()
                     results.setdefault(name, []).append((rate, p50, p99, load.errors))
         finally:
