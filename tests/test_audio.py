@@ -6,6 +6,8 @@ import io
 import json
 import math
 import shutil
+import subprocess
+import sys
 import wave
 from array import array
 from dataclasses import replace
@@ -361,3 +363,21 @@ def test_real_renderer_refuses_blank_text_and_unknown_languages(tmp_path: Path) 
     with pytest.raises(VoiceNotFoundError, match="xx-YY"):
         renderer.render("Hello.", "xx-YY", tmp_path / "unknown.wav")
     assert list(tmp_path.iterdir()) == []
+
+
+@needs_espeak
+def test_first_render_of_a_process_waits_for_espeak(tmp_path: Path) -> None:
+    """In a fresh process, a long first text is complete on return, and nothing leaks to stdout or stderr."""
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from ivr.audio import Pyttsx3Renderer, duration\n"
+        "path = Path(sys.argv[1])\n"
+        "Pyttsx3Renderer().render('Thank you for calling the after-sales support hotline. ' * 8, 'en-US', path)\n"
+        "print(duration(path))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-c", script, str(tmp_path / "long.wav")], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert float(done.stdout) > 15  # the whole text, not whatever espeak had produced after 10 ms
