@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from twilio.request_validator import RequestValidator  # noqa: E402
 
-from tests.server import free_port, ivr_command, running_server  # noqa: E402
+from tests.server import free_port, running_server  # noqa: E402
 from tests.webhooks import TOKEN  # noqa: E402
 
 STEPS_PER_CALL = 35  # stays under the shipped menu's loop limit of 40 entries
