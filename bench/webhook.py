@@ -140,6 +140,9 @@ def main() -> None:
         try:
             with running_server(tmp, workers=args.workers, **env) as server:
                 results = {}
+                # Warm up both (worker start-up, first database connections), unmeasured.
+                for url, real in ((floor_url, False), (server.url, True)):
+                    Load(url, args.concurrency, max(200, args.requests // 10), real).run()
                 # Interleave: floor, hotline, floor, hotline — noise on the shared machine hits both.
                 for name, url, real in [("floor", floor_url, False), ("hotline", server.url, True)] * 2:
                     load = Load(url, args.concurrency, args.requests // 2, real, args.think)
