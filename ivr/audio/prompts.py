@@ -38,5 +38,3 @@ def menu_prompts(menu: Menu) -> list[PromptSpec]:
             recording = menu.recordings.get(f"{lang}\n{words}")
             specs.append(PromptSpec(prompt_id, lang, words, Path(recording) if recording else None))
     return specs
-
-
