@@ -81,7 +81,7 @@ def main() -> None:
             assert len(menu.nodes) == size + 2
             repeat = 20 if size < 1000 else 5
             load = timed(lambda p=path: load_menu(p), repeat)
-            compile_ = timed(lambda m=menu: Engine(m, tickets=None), repeat)  # type: ignore[arg-type]
+            compile_ = timed(lambda m=menu: Engine(m), repeat)
             print(f"{size:>6} {load * 1000:>11.1f} ms {compile_ * 1000:>7.1f} ms {load * 1000 / size:>12.3f}")
 
 

@@ -17,11 +17,6 @@ class _Diagram:
     """The model the diagram machine draws for."""
 
 
-class _NoTickets:
-    def create_ticket(self, request: object) -> str:
-        raise AssertionError("diagrams never run calls")
-
-
 def _safe(name: str) -> str:
     # Mermaid state ids cannot contain dots; generated scope nodes have them (third_party.system_tools).
     return name.replace(".", "__")
@@ -29,7 +24,7 @@ def _safe(name: str) -> str:
 
 def menu_diagram(menu: Menu, fmt: str = "mermaid") -> str:
     """The menu's state machine as Mermaid `stateDiagram-v2` or Graphviz dot source."""
-    machine = Engine(menu, tickets=_NoTickets()).machine
+    machine = Engine(menu).machine
     edges = []
     anywhere: dict[str, str] = {}
     for trigger, event in machine.events.items():

@@ -53,7 +53,7 @@ class Engine:
         self,
         menu: Menu,
         *,
-        tickets: TicketSink,
+        tickets: TicketSink | None = None,  # None: an engine for inspection (diagrams, coverage) only
         actions: Mapping[str, NamedAction] | None = None,
         hours_override: str | None = None,
         observer: Callable[[Edge], None] | None = None,
@@ -264,6 +264,8 @@ class Engine:
         elif isinstance(node, TicketNode):
             if node.prompt is not None:
                 self._say(model, node.prompt)
+            if self.tickets is None:
+                raise CallError("this engine has no ticket store")
             number = self.tickets.create_ticket(self._ticket_request(model, node))
             snap.values["ticket"] = number
             model.out.append(Ticket(node.id, number, node.category))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, Select, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ivr.errors import ServiceError
@@ -90,9 +90,14 @@ class MenuVersionStore:
             .order_by(menu_versions.c.published_at.desc())
             .limit(1)
         )
+        return self._first(query)
+
+    def _first(self, query: Select[tuple[str]]) -> str | None:
+        """The first version a query finds."""
         try:
             with self.engine.connect() as conn:
-                return conn.execute(query).scalar_one_or_none()
+                found = conn.execute(query).scalar_one_or_none()
+                return str(found) if found is not None else None
         except SQLAlchemyError as exc:
             raise ServiceError(f"menu store unavailable: {exc}") from exc
 
@@ -119,11 +124,7 @@ class MenuVersionStore:
             .order_by(menu_versions.c.created_at.desc(), menu_versions.c.version)
             .limit(1)
         )
-        try:
-            with self.engine.connect() as conn:
-                return conn.execute(query).scalar_one_or_none()
-        except SQLAlchemyError as exc:
-            raise ServiceError(f"menu store unavailable: {exc}") from exc
+        return self._first(query)
 
     def load(self, version: str) -> StoredVersion | None:
         """A stored version, or None."""
