@@ -6,21 +6,30 @@ import hashlib
 import re
 from collections.abc import Collection
 from dataclasses import replace
-from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ivr.actions import REGISTRY
 from ivr.errors import DefinitionError, Problem
-from ivr.hours import FORCE_VALUES, Schedule, Window, parse_days, parse_window
-from ivr.ir import Location, LoopLimit, Menu, Node, Queue, Voice
+from ivr.ir import Location, Menu, Node
 from ivr.loading.checks import check_back_targets, check_ends_without_waiting, check_graph, check_references
 from ivr.loading.lint import DEFAULT_MAX_DEPTH, lint_menu
-from ivr.loading.nodes import BUILDERS, Context, Defaults, Ref, TextReader
+from ivr.loading.nodes import BUILDERS, Context, Ref
 from ivr.loading.reader import Reader
 from ivr.loading.scope_loader import load_scope
 from ivr.loading.scope_nodes import SCOPE_BUILDERS
-from ivr.loading.yamltree import YMap, YNode, YScalar, YSeq, parse_file
+from ivr.loading.settings import (
+    action_refs,
+    check_action_data,
+    read_data,
+    read_defaults,
+    read_first_response,
+    read_loop_limit,
+    read_queues,
+    read_schedule,
+    read_setting_target,
+    read_voices,
+)
+from ivr.loading.yamltree import YMap, YNode, YScalar, parse_file
 from ivr.scope import Scope
 from ivr.text import PLACEHOLDER, Text
 
@@ -31,7 +40,6 @@ SETTINGS = (
     "id", "languages", "default_language", "start", "scope", "data", "hours", "defaults",
     "loop_limit", "on_error", "apology", "fallback_prompt", "fallback_ticket", "fallback_queue", "queues", "tickets", "voices",
 )  # fmt: skip
-DEFAULT_FIELDS = ("max_invalid", "max_no_input", "timeout", "invalid", "no_input", "on_max_failures", "on_transfer_failure")
 
 
 def load_menu(path: str | Path, *, actions: Collection[str] | None = None) -> Menu:
@@ -87,7 +95,7 @@ def _load(path: Path, action_names: set[str]) -> tuple[Menu | None, list[Problem
         where = {lang: v.loc for lang, v in value.values.items()} if isinstance(value, YMap) else {}
         return _resolve_scope(rd, text, scope_values, where)
 
-    defaults = _defaults(r, settings, languages, read_text, ctx_refs)
+    defaults = read_defaults(r, settings, languages, read_text, ctx_refs)
     ctx = Context(languages, defaults, read_text, ctx_refs, scope)
 
     nodes: dict[str, Node] = {}
@@ -113,22 +121,22 @@ def _load(path: Path, action_names: set[str]) -> tuple[Menu | None, list[Problem
     start = r.string(settings, "start", "the menu settings") or ""
     if start:
         ctx_refs.append(("target", start, "", settings.values["start"].loc))
-    loop, loop_loc = _loop_limit(r, settings, ctx_refs)
-    on_error = _setting_target(r, settings, "on_error", ctx_refs)
+    loop, loop_loc = read_loop_limit(r, settings, ctx_refs)
+    on_error = read_setting_target(r, settings, "on_error", ctx_refs)
     fallback = r.string(settings, "fallback_queue", "the menu settings") or ""
     if fallback:
         ctx_refs.append(("queue", fallback, "", settings.values["fallback_queue"].loc))
     apology = read_text(r, settings, "apology", "the menu settings", True)
-    queues = _queues(r, settings)
-    data, declared_data = _data(r, settings, base)
-    _action_refs(r, ctx_refs, declared_data)
-    _check_action_data(r, ctx_refs, data, languages, settings)
+    queues = read_queues(r, settings)
+    data, declared_data = read_data(r, settings, base)
+    action_refs(r, ctx_refs, declared_data)
+    check_action_data(r, ctx_refs, data, languages, settings)
     default_language = r.string(settings, "default_language", "the menu settings", required=False, default=None)
     if default_language is not None and languages and default_language not in languages:
         r.error(settings.values["default_language"].loc, f"default_language {default_language!r} is not one of {list(languages)}")
-    schedule = _schedule(r, settings)
+    schedule = read_schedule(r, settings)
     tickets = r.mapping(settings.get("tickets"), "'tickets'", settings.loc) if "tickets" in settings.values else None
-    first_response = _first_response(r, tickets, scope)
+    first_response = read_first_response(r, tickets, scope)
 
     # A node that failed to build is still declared: do not also call every reference to it unknown.
     declared = [*nodes, *(n for n in nodes_map.values if n not in nodes)]
@@ -165,7 +173,7 @@ def _load(path: Path, action_names: set[str]) -> tuple[Menu | None, list[Problem
         fallback_queue=fallback,
         ticket_first_response_minutes=first_response,
         data=data,
-        voices=_voices(r, settings, languages),
+        voices=read_voices(r, settings, languages),
         recordings={f"{lang}\n{text}": file for (lang, text), file in recorded.items()},
         files=tuple(str(f) for f in version_files),
         sources=sources,
@@ -248,114 +256,6 @@ def _resolve_scope(r: Reader, text: Text, values: dict[str, Text], where: dict[s
     return text.map(one)
 
 
-def _defaults(r: Reader, settings: YMap, languages: tuple[str, ...], read_text: TextReader, refs: list[Ref]) -> Defaults:
-    m = r.mapping(settings.get("defaults"), "'defaults'", settings.loc) or YMap(settings.loc)
-    r.fields(m, DEFAULT_FIELDS, "'defaults'")
-    blank = Text({lang: "" for lang in languages})
-    targets = {}
-    for key in ("on_max_failures", "on_transfer_failure"):
-        value = r.string(m, key, "'defaults'") or ""
-        if value:
-            refs.append(("target", value, "", m.values[key].loc))
-        targets[key] = value
-    return Defaults(
-        max_invalid=r.integer(m, "max_invalid", "'defaults'", 3, 1, 10),
-        max_no_input=r.integer(m, "max_no_input", "'defaults'", 3, 1, 10),
-        timeout=r.integer(m, "timeout", "'defaults'", 5, 1, 60),
-        invalid=read_text(r, m, "invalid", "'defaults'", True) or blank,
-        no_input=read_text(r, m, "no_input", "'defaults'", True) or blank,
-        on_max_failures=targets["on_max_failures"],
-        on_transfer_failure=targets["on_transfer_failure"],
-    )
-
-
-def _setting_target(r: Reader, settings: YMap, key: str, refs: list[Ref]) -> str:
-    value = r.string(settings, key, "the menu settings") or ""
-    if value:
-        refs.append(("target", value, "", settings.values[key].loc))
-    return value
-
-
-def _loop_limit(r: Reader, settings: YMap, refs: list[Ref]) -> tuple[LoopLimit, Location]:
-    m = r.mapping(settings.get("loop_limit"), "'loop_limit'", settings.loc)
-    if m is None:
-        return LoopLimit(50, ""), settings.loc
-    r.fields(m, ("max_steps", "goto"), "'loop_limit'")
-    target = r.string(m, "goto", "'loop_limit'") or ""
-    loc = m.values["goto"].loc if "goto" in m.values else m.loc
-    if target:
-        refs.append(("target", target, "", loc))
-    return LoopLimit(r.integer(m, "max_steps", "'loop_limit'", 50, 5, 1000), target), loc
-
-
-def _voices(r: Reader, settings: YMap, languages: tuple[str, ...]) -> dict[str, Voice]:
-    """Optional `voices: {LANG: {voice, language}}` for the telephony adapter."""
-    m = r.mapping(settings.get("voices"), "'voices'", settings.loc) if "voices" in settings.values else None
-    voices: dict[str, Voice] = {}
-    for lang, value in m.values.items() if m else []:
-        v = r.mapping(value, f"voice for {lang!r}", value.loc)
-        if lang not in languages:
-            r.error(m.keys[lang] if m else settings.loc, f"voice for {lang!r}, which is not one of the menu's languages")
-        if v is None:
-            continue
-        r.fields(v, ("voice", "language"), f"voice for {lang!r}")
-        voices[lang] = Voice(r.string(v, "voice", f"voice for {lang!r}") or "", r.string(v, "language", f"voice for {lang!r}") or lang)
-    return voices
-
-
-def _queues(r: Reader, settings: YMap) -> dict[str, Queue]:
-    m = r.mapping(settings.get("queues"), "'queues'", settings.loc)
-    queues: dict[str, Queue] = {}
-    for name, value in m.values.items() if m else []:
-        q = r.mapping(value, f"queue {name!r}", m.keys[name]) if m else None
-        if q is None:
-            continue
-        r.fields(q, ("address", "description"), f"queue {name!r}")
-        queues[name] = Queue(
-            name,
-            r.string(q, "address", f"queue {name!r}", required=False, default="") or "",
-            r.string(q, "description", f"queue {name!r}", required=False, default="") or "",
-        )
-    return queues
-
-
-def _data(r: Reader, settings: YMap, base: Path) -> tuple[dict[str, str], set[str]]:
-    """Data files that exist (name → absolute path), and every name declared."""
-    if "data" not in settings.values:
-        return {}, set()
-    m = r.mapping(settings.get("data"), "'data'", settings.loc)
-    data: dict[str, str] = {}
-    for name, value in m.values.items() if m else []:
-        if not isinstance(value, YScalar) or value.is_null:
-            r.error(value.loc, f"data file {name!r} must be a path")
-            continue
-        file = (base / value.value).resolve()
-        if not file.is_file():
-            r.error(value.loc, f"data file {name!r} not found: {file}")
-            continue
-        data[name] = str(file)
-    return data, set(m.values) if m else set()
-
-
-def _action_refs(r: Reader, refs: list[Ref], data: set[str]) -> None:
-    for kind, name, node, loc in refs:
-        if kind != "action" or name not in REGISTRY:
-            continue
-        for needed in REGISTRY[name].needs_data:
-            if needed not in data:
-                r.for_node(node).error(loc, f"action {name!r} needs the data file {needed!r} under 'data' in the menu settings")
-
-
-def _check_action_data(r: Reader, refs: list[Ref], data: dict[str, str], languages: tuple[str, ...], settings: YMap) -> None:
-    """Each used action checks its data files' contents (columns, encoding) now, not at call time."""
-    used = sorted({name for kind, name, _, _ in refs if kind == "action" and name in REGISTRY})
-    files = settings.get("data")
-    for name in used:
-        for data_name, problem in REGISTRY[name].check_data(data, languages):
-            where = files.values[data_name].loc if isinstance(files, YMap) and data_name in files.values else settings.loc
-            r.error(where, problem)
-
-
 def _scope(r: Reader, settings: YMap, base: Path, read: dict[str, str]) -> tuple[Scope | None, list[Path]]:
     if "scope" not in settings.values:
         return None, []
@@ -367,73 +267,6 @@ def _scope(r: Reader, settings: YMap, base: Path, read: dict[str, str]) -> tuple
         r.error(settings.values["scope"].loc, f"scope folder not found: {folder}")
         return None, []
     return load_scope(folder, r.problems, read)
-
-
-def _schedule(r: Reader, settings: YMap) -> Schedule | None:
-    m = r.mapping(settings.get("hours"), "'hours'", settings.loc)
-    if m is None:
-        return None
-    r.fields(m, ("timezone", "weekly", "overrides", "force"), "'hours'")
-    tz = r.string(m, "timezone", "'hours'") or ""
-    if tz:
-        try:
-            ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError):
-            r.error(m.values["timezone"].loc, f"unknown time zone {tz!r}; use an IANA name such as 'Asia/Shanghai'")
-            tz = ""
-    force = r.string(m, "force", "'hours'", required=False, default="auto") or "auto"
-    if force not in FORCE_VALUES:
-        r.error(m.values["force"].loc, f"force must be one of {', '.join(FORCE_VALUES)}, not {force!r}")
-    weekly: dict[int, tuple[Window, ...]] = {}
-    week = r.mapping(m.get("weekly"), "'weekly'", m.loc)
-    for spec, value in week.values.items() if week else []:
-        try:
-            days = parse_days(spec)
-        except ValueError as exc:
-            r.error(week.keys[spec] if week else m.loc, str(exc))
-            continue
-        windows = _windows(r, value)
-        for day in days:
-            weekly[day] = windows  # later lines win, so "daily" then "sun: closed" reads naturally
-    overrides: dict[date, tuple[Window, ...]] = {}
-    over = r.mapping(m.get("overrides"), "'overrides'", m.loc) if "overrides" in m.values else None
-    for spec, value in over.values.items() if over else []:
-        try:
-            when = date.fromisoformat(spec)
-        except ValueError:
-            r.error(over.keys[spec] if over else m.loc, f"{spec!r} is not a date (YYYY-MM-DD)")
-            continue
-        overrides[when] = _windows(r, value)
-    if not tz:
-        return None
-    return Schedule(tz, weekly, overrides, force)
-
-
-def _windows(r: Reader, value: YNode) -> tuple[Window, ...]:
-    items = value.items if isinstance(value, YSeq) else [value]
-    windows = []
-    for item in items:
-        if not isinstance(item, YScalar) or item.is_null:
-            r.error(item.loc, "opening hours must be 'HH:MM-HH:MM', a list of them, or 'closed'")
-            continue
-        if item.value == "closed":
-            continue
-        try:
-            windows.append(parse_window(item.value))
-        except ValueError as exc:
-            r.error(item.loc, f"bad opening hours: {exc}")
-    return tuple(windows)
-
-
-def _first_response(r: Reader, tickets: YMap | None, scope: Scope | None) -> int:
-    if tickets is not None:
-        r.fields(tickets, ("first_response_minutes",), "'tickets'")
-        if "first_response_minutes" in tickets.values:
-            return r.integer(tickets, "first_response_minutes", "'tickets'", 10, 1, 10080)
-    channel = scope.channels.get("tickets") if scope else None
-    if channel and channel.first_response_minutes:
-        return channel.first_response_minutes
-    return 10
 
 
 def _sources(files: list[Path], read: dict[str, str]) -> dict[str, str] | None:
