@@ -280,6 +280,13 @@ def cmd_qa_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every sub-command."""
     parser = argparse.ArgumentParser(prog="ivr", description="The after-sales support hotline: menus, calls and tickets.")
@@ -306,8 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     server = sub.add_parser("serve", help="answer Twilio voice webhooks (gunicorn)")
     server.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     server.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    server.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
-    server.add_argument("--threads", type=int, default=1, help="threads per worker (default 1)")
+    server.add_argument("--workers", type=_positive, default=2, help="worker processes (default 2)")
+    server.add_argument("--threads", type=_positive, default=1, help="threads per worker (default 1)")
     server.set_defaults(func=cmd_serve)
 
     qa = sub.add_parser("qa", help="QA call flows").add_subparsers(dest="qa_command", required=True)
@@ -316,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     qa_run.add_argument("--junit", metavar="FILE", help="write JUnit XML")
     qa_run.add_argument("--coverage", action="store_true", help="print menu coverage and what no flow took")
     qa_run.add_argument("--fail-under", type=float, metavar="PCT", help="exit 1 when transition coverage is below PCT")
-    qa_run.add_argument("--workers", type=int, default=1, help="processes to run flows in (default 1)")
+    qa_run.add_argument("--workers", type=_positive, default=1, help="processes to run flows in (default 1)")
     qa_run.add_argument("--url", metavar="BASE_URL", help="run against a live `ivr serve` (requests signed with TWILIO_AUTH_TOKEN)")
     qa_run.add_argument("--public-url", metavar="URL", help="the URL the server signs for, when it differs from --url")
     qa_run.add_argument("--menu", help="run every flow on this menu (e.g. an edited copy); default: each flow's own, else the shipped menu")

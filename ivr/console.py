@@ -122,8 +122,10 @@ def run_call(
     console = ConsoleCall(call, out, as_json=as_json, speaker=speaker)
     if keys is None:
         return console.run_interactive(stdin)
-    lines = console.run_scripted(parse_keys(keys))
-    if call.unused:
-        shown = " ".join(entry or NO_INPUT for entry in call.unused)
-        err.write(f"ivr call: the call ended before {len(call.unused)} scripted entr{'y' if len(call.unused) == 1 else 'ies'}: {shown}\n")
+    entries = parse_keys(keys)
+    lines = console.run_scripted(entries)
+    unused = entries[call.consumed :]
+    if unused:
+        shown = " ".join(entry or NO_INPUT for entry in unused)
+        err.write(f"ivr call: the call ended before {len(unused)} scripted entr{'y' if len(unused) == 1 else 'ies'}: {shown}\n")
     return lines

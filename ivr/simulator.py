@@ -36,7 +36,7 @@ class SimulatedCall:
     lines: list[Line] = field(default_factory=list)
     snapshot: CallSnapshot | None = None
     waiting: Action | None = None  # the Gather the caller is expected to answer
-    unused: list[str] = field(default_factory=list)  # scripted entries left when the call ended
+    consumed: int = 0  # scripted entries used before the call ended
 
     def start(self) -> list[Line]:
         """Answer the call and play everything up to the first time the caller must press keys."""
@@ -73,8 +73,9 @@ class SimulatedCall:
             if entry is None:
                 self.hangup()
                 break
+            self.consumed += 1
             self.press(entry)
-        self.unused = list(feed)
+        # Entries left over are not read: a flow judges its own remaining steps after the call.
         return self.lines
 
     def _send(self, event: Event) -> list[Line]:

@@ -292,9 +292,9 @@ def test_simulated_call_ends_in_a_hangup_within_the_loop_limit(
     hangups = [line for line in lines if line["type"] == "hangup"]
     assert call.ended and lines[-1]["type"] == "hangup" and len(hangups) == 1
     assert len(inputs) <= min(limit, len(entries))
-    assert len(inputs) + len(call.unused) == len(entries)
+    assert len(inputs) == call.consumed <= len(entries)
     tally(f"{engine.menu.id}: {lines[-1]['reason']}, {'plentiful' if len(entries) > limit else 'few'} entries")
     if lines[-1]["reason"] == "caller":
-        assert not call.unused
+        assert call.consumed == len(entries)
     if len(entries) > limit:
         assert lines[-1]["reason"] != "caller", f"{len(inputs)} entries and the call did not end: {lines[-3:]}"

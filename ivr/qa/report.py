@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -81,6 +82,14 @@ def print_coverage(report: CoverageReport, out: TextIO) -> None:
         out.write(", ".join(str(e) for e in report.faults[:6]) + (" …" if len(report.faults) > 6 else "") + "\n")
 
 
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    """Text XML 1.0 can hold: control characters (from a flow's name, a heard prompt…) become U+FFFD."""
+    return _XML_ILLEGAL.sub("\ufffd", text)
+
+
 def write_junit(results: Sequence[FlowResult], path: Path, seconds: float) -> None:
     """JUnit XML: one testcase per flow, failures and skips with their messages."""
     suite = ET.Element(
@@ -93,16 +102,15 @@ def write_junit(results: Sequence[FlowResult], path: Path, seconds: float) -> No
         time=f"{seconds:.3f}",
     )
     for result in results:
-        case = ET.SubElement(
-            suite, "testcase", classname=Path(result.path).parent.as_posix().replace("/", "."), name=result.name, file=result.path
-        )
+        classname = _xml_text(Path(result.path).parent.as_posix().replace("/", "."))
+        case = ET.SubElement(suite, "testcase", classname=classname, name=_xml_text(result.name), file=_xml_text(result.path))
         case.set("time", f"{result.seconds:.3f}")
         if result.status in ("failed", "error"):
             first = result.message.strip().splitlines()[0] if result.message.strip() else result.status
-            node = ET.SubElement(case, "failure" if result.status == "failed" else "error", message=first)
-            node.text = result.message
+            node = ET.SubElement(case, "failure" if result.status == "failed" else "error", message=_xml_text(first))
+            node.text = _xml_text(result.message)
         elif result.status == "skipped":
-            ET.SubElement(case, "skipped", message=result.message)
+            ET.SubElement(case, "skipped", message=_xml_text(result.message))
     root = ET.Element("testsuites")
     root.append(suite)
     ET.indent(root)

@@ -94,6 +94,9 @@ class InProcessTarget:
         started = time.perf_counter()
         edges: list[tuple[str, str, str]] = []
         engine = self.engine(menu)
+        if flow.lang is not None and flow.lang not in engine.menu.languages:
+            message = f"  {flow.path}: lang {flow.lang!r} is not one of the menu's languages ({', '.join(engine.menu.languages)})"
+            return FlowResult(str(flow.path), flow.name, "error", 0.0, message, str(menu))
         engine.observer = lambda edge: edges.append((edge.source, edge.trigger, edge.dest))
         call = SimulatedCall(
             engine,

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy import Engine, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ivr.engine.snapshot import CallSnapshot
@@ -117,4 +117,9 @@ class CallStore:
     def count(self) -> int:
         """How many calls are recorded."""
         with self.engine.connect() as conn:
-            return len(conn.execute(select(calls.c.call_sid)).all())
+            return int(conn.execute(select(func.count()).select_from(calls)).scalar_one())
+
+    def ping(self) -> None:
+        """Raise unless the database answers."""
+        with self.engine.connect() as conn:
+            conn.execute(select(1))

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from ivr.errors import ServiceError
@@ -22,6 +22,13 @@ def sqlite_url(path: str | Path) -> str:
 
 def open_database(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL and a busy timeout so several processes can share the file."""
+    try:
+        return _open(url)
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        raise ServiceError(f"cannot use the database URL {url!r}: {exc}") from exc
+
+
+def _open(url: str) -> Engine:
     if url in ("sqlite://", "sqlite:///:memory:"):
         # One shared in-memory database for the process (QA runs and tools that keep nothing).
         engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})

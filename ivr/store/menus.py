@@ -45,6 +45,9 @@ class MenuVersionStore:
 
     def save(self, menu: Menu, published: bool = False) -> bool:
         """Store a version's files (once); True when it was new."""
+        if menu.recordings:
+            # Recordings are audio files, not text: other hosts could not rebuild this version from the database.
+            raise ServiceError("menus with prerecorded prompts cannot be stored for other hosts yet; render audio on each host")
         paths = [Path(menu.source), *(Path(f) for f in menu.files)]
         root = Path(os.path.commonpath([str(p.resolve().parent) for p in paths]))
         # The text the version was loaded from, not the files now: they may have been edited since.

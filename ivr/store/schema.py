@@ -11,8 +11,8 @@ tickets = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("number", String(12), nullable=False, unique=True),
-    Column("call_id", String(64), nullable=False, unique=True),  # one ticket per call, whatever is retried
-    Column("caller", String(64), nullable=False, default=""),
+    Column("call_id", String(256), nullable=False, unique=True),  # one ticket per call, whatever is retried
+    Column("caller", String(256), nullable=False, default=""),
     Column("language", String(16), nullable=False),
     Column("category", String(32), nullable=False),
     Column("description", Text, nullable=False, default=""),
@@ -24,9 +24,9 @@ tickets = Table(
 calls = Table(
     "calls",
     metadata,
-    Column("call_sid", String(64), primary_key=True),
-    Column("caller", String(64), nullable=False, default=""),
-    Column("called", String(64), nullable=False, default=""),
+    Column("call_sid", String(256), primary_key=True),
+    Column("caller", String(256), nullable=False, default=""),
+    Column("called", String(256), nullable=False, default=""),
     Column("menu_version", String(32), nullable=False),
     Column("snapshot", Text, nullable=False),  # JSON of the engine's CallSnapshot
     Column("seq", Integer, nullable=False),  # steps taken; action URLs carry it, so replays are recognised

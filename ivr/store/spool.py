@@ -71,15 +71,23 @@ class SpoolingTicketSink:
 
     @staticmethod
     def _read(path: Path) -> dict[str, object] | None:
+        """A spooled ticket; a file that cannot be read back is set aside for a person, never retried forever."""
         try:
-            data: dict[str, object] = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict) or not {"number", "call_id"} <= data.keys():
+                raise ValueError("not a spooled ticket")
             return data
         except FileNotFoundError:
             return None
+        except (OSError, ValueError) as exc:
+            bad = path.with_suffix(".bad")
+            path.replace(bad)
+            log.critical("spooled ticket file %s cannot be read (%s); moved to %s for a person to look at", path, exc, bad)
+            return None
 
     def pending(self) -> list[Path]:
-        """Spooled tickets not yet in the database."""
-        return sorted(self.folder.glob("*.json"))
+        """Spooled tickets not yet in the database, oldest first."""
+        return sorted(self.folder.glob("*.json"), key=lambda p: (p.stat().st_mtime_ns, p.name))
 
     def drain(self) -> int:
         """Move spooled tickets into the database; returns how many were stored. Stops quietly if it is still down."""
@@ -88,22 +96,31 @@ class SpoolingTicketSink:
             data = self._read(path)
             if data is None:
                 continue
-            request = TicketRequest(
-                call_id=str(data["call_id"]),
-                caller=str(data["caller"]),
-                lang=str(data["lang"]),
-                category=str(data["category"]),
-                description=str(data["description"]),
-                created_at=datetime.fromisoformat(str(data["created_at"])),
-                first_response_minutes=int(str(data["first_response_minutes"])),
-            )
+            try:
+                request = TicketRequest(
+                    call_id=str(data["call_id"]),
+                    caller=str(data["caller"]),
+                    lang=str(data["lang"]),
+                    category=str(data["category"]),
+                    description=str(data["description"]),
+                    created_at=datetime.fromisoformat(str(data["created_at"])),
+                    first_response_minutes=int(str(data["first_response_minutes"])),
+                )
+            except (KeyError, ValueError) as exc:
+                path.replace(path.with_suffix(".bad"))
+                log.critical("spooled ticket %s is incomplete (%s); set aside as .bad", path, exc)
+                continue
+            if not self.store.reachable():
+                return stored  # still down: try again later
             try:
                 number = self.store.create_ticket(request, number=str(data["number"]))
             except ServiceError as exc:
-                if "taken by another call" in str(exc):
-                    log.critical("spooled ticket %s clashes with a stored one; left in %s for a person", data["number"], path)
-                    continue
-                return stored
+                if not self.store.reachable():
+                    return stored  # it went away again mid-drain
+                # The database answers but refuses this one ticket: set it aside, keep draining the rest.
+                path.replace(path.with_suffix(".bad"))
+                log.critical("spooled ticket %s refused by the database (%s); set aside as .bad", data["number"], exc)
+                continue
             if number != data["number"]:
                 log.warning("call %s already had ticket %s; spooled %s dropped", request.call_id, number, data["number"])
             path.unlink(missing_ok=True)

@@ -88,6 +88,15 @@ class TicketStore:
         except SQLAlchemyError as exc:
             raise ServiceError(f"ticket store unavailable: {exc}") from exc
 
+    def reachable(self) -> bool:
+        """Whether the database answers right now."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(select(1))
+            return True
+        except SQLAlchemyError:
+            return False
+
     def find_by_call(self, call_id: str) -> StoredTicket | None:
         """The ticket created for a call, if any."""
         with self.engine.connect() as conn:

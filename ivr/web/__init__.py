@@ -83,7 +83,7 @@ def healthz() -> tuple[Response, int]:
     spooled = svc.drain_spool()  # and moves tickets spooled during an outage into the database
     body: dict[str, Any] = {"status": "ok", "menu": svc.menus.status(), "test_clock": svc.settings.test_clock}
     try:
-        svc.store.calls.count()
+        svc.store.calls.ping()
         body["database"] = "ok"
         if spooled:
             body["spooled"] = spooled
@@ -96,6 +96,9 @@ def on_error(exc: Exception) -> Response | HTTPException:
     """Any failure in a webhook still answers valid TwiML: an apology and a way on."""
     if isinstance(exc, HTTPException):
         return exc
+    if not request.path.startswith(voice.bp.url_prefix or "/voice"):
+        log.exception("%s %s failed", request.method, request.path)
+        return Response('{"status": "error"}', status=500, mimetype="application/json")
     sid = (request.form.get("CallSid") or "?")[:64] if request.mimetype == "application/x-www-form-urlencoded" else "?"
     log.exception("call %s: %s %s failed", sid, request.method, request.path)
     svc = voice.service()

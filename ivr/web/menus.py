@@ -41,6 +41,7 @@ class MenuLibrary:
         self.interval = interval  # seconds between checks of the files; 0 turns reloading off
         self.versions = versions  # shared with other workers and hosts, so any of them can continue any call
         self._folders: dict[str, Path] = {}  # versions rebuilt from the database live in temporary folders
+        self._unbuildable: set[str] = set()
         atexit.register(self.close)
         self.engines: OrderedDict[str, Engine] = OrderedDict()
         self.lock = threading.Lock()
@@ -96,6 +97,7 @@ class MenuLibrary:
         engine = self.engines.get(version) or self._build_stored(version)
         if engine is None:
             return False
+        self.engines.move_to_end(version)
         self.current_version = version
         self.loaded_at = datetime.now(UTC)
         log.info("menu version %s in service (%s)", version, self.source)
@@ -137,8 +139,9 @@ class MenuLibrary:
 
     def _build_stored(self, version: str) -> Engine | None:
         """Build a version from the files stored with it (the lock is held)."""
-        if self.versions is None:
+        if self.versions is None or version in self._unbuildable:
             return None
+        folder: Path | None = None
         try:
             stored = self.versions.load(version)
             if stored is None:
@@ -146,6 +149,11 @@ class MenuLibrary:
             folder = Path(tempfile.mkdtemp(prefix="ivr-menu-"))
             engine = self.build(load_menu(stored.materialise(folder)))
         except (ServiceError, DefinitionError, OSError) as exc:
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+            if not isinstance(exc, ServiceError):  # a broken stored version stays broken: do not retry every second
+                self._unbuildable.add(version)
+            self.error = f"menu version {version} cannot be built here: {exc}"
             log.error("could not rebuild menu version %s: %s", version, exc)
             return None
         self._folders[version] = folder
@@ -157,8 +165,12 @@ class MenuLibrary:
         version = engine.menu.version
         self.engines[version] = engine
         self.engines.move_to_end(version)
-        while len(self.engines) > KEEP_VERSIONS:
-            old, _ = self.engines.popitem(last=False)
+        for old in list(self.engines):
+            if len(self.engines) <= KEEP_VERSIONS:
+                break
+            if old in (self.current_version, version):
+                continue  # never evict what new calls are being given
+            del self.engines[old]
             if old in self._folders:
                 shutil.rmtree(self._folders.pop(old), ignore_errors=True)
 

@@ -19,5 +19,5 @@ def is_signed(request: Request, auth_token: str, public_url: str) -> bool:
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature or not auth_token:
         return False
-    params = request.form.to_dict(flat=True) if request.method == "POST" else {}
+    params = request.form if request.method == "POST" else {}  # all values of a repeated key are signed
     return bool(RequestValidator(auth_token).validate(signed_url(request, public_url), params, signature))
