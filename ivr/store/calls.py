@@ -60,7 +60,7 @@ class CallStore:
             "started_at": utc(now),
         }
         try:
-            with self.engine.begin() as conn:
+            with self.engine.connect() as conn:  # autocommit: one statement, committed on its own
                 conn.execute(insert(calls).values(**row))
         except IntegrityError:
             pass  # another worker, or a retry, stored it first
@@ -97,7 +97,7 @@ class CallStore:
         """Store step `seq + 1` if the call is still at `seq`; False when another request got there first."""
         values = {"snapshot": json.dumps(snapshot.to_dict(), ensure_ascii=False), "seq": seq + 1, "last_response": response}
         try:
-            with self.engine.begin() as conn:
+            with self.engine.connect() as conn:  # autocommit: one statement, committed on its own
                 result = conn.execute(_ADVANCE, {"sid": call_sid, "at_seq": seq, **values})
         except SQLAlchemyError as exc:
             raise ServiceError(f"call store unavailable: {exc}") from exc
@@ -106,7 +106,7 @@ class CallStore:
     def close(self, call_sid: str, status: str, duration: int | None, now: datetime) -> bool:
         """Mark a call finished with the carrier's final status and duration; False for an unknown call."""
         try:
-            with self.engine.begin() as conn:
+            with self.engine.connect() as conn:  # autocommit: one statement, committed on its own
                 result = conn.execute(
                     update(calls).where(calls.c.call_sid == call_sid).values(status=status[:16], duration=duration, ended_at=utc(now))
                 )

@@ -31,7 +31,7 @@ def open_database(url: str) -> Engine:
 def _open(url: str) -> Engine:
     if url in ("sqlite://", "sqlite:///:memory:"):
         # One shared in-memory database for the process (QA runs and tools that keep nothing).
-        engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+        engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False}, isolation_level="AUTOCOMMIT")
     else:
         # Every write the hotline makes is a single statement (insert a ticket, advance a call with a
         # compare-and-set on its step), so each runs in autocommit: one round trip instead of three.

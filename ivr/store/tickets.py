@@ -76,7 +76,7 @@ class TicketStore:
             for _ in range(1 if number else MAX_NUMBER_TRIES):
                 candidate = number or str(secrets.randbelow(STORE_NUMBERS) + 10 ** (NUMBER_DIGITS - 1))
                 try:
-                    with self.engine.begin() as conn:
+                    with self.engine.connect() as conn:  # autocommit: the insert commits on its own
                         conn.execute(insert(tickets).values(number=candidate, **row))
                     return candidate
                 except IntegrityError:
