@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, String, create_engine, event, inspect, text
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
@@ -49,6 +49,41 @@ def _open(url: str) -> Engine:
 
     try:
         metadata.create_all(engine)
+        upgrade_schema(engine)
     except SQLAlchemyError as exc:
         raise ServiceError(f"cannot open the ticket store at {engine.url!r}: {exc}") from exc
     return engine
+
+
+def upgrade_schema(engine: Engine) -> list[str]:
+    """Bring tables made by an older version up to date: add missing columns, widen short text columns.
+
+    Only additive changes happen here, so every version can run against a database another one
+    upgraded; the statements run are returned (and are safe to repeat).
+    """
+    done: list[str] = []
+    existing = inspect(engine)
+    tables = set(existing.get_table_names())
+    with engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            if table.name not in tables:
+                continue
+            columns = {c["name"]: c for c in existing.get_columns(table.name)}
+            for column in table.columns:
+                found = columns.get(column.name)
+                old_length = int(getattr(found["type"], "length", None) or 0) if found is not None else 0
+                if found is None:
+                    kind = column.type.compile(dialect=engine.dialect)
+                    statement = f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"
+                elif (
+                    engine.dialect.name == "postgresql"
+                    and isinstance(column.type, String)
+                    and column.type.length
+                    and 0 < old_length < column.type.length
+                ):
+                    statement = f"ALTER TABLE {table.name} ALTER COLUMN {column.name} TYPE VARCHAR({column.type.length})"
+                else:
+                    continue
+                conn.execute(text(statement))
+                done.append(statement)
+    return done
