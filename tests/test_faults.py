@@ -10,7 +10,9 @@ import signal
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -40,36 +42,52 @@ def spoken_numbers(lines: list[dict[str, object]]) -> set[str]:
     return {m.replace(" ", "") for m in SPOKEN_TICKET.findall(said(lines))}  # type: ignore[arg-type]
 
 
+@dataclass
+class Outage:
+    """A SQLite ticket store whose folder has been taken away, so the database cannot be opened."""
+
+    store: TicketStore
+    sink: SpoolingTicketSink
+    folder: Path
+    gone: Path
+
+    def restore(self) -> None:
+        """Put the database back."""
+        self.gone.rename(self.folder)
+
+
+@pytest.fixture
+def outage(tmp_path: Path) -> Iterator[Outage]:
+    """A ticket store that is down, with a spool beside it."""
+    folder = tmp_path / "db"
+    folder.mkdir()
+    store = TicketStore(sqlite_url(folder / "tickets.sqlite3"))
+    sink = SpoolingTicketSink(store, tmp_path / "spool")
+    store.engine.dispose()
+    folder.rename(tmp_path / "db-gone")
+    yield Outage(store, sink, folder, tmp_path / "db-gone")
+    store.close()
+
+
 class TestSpool:
     """Tickets survive a database outage in a local spool."""
 
-    def test_outage_spools_and_drains(self, tmp_path: Path, menu: Menu) -> None:
+    def test_outage_spools_and_drains(self, outage: Outage, menu: Menu) -> None:
         """With the database gone the caller still hears a number; it is stored when the database is back."""
-        folder = tmp_path / "db"
-        folder.mkdir()
-        store = TicketStore(sqlite_url(folder / "tickets.sqlite3"))
-        sink = SpoolingTicketSink(store, tmp_path / "spool")
-        store.engine.dispose()
-        folder.rename(tmp_path / "db-gone")  # the database cannot be opened now
+        store, sink = outage.store, outage.sink
         call = Caller(engine_for(menu, sink, Settings())).dial("1", at=AFTER_HOURS, voicemail="磁盘满了")
         assert call.ticket is not None
         number = call.ticket["number"]
         assert number.startswith("9") and " ".join(number) in call.said
         assert len(sink.pending()) == 1
-        (tmp_path / "db-gone").rename(folder)
+        outage.restore()
         assert sink.drain() == 1 and sink.pending() == []
         stored = store.find(number)
         assert stored is not None and stored.description == "磁盘满了"
-        store.close()
 
-    def test_retry_during_the_outage_keeps_the_same_number(self, tmp_path: Path, menu: Menu) -> None:
+    def test_retry_during_the_outage_keeps_the_same_number(self, outage: Outage, menu: Menu) -> None:
         """A repeated ticket request for a spooled call returns the number already read out."""
-        folder = tmp_path / "db"
-        folder.mkdir()
-        store = TicketStore(sqlite_url(folder / "t.sqlite3"))
-        sink = SpoolingTicketSink(store, tmp_path / "spool")
-        store.engine.dispose()
-        folder.rename(tmp_path / "gone")
+        sink = outage.sink
         engine = engine_for(menu, sink, Settings())
         first = engine.start("CA-spool", "+861", AFTER_HOURS)
         from ivr.engine.events import Entry, RecordingDone
@@ -79,7 +97,6 @@ class TestSpool:
         twice = engine.handle(at_record.snapshot, RecordingDone("x"), AFTER_HOURS)
         assert once.snapshot.values["ticket"] == twice.snapshot.values["ticket"]
         assert len(sink.pending()) == 1
-        store.close()
 
     def test_postgres_outage_behind_a_live_server(self, tmp_path: Path) -> None:
         """`ivr serve` on PostgreSQL cut off mid-service: the caller hears a number, and it reaches the database later."""
