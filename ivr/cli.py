@@ -123,15 +123,14 @@ def cmd_menu_report(args: argparse.Namespace) -> int:
 
 def _audio_durations(folder: Path) -> Durations | None:
     """Durations of rendered prompts from the audio manifest, when there is one."""
-    manifest = folder / "manifest.json"
-    if not manifest.is_file():
+    if not (folder / "manifest.json").is_file():
         return None
-    from ivr.audio import AudioManifest
+    from ivr.audio.index import AudioIndex
 
-    loaded = AudioManifest.load(manifest.parent)
+    index = AudioIndex(folder)  # the same (lang, text) index the webhooks use for <Play>
 
     def seconds(lang: str, text: str) -> float | None:
-        entry = loaded.lookup(lang, text)
+        entry = index.lookup(lang, text)
         return entry.duration if entry else None
 
     return seconds
