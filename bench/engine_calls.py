@@ -25,8 +25,9 @@ from ivr.engine.engine import Engine  # noqa: E402
 from ivr.engine.events import Entry, TransferResult  # noqa: E402
 from ivr.engine.services import TicketRequest  # noqa: E402
 from ivr.hotline import engine_for  # noqa: E402
-from ivr.ir import AnnounceNode, HoursNode, Menu, MenuNode, TransferNode  # noqa: E402
+from ivr.ir import Menu  # noqa: E402
 from ivr.loading.menu_loader import load_menu  # noqa: E402
+from ivr.nodes import AnnounceNode, HoursNode, MenuNode, TransferNode  # noqa: E402
 
 AT = datetime(2026, 11, 30, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 ENTRIES = ("3", "1", "0")  # main → account → forgot password → account agent

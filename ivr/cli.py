@@ -7,14 +7,19 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import datetime
+from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from ivr.config import DEFAULT_MENU, Settings
 from ivr.effort import Durations
 from ivr.errors import ConfigError, DefinitionError, IvrError
 from ivr.loading.menu_loader import check_menu
-from ivr.store import Store
+
+if TYPE_CHECKING:
+    # Only for annotations: the store pulls in SQLAlchemy, which `ivr --help` must not pay for.
+    from ivr.store import Store
 
 
 def _parse_at(value: str | None, timezone: str) -> datetime:
@@ -37,9 +42,10 @@ def cmd_call(args: argparse.Namespace) -> int:
     from ivr.hotline import open_hotline
 
     settings = Settings.from_env().with_options(menu_path=args.menu, sqlite_path=args.db)
-    engine, store = open_hotline(settings)
+    hotline = open_hotline(settings, reload=False)
+    engine = hotline.engine
     if args.lang is not None and args.lang not in engine.menu.languages:
-        store.close()
+        hotline.close()
         raise ConfigError(f"--lang {args.lang!r} is not one of the menu's languages: {', '.join(engine.menu.languages)}")
     try:
         run_call(
@@ -55,7 +61,7 @@ def cmd_call(args: argparse.Namespace) -> int:
             audio_dir=settings.audio_dir,
         )
     finally:
-        store.close()
+        hotline.close()
     return 0
 
 
@@ -286,10 +292,23 @@ def _positive(text: str) -> int:
     return value
 
 
+def _version() -> str:
+    try:
+        return metadata.version("ivr")
+    except metadata.PackageNotFoundError:  # a source tree run without `pip install`
+        return "(version unknown: not installed)"
+
+
+def _commands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    # No dest: argparse would show it to users ("required: menu_command"); each command sets `func`.
+    return parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every sub-command."""
     parser = argparse.ArgumentParser(prog="ivr", description="The after-sales support hotline: menus, calls and tickets.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = _commands(parser)
 
     call = sub.add_parser("call", help="place a call on the console simulator")
     call.add_argument("--menu", help="menu file (default: $IVR_MENU or menus/volcengine.yaml)")
@@ -316,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--threads", type=_positive, default=1, help="threads per worker (default 1)")
     server.set_defaults(func=cmd_serve)
 
-    qa = sub.add_parser("qa", help="QA call flows").add_subparsers(dest="qa_command", required=True)
+    qa = _commands(sub.add_parser("qa", help="QA call flows"))
     qa_run = qa.add_parser("run", help="run flow files (or folders of them)")
     qa_run.add_argument("paths", nargs="+", metavar="PATH")
     qa_run.add_argument("--junit", metavar="FILE", help="write JUnit XML")
@@ -332,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     qa_gen.add_argument("--out", required=True, help="folder to write the flows to")
     qa_gen.set_defaults(func=cmd_qa_generate)
 
-    menu = sub.add_parser("menu", help="work with menu files").add_subparsers(dest="menu_command", required=True)
+    menu = _commands(sub.add_parser("menu", help="work with menu files"))
     check = menu.add_parser("check", help="validate and lint menu files; exit 1 on any error")
     check.add_argument("paths", nargs="+", metavar="PATH")
     check.add_argument("--max-depth", type=int, default=4, help="warn about menus nested deeper than this (default 4)")
@@ -362,14 +381,14 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("version", metavar="VERSION")
     rollback.set_defaults(func=cmd_menu_rollback)
 
-    audio = sub.add_parser("audio", help="rendered prompt audio").add_subparsers(dest="audio_command", required=True)
+    audio = _commands(sub.add_parser("audio", help="rendered prompt audio"))
     audio_build = audio.add_parser("build", help="render every prompt in every language (pyttsx3, espeak-ng voices)")
     audio_build.add_argument("--menu", default="menus/volcengine.yaml", help="menu file (default: the shipped menu)")
     audio_build.add_argument("--out", default="audio", help="audio folder with manifest.json (default: audio)")
     audio_build.add_argument("--progress", action="store_true", help="show the progress bar even when not on a terminal")
     audio_build.set_defaults(func=cmd_audio_build)
 
-    tickets = sub.add_parser("tickets", help="work with tickets").add_subparsers(dest="tickets_command", required=True)
+    tickets = _commands(sub.add_parser("tickets", help="work with tickets"))
     listing = tickets.add_parser("list", help="list tickets, newest first")
     listing.add_argument("--json", action="store_true", help="print a JSON array")
     listing.add_argument("--limit", type=int, help="at most this many")

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from ivr.errors import ConfigError
 from ivr.hours import FORCE_VALUES
-from ivr.store.tickets import sqlite_url
 
 DEFAULT_MENU = "menus/volcengine.yaml"
 DEFAULT_SQLITE = "var/ivr.sqlite3"
@@ -52,7 +51,8 @@ class Settings:
             skip_signature_check=_flag(env, "IVR_SKIP_SIGNATURE_CHECK"),
             test_clock=_flag(env, "IVR_TEST_CLOCK"),
             reload_interval=_seconds(env, "IVR_RELOAD_INTERVAL", 1.0),
-            queue_addresses={k.removeprefix("IVR_QUEUE_").lower(): v for k, v in env.items() if k.startswith("IVR_QUEUE_") and v},
+            # Set but empty means "no address": ops can take a queue off the line without editing the menu.
+            queue_addresses={k.removeprefix("IVR_QUEUE_").lower(): v.strip() for k, v in env.items() if k.startswith("IVR_QUEUE_")},
         )
 
     def queue_address(self, queue: str, default: str) -> str:
@@ -65,7 +65,12 @@ class Settings:
 
     def store_url(self) -> str:
         """The SQLAlchemy URL of the ticket store."""
-        return self.database_url or sqlite_url(Path(self.sqlite_path))
+        if self.database_url:
+            return self.database_url
+        # Imported here: settings are read by commands that never open the database (`ivr --help`).
+        from ivr.store.db import sqlite_url
+
+        return sqlite_url(Path(self.sqlite_path))
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

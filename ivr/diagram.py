@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from typing import Literal
 
@@ -37,6 +38,12 @@ def menu_diagram(menu: Menu, fmt: str = "mermaid") -> str:
     engine: Literal["mermaid", "graphviz"] | None = "mermaid" if fmt == "mermaid" else "graphviz" if fmt == "dot" else None
     if engine is None:
         raise IvrError(f"unknown diagram format {fmt!r}: use mermaid or dot")
+    if engine == "graphviz":
+        # transitions quietly falls back to Mermaid when the graphviz package is missing: ask first.
+        try:
+            importlib.import_module("graphviz")
+        except ImportError as exc:
+            raise IvrError(f"the {fmt} format needs Graphviz's Python package and the dot program: {exc}") from exc
     try:
         graph = GraphMachine(
             model=_Diagram(),
@@ -47,7 +54,15 @@ def menu_diagram(menu: Menu, fmt: str = "mermaid") -> str:
             graph_engine=engine,
             title=menu.id,
         )
-        text = str(graph.models[0].get_graph().draw(None))
+        drawing = graph.models[0].get_graph()
+        if engine == "graphviz":
+            # Should transitions still fall back (a broken graphviz install), never pass Mermaid off as dot.
+            if not graph.graph_cls.__module__.endswith("diagrams_graphviz"):
+                raise ImportError(f"transitions drew with {graph.graph_cls.__module__} instead")
+            # graphviz.Digraph's dot source (transitions types it loosely); draw() would render an image with dot.
+            text = str(drawing.source)  # type: ignore[attr-defined]
+        else:
+            text = str(drawing.draw(None))
     except ImportError as exc:
         raise IvrError(f"the {fmt} format needs Graphviz's Python package and the dot program: {exc}") from exc
     notes = [f"from every node, {trigger} --> {dest}" for trigger, dest in sorted(anywhere.items())]

@@ -1,25 +1,123 @@
-"""The composition root: menu + store + named actions → a ready `Engine`."""
+"""The composition root: settings → store, ticket sink, named actions, menu library and clock, wired once.
+
+The CLI, the web app factory, the QA runner and flow generation all build the hotline here, so a call
+runs on the same parts whichever way it comes in.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
 from ivr.actions import build_actions
+from ivr.audio.index import AudioIndex
 from ivr.config import Settings
-from ivr.engine.engine import Engine
+from ivr.engine.engine import Engine, Step
 from ivr.engine.services import TicketSink
-from ivr.ir import InputNode, Menu
+from ivr.errors import ConfigError, ServiceError
+from ivr.ir import Menu
+from ivr.library import MenuLibrary
 from ivr.loading.menu_loader import load_menu
+from ivr.store import Store
 from ivr.store.spool import SpoolingTicketSink
-from ivr.store.tickets import TicketStore
+from ivr.testmode import CLOCK_FIELD, LANG_FIELD, TRACE_HEADER
+
+__all__ = [
+    # what adapters (the web app, the console, QA) need of the domain, through this one module
+    "CLOCK_FIELD",
+    "LANG_FIELD",
+    "TRACE_HEADER",
+    "Clock",
+    "ConfigError",
+    "Engine",
+    "Hotline",
+    "ServiceError",
+    "Settings",
+    "Step",
+    "data_texts",
+    "engine_for",
+    "open_hotline",
+    "queue_directory",
+]
+
+Clock = Callable[[], datetime]
 
 
-def engine_for(menu: Menu, tickets: TicketSink, settings: Settings) -> Engine:
-    """An engine for `menu` with the actions it names and the given ticket sink."""
-    names = {n.action for n in menu.nodes.values() if isinstance(n, InputNode)}
-    return Engine(menu, tickets=tickets, actions=build_actions(names, menu.data), hours_override=settings.hours_override)
+def data_texts(menu: Menu) -> dict[str, str]:
+    """The text of each named data file of a menu version, as it was loaded."""
+    return {
+        name: menu.sources[path] if path in menu.sources else Path(path).read_text(encoding="utf-8") for name, path in menu.data.items()
+    }
 
 
-def open_hotline(settings: Settings) -> tuple[Engine, TicketStore]:
-    """Load the configured menu and open the ticket store (spooling tickets while it is unreachable)."""
-    menu = load_menu(settings.menu_path)
-    store = TicketStore(settings.store_url())
-    return engine_for(menu, SpoolingTicketSink(store, settings.spool_dir), settings), store
+def queue_directory(menu: Menu, settings: Settings) -> Callable[[str], str]:
+    """Where each queue is dialled: IVR_QUEUE_<NAME> (even empty), else the menu's address."""
+
+    def address_of(queue: str) -> str:
+        known = menu.queues.get(queue)
+        return settings.queue_address(queue, known.address if known else "")
+
+    return address_of
+
+
+def engine_for(menu: Menu, tickets: TicketSink | None, settings: Settings) -> Engine:
+    """An engine for `menu` with the actions it names, its queue directory and the given ticket sink."""
+    names = {name for node in menu.nodes.values() for name in node.actions()}
+    return Engine(
+        menu,
+        tickets=tickets,
+        actions=build_actions(names, data_texts(menu)),
+        hours_override=settings.hours_override,
+        queues=queue_directory(menu, settings),
+    )
+
+
+@dataclass
+class Hotline:
+    """The running hotline: its store, where tickets go, the menu versions it serves and its clock."""
+
+    settings: Settings
+    store: Store
+    tickets: TicketSink
+    menus: MenuLibrary
+    clock: Clock
+    audio: AudioIndex  # rendered prompts, for adapters that play them
+
+    @property
+    def engine(self) -> Engine:
+        """The engine new calls get (the newest good menu version)."""
+        return self.menus.current()
+
+    def engine_for_file(self, path: str | Path) -> Engine:
+        """An engine for another menu file on the same store (QA runs each flow on its own menu)."""
+        return engine_for(load_menu(path), self.tickets, self.settings)
+
+    def drain_spool(self) -> int:
+        """Move spooled tickets into the database; how many still wait (0 without a spool)."""
+        if isinstance(self.tickets, SpoolingTicketSink):
+            self.tickets.drain()
+            return len(self.tickets.pending())
+        return 0
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.store.close()
+
+
+def open_hotline(settings: Settings, *, clock: Clock | None = None, reload: bool = True, spool: bool = True) -> Hotline:
+    """Load the configured menu and open the store, tickets spooling locally while the database is unreachable.
+
+    `reload=False` serves the menu as loaded (a console call, a QA run); `spool=False` writes tickets
+    straight to the database (an in-memory one for QA).
+    """
+    store = Store(settings.store_url())
+    tickets: TicketSink = SpoolingTicketSink(store.tickets, settings.spool_dir) if spool else store.tickets
+    menus = MenuLibrary(
+        settings.menu_path,
+        lambda menu: engine_for(menu, tickets, settings),
+        settings.reload_interval if reload else 0,
+        store.menus if reload else None,
+    )
+    return Hotline(settings, store, tickets, menus, clock or (lambda: datetime.now(UTC)), AudioIndex(settings.audio_dir))

@@ -1,13 +1,22 @@
-"""The menu's intermediate representation: frozen, validated objects everything downstream trusts."""
+"""The menu's intermediate representation: frozen, validated objects everything downstream trusts.
+
+`Node` is the base of every node type; each type lives in its own module under `ivr/nodes/`, with
+its fields, its edges, what it says and what it does when a call reaches it. Everything that walks a
+menu (the state-machine compiler, the checks, the effort report, the audio prompt list, flow
+generation) asks the node, never its class.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from ivr.hours import Schedule
 from ivr.text import Text
+
+__all__ = ["BACK", "Location", "LoopLimit", "Menu", "Node", "Queue", "Retry", "Voice", "current_menus"]
 
 BACK = "back"  # a target that returns to the previous menu
 
@@ -23,12 +32,69 @@ class Location:
 
 @dataclass(frozen=True)
 class Node:
-    """A point in the call; subclasses say what happens there."""
+    """A point in the call; each node type (ivr/nodes/) says what happens there."""
 
     id: str
     location: Location
-    # Where some fields were written ("say", "key 1", ...), for findings that belong to a field.
+    # Where some fields were written ("say", "keys 1", ...), for findings that belong to a field.
     where: Mapping[str, Location] = field(default_factory=dict, kw_only=True, compare=False)
+
+    kind: ClassVar[str] = ""  # the `type:` of the menu file
+    waits: ClassVar[bool] = False  # the call pauses here for the caller or the network
+    ends_call: ClassVar[bool] = False  # a call can end here (a hangup, an answered transfer)
+    final: ClassVar[bool] = False  # every call that gets here ends here (a hangup)
+    is_menu: ClassVar[bool] = False  # callers are "in" this node: the back key returns here, depth counts it
+    takes_entries: ClassVar[bool] = False  # the caller's keys are entries here (the runaway guard counts them)
+    outlives_hangup: ClassVar[bool] = False  # the call goes on after the caller hangs up (a recording still arrives)
+
+    # ---- the node as a graph -------------------------------------------------
+    def edges(self) -> dict[str, str]:
+        """Every outgoing edge: label -> target (the label names the trigger)."""
+        return {}
+
+    def unattended(self) -> list[str]:
+        """Targets the call moves on to without the caller (for the check that no loop spins forever)."""
+        return [] if self.waits else list(self.edges().values())
+
+    def moves(self) -> list[tuple[str, str]]:
+        """(what the caller does, target) for every way on; '' where nothing is needed (effort report)."""
+        return [("", target) for target in self.edges().values()]
+
+    # ---- what is said ------------------------------------------------------------
+    def texts(self) -> list[tuple[str, Text]]:
+        """Every text the node can say, with the prompt id the engine puts on its Say actions."""
+        return []
+
+    def heard(self) -> Text | None:
+        """What a caller hears on arriving here (effort report)."""
+        return None
+
+    def destination(self) -> tuple[str, str] | None:
+        """(kind, name) when reaching this node is an outcome of the call: a transfer, a ticket, an announcement."""
+        return None
+
+    def provides(self) -> frozenset[str]:
+        """Names of call values set here, for {name} placeholders in later prompts."""
+        return frozenset()
+
+    def actions(self) -> tuple[str, ...]:
+        """The named actions (ivr/actions.py) this node runs."""
+        return ()
+
+    # ---- what the engine does here (the call is an ivr.engine CallModel, the builder an fsm MachineBuilder) ----
+    def compile(self, fsm: Any) -> None:
+        """Add this node's transitions to the menu's state machine."""
+
+    def enter(self, call: Any) -> None:
+        """A call arrives: say, wait, transfer, record… by adding actions to the call's step."""
+
+    def handle(self, call: Any, event: Any) -> str | None:
+        """The trigger an outside event fires here, or None when the node does not expect it."""
+        return None
+
+    def candidates(self, examples: Mapping[str, str]) -> list[str]:
+        """Entries worth trying at this node when exploring the menu (flow generation); `examples` maps outcomes to entries."""
+        return []
 
 
 @dataclass(frozen=True)
@@ -41,95 +107,6 @@ class Retry:
     invalid_prompt: Text
     no_input_prompt: Text
     on_max_failures: str
-
-
-@dataclass(frozen=True)
-class MenuNode(Node):
-    """Plays a prompt and waits for one of its keys."""
-
-    prompt: Text
-    reprompt: Text  # short version after a failure
-    options: Mapping[str, str]  # DTMF key -> target
-    retry: Retry
-
-    @property
-    def max_digits(self) -> int:
-        """Longest key, so the gather ends as soon as a full key is entered."""
-        return max((len(k) for k in self.options), default=1)
-
-
-@dataclass(frozen=True)
-class InputNode(Node):
-    """Collects a multi-digit entry and hands it to a named action whose outcome picks the target."""
-
-    prompt: Text
-    reprompt: Text
-    action: str
-    outcomes: Mapping[str, str]  # action outcome -> target; any other outcome is an invalid entry
-    retry: Retry
-    max_digits: int
-    min_digits: int = 1
-    finish_on_key: str = "#"
-    store_as: str = "entry"  # name under which the digits are kept for prompts
-
-
-@dataclass(frozen=True)
-class AnnounceNode(Node):
-    """Says something, then moves on without waiting."""
-
-    prompt: Text
-    next: str
-
-
-@dataclass(frozen=True)
-class HoursNode(Node):
-    """Branches on whether the phone line is open now."""
-
-    open: str
-    closed: str
-
-
-@dataclass(frozen=True)
-class LanguageNode(Node):
-    """Switches the call to the menu's next language, then moves on."""
-
-    next: str
-
-
-@dataclass(frozen=True)
-class TransferNode(Node):
-    """Hands the caller to a queue of agents; `on_failure` takes over when nobody answers."""
-
-    prompt: Text | None
-    queue: str
-    on_failure: str
-
-
-@dataclass(frozen=True)
-class RecordNode(Node):
-    """Records a message after a prompt."""
-
-    prompt: Text
-    next: str
-    max_length: int = 120
-    finish_on_key: str = "#"
-
-
-@dataclass(frozen=True)
-class TicketNode(Node):
-    """Creates the call's ticket (once per call) from the recording or as a callback request."""
-
-    category: str
-    next: str
-    prompt: Text | None = None
-
-
-@dataclass(frozen=True)
-class HangupNode(Node):
-    """Says goodbye and ends the call."""
-
-    prompt: Text | None
-    reason: str = "completed"
 
 
 @dataclass(frozen=True)
@@ -192,37 +169,19 @@ class Menu:
         i = self.languages.index(lang) if lang in self.languages else -1
         return self.languages[(i + 1) % len(self.languages)]
 
-
-WAITING_NODES = (MenuNode, InputNode, RecordNode, TransferNode)
-TERMINAL_NODES = (HangupNode,)
-
-
-def targets_of(node: Node) -> dict[str, str]:
-    """Every outgoing edge of a node: label -> target (the label names the trigger)."""
-    edges: dict[str, str] = {}
-    if isinstance(node, MenuNode):
-        edges.update({f"key_{k}": t for k, t in node.options.items()})
-    if isinstance(node, InputNode):
-        edges.update({f"outcome_{o}": t for o, t in node.outcomes.items()})
-    if isinstance(node, (MenuNode, InputNode)):
-        edges["max_failures"] = node.retry.on_max_failures
-    if isinstance(node, (AnnounceNode, LanguageNode, RecordNode, TicketNode)):
-        edges["next"] = node.next
-    if isinstance(node, HoursNode):
-        edges["open"] = node.open
-        edges["closed"] = node.closed
-    if isinstance(node, TransferNode):
-        edges["transfer_failed"] = node.on_failure
-    return edges
+    def languages_from(self, lang: str | None = None) -> list[str]:
+        """Every language of the menu, `lang` (else the default) first: for words said before the caller chose."""
+        first = lang if lang in self.languages else self.default_language
+        return [first, *(other for other in self.languages if other != first)]
 
 
 def current_menus(nodes: Mapping[str, Node]) -> dict[str, set[str]]:
     """For each node, the menus a caller can be in while there (reached through non-menu nodes only)."""
     result: dict[str, set[str]] = defaultdict(set)
     for pid, parent in nodes.items():
-        if not isinstance(parent, MenuNode):
+        if not parent.is_menu:
             continue
-        todo = deque(targets_of(parent).values())
+        todo = deque(parent.edges().values())
         seen: set[str] = set()
         while todo:
             target = todo.popleft()
@@ -230,6 +189,6 @@ def current_menus(nodes: Mapping[str, Node]) -> dict[str, set[str]]:
                 continue
             seen.add(target)
             result[target].add(pid)
-            if not isinstance(nodes[target], MenuNode):
-                todo.extend(targets_of(nodes[target]).values())
+            if not nodes[target].is_menu:
+                todo.extend(nodes[target].edges().values())
     return result

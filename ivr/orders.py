@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
-from pathlib import Path
 
 from ivr.engine.services import ActionContext, ActionResult
 
@@ -17,21 +17,23 @@ class Order:
     status: dict[str, str]
 
 
-class CsvOrderSource:
-    """Orders from a CSV file with columns order_id, status_<lang>…; read once, on first use."""
+def _rows(text: str) -> csv.DictReader[str]:
+    # Spreadsheets often save CSV with a byte-order mark before the first header.
+    return csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+
+class CsvOrderSource:
+    """Orders from the text of a CSV file with columns order_id, status_<lang>…; parsed once, on first use."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
         self._orders: dict[str, Order] | None = None
 
     def _load(self) -> dict[str, Order]:
-        # utf-8-sig: spreadsheets often save CSV with a byte-order mark before the first header.
-        with self.path.open(encoding="utf-8-sig", newline="") as fh:
-            rows = csv.DictReader(fh)
-            orders = {}
-            for row in rows:
-                status = {k.removeprefix("status_"): v for k, v in row.items() if k and k.startswith("status_")}
-                orders[row["order_id"].strip()] = Order(row["order_id"].strip(), status)
+        orders = {}
+        for row in _rows(self.text):
+            status = {k.removeprefix("status_"): v for k, v in row.items() if k and k.startswith("status_")}
+            orders[row["order_id"].strip()] = Order(row["order_id"].strip(), status)
         return orders
 
     def first_id(self) -> str | None:
@@ -62,13 +64,9 @@ class OrderLookup:
         return ActionResult("found", {"order_id": order.order_id, "order_status": status})
 
 
-def check_orders_file(path: str, languages: tuple[str, ...]) -> list[str]:
-    """Problems with an orders CSV: readable, an order_id column and a status column per language."""
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            header = next(csv.reader(fh), [])
-    except (OSError, UnicodeDecodeError) as exc:
-        return [f"cannot read the orders file: {exc}"]
+def check_orders_text(text: str, languages: tuple[str, ...]) -> list[str]:
+    """Problems with an orders CSV: an order_id column and a status column per language."""
+    header = list(_rows(text).fieldnames or [])
     problems = [] if "order_id" in header else [f"the orders file has no 'order_id' column (columns: {', '.join(header) or 'none'})"]
     problems += [f"the orders file has no 'status_{lang}' column" for lang in languages if f"status_{lang}" not in header]
     return problems

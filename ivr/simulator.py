@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ivr.engine.actions import Action, Gather, Hangup, Record, Transfer
+from ivr.engine.actions import Action, Gather, Record, Transfer
+from ivr.engine.coverage import Edge
 from ivr.engine.engine import Engine, Step
 from ivr.engine.events import CallerHangup, Entry, Event, RecordingDone, TransferResult
 from ivr.engine.snapshot import CallSnapshot
@@ -34,6 +35,7 @@ class SimulatedCall:
     on_line: Callable[[Line], None] | None = None
     ask_voicemail: Callable[[], str] | None = None  # asked for the message when a recording starts
     lines: list[Line] = field(default_factory=list)
+    transitions: list[Edge] = field(default_factory=list)  # every transition the engine took, in order
     snapshot: CallSnapshot | None = None
     waiting: Action | None = None  # the Gather the caller is expected to answer
     consumed: int = 0  # scripted entries used before the call ended
@@ -83,23 +85,18 @@ class SimulatedCall:
         return self._apply(self.engine.handle(self.snapshot, event, self.at))
 
     def _apply(self, step: Step) -> list[Line]:
-        """Record a step's actions, then play the network's part: answer transfers, deliver recordings."""
+        """Record a step's actions (only what the engine said: nothing is made up), then play the network's part."""
         self.snapshot = step.snapshot
+        self.transitions.extend(step.transitions)
         new = [self._emit(action.to_dict()) for action in step.actions]
         last = step.actions[-1] if step.actions else None
         self.waiting = last if isinstance(last, Gather) else None
-        if self.snapshot.ended and not isinstance(last, Hangup) and not self.lines_end_with_hangup():
-            new.append(self._emit({"type": "hangup", "node": self.snapshot.node, "reason": _end_reason(last)}))
-        elif isinstance(last, Transfer) and not self.snapshot.ended:
+        if isinstance(last, Transfer) and not self.snapshot.ended:
             new += self._send(TransferResult(self.transfer_result))
         elif isinstance(last, Record):
             text = self.ask_voicemail() if self.ask_voicemail is not None else self.voicemail
             new += self._send(RecordingDone(text=text))
         return new
-
-    def lines_end_with_hangup(self) -> bool:
-        """Whether the transcript already ends with a hangup line."""
-        return bool(self.lines) and self.lines[-1]["type"] == "hangup"
 
     def _emit(self, line: Line) -> Line:
         self.lines.append(line)
@@ -114,7 +111,3 @@ def delivered_digits(keys: str, gather: Gather) -> str:
     if gather.finish_on_key and gather.finish_on_key in keys:
         keys = keys[: keys.index(gather.finish_on_key)]
     return keys[: gather.max_digits]
-
-
-def _end_reason(last: Action | None) -> str:
-    return "transferred" if isinstance(last, Transfer) else "completed"

@@ -22,7 +22,8 @@ from ivr.engine.engine import Engine, Step
 from ivr.engine.events import CallerHangup, Entry, Event, RecordingDone, TransferResult
 from ivr.engine.snapshot import CallSnapshot
 from ivr.hotline import engine_for
-from ivr.ir import HangupNode, InputNode, Menu, MenuNode, RecordNode, TransferNode
+from ivr.ir import Menu
+from ivr.nodes import HangupNode, InputNode, MenuNode, RecordNode, TransferNode
 from ivr.loading.menu_loader import load_menu
 from ivr.simulator import SimulatedCall
 from ivr.store.tickets import TicketStore

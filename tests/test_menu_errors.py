@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from ivr.errors import Problem
-from ivr.ir import HangupNode, MenuNode
+from ivr.nodes import HangupNode, MenuNode
 from ivr.loading.menu_loader import check_menu, load_menu
 
 HERE = Path(__file__).parent

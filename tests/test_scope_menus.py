@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ivr.errors import DefinitionError
-from ivr.ir import AnnounceNode, MenuNode
+from ivr.nodes import AnnounceNode, MenuNode
 from ivr.loading.menu_loader import load_menu
 from tests.conftest import ROOT
 

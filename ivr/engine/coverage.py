@@ -38,13 +38,18 @@ def edges_of(machine: Machine) -> set[Edge]:
 
 @dataclass
 class Coverage:
-    """Collects the edges calls take; pass `record` to the engine as its observer."""
+    """Collects the edges calls take (from each engine step's `transitions`)."""
 
     fired: set[Edge] = field(default_factory=set)
 
     def record(self, edge: Edge) -> None:
         """Note one transition taken."""
         self.fired.add(Edge("*", edge.trigger, edge.dest) if edge.trigger in ANYWHERE else edge)
+
+    def add(self, edges: Iterable[Edge]) -> None:
+        """Note every transition a call took."""
+        for edge in edges:
+            self.record(edge)
 
     def missing(self, machine: Machine, universe: set[Edge] | None = None) -> list[Edge]:
         """Edges of `machine` (or of `universe`) no call took, sorted."""

@@ -1,49 +1,46 @@
-"""The engine: (call snapshot, event, clock) → (new snapshot, actions). No I/O of its own."""
+"""The engine: (call snapshot, event, clock) → (new snapshot, actions, transitions). No I/O of its own."""
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from transitions import EventData
-
-from ivr.engine.actions import Action, Gather, Hangup, Record, Say, Ticket, Transfer
+from ivr.engine.actions import Action, Hangup, Record, Say, Ticket, Transfer
 from ivr.engine.coverage import Edge
-from ivr.engine.events import CallerHangup, Entry, Event, RecordingDone, TransferResult
-from ivr.engine.fsm import MAX_STACK, CallModel, call_of, compile_machine
+from ivr.engine.events import CallerHangup, Entry, Event
+from ivr.engine.fsm import CallModel, compile_machine
 from ivr.engine.services import Action as NamedAction
-from ivr.engine.services import ActionContext, TicketRequest, TicketSink
+from ivr.engine.services import ActionContext, ActionResult, TicketRequest, TicketSink
 from ivr.engine.snapshot import CallSnapshot
 from ivr.errors import CallError
-from ivr.ir import (
-    AnnounceNode,
-    HangupNode,
-    HoursNode,
-    InputNode,
-    LanguageNode,
-    Menu,
-    MenuNode,
-    RecordNode,
-    TicketNode,
-    TransferNode,
-)
-from ivr.text import Text, render
+from ivr.ir import Menu
+from ivr.text import Text, render, spell_digits
+
+__all__ = ["FALLBACK", "MAX_AUTO_STEPS", "Engine", "Step", "ticket_description"]
 
 log = logging.getLogger(__name__)
 
 MAX_AUTO_STEPS = 64  # nodes passed without waiting in one step; the loader forbids loops, this is a backstop
-DTMF = re.compile(r"[0-9*#]*")
+FALLBACK = "fallback"  # the node name on actions of the carrier's fallback path, which belongs to no node
+FALLBACK_MESSAGE_SECONDS = 120
+
+QueueDirectory = Callable[[str], str]  # queue name -> the address to dial ('' when it cannot be dialled)
 
 
 @dataclass(frozen=True)
 class Step:
-    """The result of one engine step."""
+    """The result of one engine step: the call's new state, what to do, and the transitions taken."""
 
     snapshot: CallSnapshot
     actions: tuple[Action, ...]
+    transitions: tuple[Edge, ...] = ()
+
+
+def ticket_description(recording: str, caller: str, where: str) -> str:
+    """What a ticket says: the caller's message (text or recording URL), else who asked to be called back."""
+    return recording or f"callback requested from {caller or 'an unknown number'} ({where})"
 
 
 class Engine:
@@ -56,13 +53,13 @@ class Engine:
         tickets: TicketSink | None = None,  # None: an engine for inspection (diagrams, coverage) only
         actions: Mapping[str, NamedAction] | None = None,
         hours_override: str | None = None,
-        observer: Callable[[Edge], None] | None = None,
+        queues: QueueDirectory | None = None,  # default: the addresses the menu gives its queues
     ) -> None:
         self.menu = menu
-        self.observer = observer  # told of every transition taken (QA coverage)
         self.tickets = tickets
         self.actions = dict(actions or {})
         self.hours_override = hours_override
+        self.queues = queues or (lambda name: menu.queues[name].address if name in menu.queues else "")
         self.machine = compile_machine(menu, self)
 
     # ---- public API -------------------------------------------------------
@@ -70,34 +67,116 @@ class Engine:
         """Answer a new call: the greeting and whatever follows up to the first wait."""
         language = lang if lang in self.menu.languages else self.menu.default_language
         snap = CallSnapshot(call_id, caller, language, self.menu.start, self.menu.version)
-        model = CallModel(snap, now)
-        return self._run(model, lambda: self._enter_node(model))
+        model = CallModel(snap, now, self)
+        return self._run(model, lambda: self.enter(model, True))
 
     def handle(self, snapshot: CallSnapshot, event: Event, now: datetime) -> Step:
         """Take one event for a call in progress."""
         if snapshot.ended:
             return Step(snapshot, ())
-        model = CallModel(snapshot.copy(), now)
+        model = CallModel(snapshot.copy(), now, self)
         if model.snap.lang not in self.menu.languages:
             model.snap.lang = self.menu.default_language
         node = self.menu.nodes.get(model.snap.node)
         if isinstance(event, CallerHangup):
             # A caller who hangs up while recording has still left a message: wait for the recording.
-            if isinstance(node, RecordNode):
+            if node is not None and node.outlives_hangup:
                 model.snap.values["caller_hung_up"] = "1"
             else:
-                model.snap.ended = True
+                model.end()
             return Step(model.snap, ())
-        if isinstance(event, Entry) and isinstance(node, (MenuNode, InputNode)):
+        if isinstance(event, Entry) and node is not None and node.takes_entries:
             # Only the caller's own entries count towards the runaway guard, never network results.
             model.snap.steps += 1
             if model.snap.steps > self.menu.loop_limit.max_steps:
                 return self._run(model, lambda: self._fire(model, "loop_limit"))
         return self._run(model, lambda: self._dispatch(model, event))
 
-    def is_open(self, event: EventData) -> bool:
-        """Condition: whether the line is open at the call's clock."""
-        return self.menu.schedule.is_open(call_of(event).now, self.hours_override)
+    def fallback(self, lang: str | None = None) -> tuple[Action, ...]:
+        """The carrier's fallback path: apologise in every language and offer to take a message."""
+        out: list[Action] = self._in_every_language(self.menu.apology, lang, "apology")
+        if self.menu.fallback_prompt is not None:
+            out += self._in_every_language(self.menu.fallback_prompt, lang, "fallback")
+        out.append(Record(FALLBACK, FALLBACK_MESSAGE_SECONDS, "#"))
+        return tuple(out)
+
+    def fallback_ticket(self, call_id: str, caller: str, recording_url: str, now: datetime) -> tuple[Action, ...]:
+        """The fallback message becomes a ticket whose number is read back, then the call ends."""
+        if self.tickets is None:
+            raise CallError("this engine has no ticket store")
+        request = TicketRequest(
+            call_id=call_id,
+            caller=caller,
+            lang=self.menu.default_language,
+            category="fallback",
+            description=ticket_description(recording_url, caller, "fallback"),
+            created_at=now,
+            first_response_minutes=self.menu.ticket_first_response_minutes,
+        )
+        number = self.tickets.create_ticket(request)
+        out: list[Action] = [Ticket(FALLBACK, number, "fallback")]
+        template = self.menu.fallback_ticket
+        for language in self.menu.languages_from():
+            text = render(template.get(language), {"ticket": number}) if template else spell_digits(number)
+            out.append(Say(FALLBACK, language, text, "fallback_ticket"))
+        out.append(Hangup(FALLBACK, "error"))
+        return tuple(out)
+
+    def last_resort(self, lang: str | None = None, node: str = FALLBACK, every_language: bool = True) -> tuple[Action, ...]:
+        """When nothing else works: apologise and hand the caller to the fallback queue (if it can be dialled), then end."""
+        languages = self.menu.languages_from(lang) if every_language else self.menu.languages_from(lang)[:1]
+        out: list[Action] = [Say(node, language, self.menu.apology.get(language), "apology") for language in languages]
+        queue = self.menu.fallback_queue
+        address = self.address_of(queue)
+        if address:
+            out.append(Transfer(node, queue, address))
+        out.append(Hangup(node, "error"))
+        return tuple(out)
+
+    # ---- what nodes ask of the engine (fsm.Runtime) ------------------------------
+    def is_open(self, at: datetime) -> bool:
+        """Whether the line is open at `at`."""
+        return self.menu.schedule.is_open(at, self.hours_override)
+
+    def address_of(self, queue: str) -> str:
+        """Where a transfer to `queue` is dialled ('' when it cannot be)."""
+        return self.queues(queue)
+
+    def run_action(self, call: CallModel, name: str, digits: str) -> ActionResult:
+        """Run the named action `name` on the caller's entry."""
+        snap = call.snap
+        return self.actions[name](ActionContext(snap.call_id, snap.caller, snap.lang, digits))
+
+    def create_ticket(self, call: CallModel, category: str) -> str:
+        """Create the call's ticket (idempotently per call) from its recording, or as a callback request."""
+        if self.tickets is None:
+            raise CallError("this engine has no ticket store")
+        snap = call.snap
+        recording = snap.values.get("recording", "") or snap.values.get("recording_url", "")
+        request = TicketRequest(
+            call_id=snap.call_id,
+            caller=snap.caller,
+            lang=snap.lang,
+            category=category,
+            description=ticket_description(recording, snap.caller, f"last menu: {snap.menu or '-'}"),
+            created_at=call.now,
+            first_response_minutes=self.menu.ticket_first_response_minutes,
+        )
+        return self.tickets.create_ticket(request)
+
+    def can_go_back(self, call: CallModel) -> bool:
+        """Whether the back key leads anywhere: the menu above must be one a back edge goes to."""
+        snap = call.snap
+        event = self.machine.events.get("back")
+        if event is None or not snap.stack:
+            return False
+        return any(t.dest == snap.stack[-1] for t in event.transitions.get(snap.node, []))
+
+    def enter(self, call: CallModel, moved: bool) -> None:
+        """A call enters its current node: counters start afresh on a new node, then the node acts."""
+        if moved:
+            call.snap.invalid = call.snap.no_input = 0
+        self.menu.nodes[call.snap.node].enter(call)
 
     # ---- stepping ---------------------------------------------------------
     def _run(self, model: CallModel, first: Callable[[], None]) -> Step:
@@ -117,8 +196,9 @@ class Engine:
             except Exception:
                 log.exception("call %s: the error path failed too; apologising and transferring", model.snap.call_id)
                 model.snap, model.out = before, []
-                self._last_resort(model)
-        return Step(model.snap, tuple(model.out))
+                model.out.extend(self.last_resort(model.snap.lang, model.snap.node, every_language=False))
+                model.end()
+        return Step(model.snap, tuple(model.out), tuple(model.taken))
 
     def _drain(self, model: CallModel) -> None:
         for _ in range(MAX_AUTO_STEPS):
@@ -133,182 +213,12 @@ class Engine:
         if event is None or not event.trigger(model):
             raise CallError(f"no transition {trigger!r} from node {model.snap.node!r}")
 
-    def _last_resort(self, model: CallModel) -> None:
-        """Apologise and hand the caller to the fallback queue; built only from validated settings."""
-        lang = model.snap.lang if model.snap.lang in self.menu.languages else self.menu.default_language
-        node = model.snap.node
-        queue = self.menu.queues[self.menu.fallback_queue]
-        model.out.append(Say(node, lang, self.menu.apology.get(lang), "apology"))
-        model.out.append(Transfer(node, queue.name, queue.address))
-        model.out.append(Hangup(node, "error"))
-        model.snap.ended = True
-
     def _dispatch(self, model: CallModel, event: Event) -> None:
-        node = self.menu.nodes[model.snap.node]
-        if isinstance(event, Entry) and isinstance(node, (MenuNode, InputNode)):
-            self._fire(model, self._classify(model, node, event.digits))
-        elif isinstance(event, TransferResult) and isinstance(node, TransferNode):
-            self._fire(model, "answered" if event.connected else "transfer_failed")
-        elif isinstance(event, RecordingDone) and isinstance(node, RecordNode):
-            model.snap.values["recording"] = event.text.strip()
-            model.snap.values["recording_url"] = event.url
-            self._fire(model, "recorded")
-        else:  # an event this node does not expect (a replayed or stray request): say where we are again
-            self._enter_node(model)
+        trigger = self.menu.nodes[model.snap.node].handle(model, event)
+        if trigger is None:  # an event this node does not expect (a replayed or stray request): say where we are again
+            self.enter(model, False)
+        else:
+            self._fire(model, trigger)
 
-    def _classify(self, model: CallModel, node: MenuNode | InputNode, digits: str) -> str:
-        snap = model.snap
-        if digits == "":
-            snap.no_input += 1
-            return "no_input"
-        if digits == "*":
-            return "repeat"
-        if digits == "#":
-            return "back" if self._can_go_back(snap) else self._invalid(snap)
-        if not DTMF.fullmatch(digits):
-            return self._invalid(snap)
-        if isinstance(node, MenuNode):
-            if node.max_digits > 1:
-                digits = digits.removesuffix("#")
-            return f"key_{digits}" if digits in node.options else self._invalid(snap)
-        digits = digits.removesuffix(node.finish_on_key)
-        if not digits.isdigit() or not node.min_digits <= len(digits) <= node.max_digits:
-            return self._invalid(snap)
-        snap.digits = digits
-        snap.values[node.store_as] = digits
-        result = self.actions[node.action](ActionContext(snap.call_id, snap.caller, snap.lang, digits))
-        snap.values.update(result.values)
-        return f"outcome_{result.outcome}" if result.outcome in node.outcomes else self._invalid(snap)
-
-    def _can_go_back(self, snap: CallSnapshot) -> bool:
-        """Whether the back key leads anywhere from here: the menu above must be one a back edge goes to."""
-        event = self.machine.events.get("back")
-        if event is None or not snap.stack:
-            return False
-        return any(t.dest == snap.stack[-1] for t in event.transitions.get(snap.node, []))
-
-    @staticmethod
-    def _invalid(snap: CallSnapshot) -> str:
-        snap.invalid += 1
-        return "invalid"
-
-    # ---- callbacks from the machine -----------------------------------------
-    def enter(self, event: EventData) -> None:
-        """on_enter of every state: reset counters on a new node, then act for the node."""
-        model = call_of(event)
-        if event.transition is not None and event.transition.source != event.transition.dest:
-            model.snap.invalid = model.snap.no_input = 0
-        self._enter_node(model)
-
-    def complain(self, event: EventData) -> None:
-        """Say what went wrong: the wrong-key or the silence prompt of the current node."""
-        model = call_of(event)
-        node = self.menu.nodes[model.snap.node]
-        assert isinstance(node, (MenuNode, InputNode))
-        silent = event.event.name == "no_input"
-        problem = node.retry.no_input_prompt if silent else node.retry.invalid_prompt
-        self._say(model, problem, "no_input" if silent else "invalid")
-
-    def reprompt(self, event: EventData) -> None:
-        """After a wrong entry or silence: say what went wrong, then the short prompt, and wait again."""
-        self.complain(event)
-        model = call_of(event)
-        node = self.menu.nodes[model.snap.node]
-        assert isinstance(node, (MenuNode, InputNode))
-        self._say(model, node.reprompt, "short")
-        model.out.append(self._gather(node))
-
-    def finished(self, event: EventData) -> None:
-        """After every trigger: tell the observer which transition was taken."""
-        if self.observer is not None and event.result and event.transition is not None:
-            t = event.transition
-            self.observer(Edge(t.source, event.event.name, t.dest or ""))
-
-    def go_back(self, event: EventData) -> None:
-        """Before the back key's transition: leave the current menu for the one above it."""
-        snap = call_of(event).snap
-        snap.menu = snap.stack.pop()
-
-    def connected(self, event: EventData) -> None:
-        """After an agent took the call: the hotline's part is over."""
-        model = call_of(event)
-        model.out.append(Hangup(model.snap.node, "transferred"))
-        model.snap.ended = True
-
-    # ---- what each kind of node does on entry --------------------------------
-    def _enter_node(self, model: CallModel) -> None:
-        snap = model.snap
-        node = self.menu.nodes[snap.node]
-        if isinstance(node, MenuNode):
-            self._track_menu(snap, node.id)
-            self._say(model, node.prompt)
-            model.out.append(self._gather(node))
-        elif isinstance(node, InputNode):
-            self._say(model, node.prompt)
-            model.out.append(self._gather(node))
-        elif isinstance(node, AnnounceNode):
-            self._say(model, node.prompt)
-            model.pending = "next"
-        elif isinstance(node, (HoursNode, LanguageNode)):
-            if isinstance(node, LanguageNode):
-                snap.lang = self.menu.next_language(snap.lang)
-            model.pending = "next"
-        elif isinstance(node, TransferNode):
-            if node.prompt is not None:
-                self._say(model, node.prompt)
-            queue = self.menu.queues[node.queue]
-            model.out.append(Transfer(node.id, queue.name, queue.address))
-        elif isinstance(node, RecordNode):
-            self._say(model, node.prompt)
-            model.out.append(Record(node.id, node.max_length, node.finish_on_key))
-        elif isinstance(node, TicketNode):
-            if node.prompt is not None:
-                self._say(model, node.prompt)
-            if self.tickets is None:
-                raise CallError("this engine has no ticket store")
-            number = self.tickets.create_ticket(self._ticket_request(model, node))
-            snap.values["ticket"] = number
-            model.out.append(Ticket(node.id, number, node.category))
-            model.pending = "next"
-        elif isinstance(node, HangupNode):
-            if node.prompt is not None:
-                self._say(model, node.prompt)
-            model.out.append(Hangup(node.id, node.reason))
-            snap.ended = True
-
-    @staticmethod
-    def _track_menu(snap: CallSnapshot, menu_id: str) -> None:
-        """Keep the menu stack the back key walks: going down pushes, choosing an ancestor pops to it."""
-        if snap.menu == menu_id:
-            return
-        if menu_id in snap.stack:
-            del snap.stack[snap.stack.index(menu_id) :]
-        elif snap.menu:
-            snap.stack.append(snap.menu)
-            del snap.stack[:-MAX_STACK]
-        snap.menu = menu_id
-
-    def _ticket_request(self, model: CallModel, node: TicketNode) -> TicketRequest:
-        snap = model.snap
-        recording = snap.values.get("recording", "") or snap.values.get("recording_url", "")
-        description = recording or f"callback requested from {snap.caller or 'an unknown number'} (last menu: {snap.menu or '-'})"
-        return TicketRequest(
-            call_id=snap.call_id,
-            caller=snap.caller,
-            lang=snap.lang,
-            category=node.category,
-            description=description,
-            created_at=model.now,
-            first_response_minutes=self.menu.ticket_first_response_minutes,
-        )
-
-    def _say(self, model: CallModel, text: Text, part: str = "") -> None:
-        snap = model.snap
-        spoken = render(text.get(snap.lang), snap.values)
-        model.out.append(Say(snap.node, snap.lang, spoken, f"{snap.node}:{part}" if part else snap.node))
-
-    def _gather(self, node: MenuNode | InputNode) -> Gather:
-        if isinstance(node, MenuNode):
-            finish = "#" if node.max_digits > 1 else ""
-            return Gather(node.id, node.max_digits, finish, node.retry.timeout)
-        return Gather(node.id, node.max_digits + 1, node.finish_on_key, node.retry.timeout)
+    def _in_every_language(self, text: Text, lang: str | None, prompt: str) -> list[Action]:
+        return [Say(FALLBACK, language, text.get(language), prompt) for language in self.menu.languages_from(lang)]

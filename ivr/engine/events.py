@@ -26,10 +26,11 @@ class TransferResult:
 
 @dataclass(frozen=True)
 class RecordingDone:
-    """The caller finished a message: its transcript or text and/or where the audio is."""
+    """The caller finished a message: where the audio is and how long it is, and its text when one is known."""
 
-    text: str = ""
+    text: str = ""  # a transcript (the console simulator's typed message); Twilio's arrive only at a transcribeCallback
     url: str = ""
+    seconds: int | None = None
 
 
 @dataclass(frozen=True)

@@ -1,45 +1,56 @@
 """Compile a `Menu` into one `transitions.Machine`: nodes are states, caller events are triggers.
 
 The machine is built once per menu version and shared by every call; a call is a `CallModel`
-passed to each trigger, so no call's state ever lives in the machine.
+passed to each trigger, so no call's state ever lives in the machine. Each node adds its own
+transitions (`Node.compile`) through a `MachineBuilder`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from transitions import EventData, Machine, State
 
-from ivr.engine.actions import Action
+from ivr.engine.actions import Action, Say
+from ivr.engine.coverage import Edge
+from ivr.engine.services import ActionResult
 from ivr.engine.snapshot import CallSnapshot
-from ivr.ir import (
-    BACK,
-    AnnounceNode,
-    HoursNode,
-    InputNode,
-    LanguageNode,
-    Menu,
-    MenuNode,
-    RecordNode,
-    TicketNode,
-    TransferNode,
-    current_menus,
-)
+from ivr.ir import BACK, Menu, current_menus
+from ivr.text import Text, render
+
+__all__ = ["MAX_STACK", "CallModel", "MachineBuilder", "Runtime", "call_of", "compile_machine", "triggers_from"]
 
 MAX_STACK = 16
+
+CallHook = Callable[["CallModel"], Any]
+
+
+class Runtime(Protocol):
+    """What a call step needs from the engine running it (implemented by `Engine`)."""
+
+    menu: Menu
+
+    def enter(self, call: CallModel, moved: bool) -> None: ...
+    def is_open(self, at: datetime) -> bool: ...
+    def address_of(self, queue: str) -> str: ...
+    def run_action(self, call: CallModel, name: str, digits: str) -> ActionResult: ...
+    def create_ticket(self, call: CallModel, category: str) -> str: ...
+    def can_go_back(self, call: CallModel) -> bool: ...
 
 
 @dataclass
 class CallModel:
-    """A call while one step runs: its snapshot, the step's clock and the actions produced so far."""
+    """A call while one step runs: its snapshot, the step's clock, the actions and transitions so far."""
 
     snap: CallSnapshot
     now: datetime
+    runtime: Runtime
     out: list[Action] = field(default_factory=list)
     pending: str | None = None  # a trigger the engine fires next (nodes that do not wait)
+    taken: list[Edge] = field(default_factory=list)  # transitions of this step, in order
 
     @property
     def state(self) -> str:
@@ -50,17 +61,65 @@ class CallModel:
     def state(self, value: str) -> None:
         self.snap.node = value
 
+    @property
+    def menu(self) -> Menu:
+        """The menu version the call runs on."""
+        return self.runtime.menu
 
-class Behaviour(Protocol):
-    """What the compiled machine calls back into (implemented by the engine)."""
+    # ---- what a node can do to the call -----------------------------------------
+    def say(self, text: Text, part: str = "") -> None:
+        """Say `text` in the call's language, run-time values filled in."""
+        snap = self.snap
+        spoken = render(text.get(snap.lang), snap.values)
+        self.out.append(Say(snap.node, snap.lang, spoken, f"{snap.node}:{part}" if part else snap.node))
 
-    def enter(self, event: EventData) -> None: ...
-    def reprompt(self, event: EventData) -> None: ...
-    def complain(self, event: EventData) -> None: ...
-    def go_back(self, event: EventData) -> None: ...
-    def connected(self, event: EventData) -> None: ...
-    def is_open(self, event: EventData) -> bool: ...
-    def finished(self, event: EventData) -> None: ...
+    def emit(self, action: Action) -> None:
+        """Add an action for the adapter (gather, transfer, record, ticket, hangup)."""
+        self.out.append(action)
+
+    def go(self, trigger: str) -> None:
+        """Fire `trigger` next, without waiting for the caller."""
+        self.pending = trigger
+
+    def end(self) -> None:
+        """The call is over."""
+        self.snap.ended = True
+
+    def is_open(self) -> bool:
+        """Whether the line is open at the call's clock."""
+        return self.runtime.is_open(self.now)
+
+    def address_of(self, queue: str) -> str:
+        """Where a transfer to `queue` is dialled ('' when it cannot be)."""
+        return self.runtime.address_of(queue)
+
+    def run_action(self, name: str, digits: str) -> ActionResult:
+        """Run a named action on the caller's entry."""
+        return self.runtime.run_action(self, name, digits)
+
+    def create_ticket(self, category: str) -> str:
+        """Create the call's ticket (once per call) and return its number."""
+        return self.runtime.create_ticket(self, category)
+
+    def can_go_back(self) -> bool:
+        """Whether the back key leads anywhere from here."""
+        return self.runtime.can_go_back(self)
+
+    def enter_menu(self, menu_id: str) -> None:
+        """Keep the menu stack the back key walks: going down pushes, choosing an ancestor pops to it."""
+        snap = self.snap
+        if snap.menu == menu_id:
+            return
+        if menu_id in snap.stack:
+            del snap.stack[snap.stack.index(menu_id) :]
+        elif snap.menu:
+            snap.stack.append(snap.menu)
+            del snap.stack[:-MAX_STACK]
+        snap.menu = menu_id
+
+    def leave_menu(self) -> None:
+        """The back key: leave the current menu for the one above it."""
+        self.snap.menu = self.snap.stack.pop()
 
 
 def call_of(event: EventData) -> CallModel:
@@ -70,12 +129,40 @@ def call_of(event: EventData) -> CallModel:
     return model
 
 
-def _below(limit: int, counter: str) -> Callable[[EventData], bool]:
-    return lambda ed: int(getattr(call_of(ed).snap, counter)) < limit
+def _wrap(hook: CallHook | None) -> list[Callable[[EventData], Any]]:
+    if hook is None:
+        return []
+    return [lambda ed: hook(call_of(ed))]
 
 
-def _stack_top_is(parent: str) -> Callable[[EventData], bool]:
-    return lambda ed: call_of(ed).snap.stack[-1:] == [parent]
+class MachineBuilder:
+    """Collects the transitions nodes add; `back` targets become one edge per menu the caller can be in."""
+
+    def __init__(self, menu: Menu) -> None:
+        self.menu = menu
+        self.where = current_menus(menu.nodes)
+        self.edges: list[dict[str, Any]] = []
+
+    def menus_above(self, source: str) -> list[str]:
+        """The menus a caller can be in at `source`, in a stable order."""
+        return sorted(self.where[source])
+
+    def go(self, trigger: str, source: str, target: str, *, when: CallHook | None = None, before: CallHook | None = None) -> None:
+        """On `trigger` at `source`, move to `target` (entering it)."""
+        if target == BACK:  # return to the menu the caller is in
+            for parent in self.menus_above(source):
+                conditions = [_in_menu(parent), *_wrap(when)]
+                self.edges.append(_edge(trigger, source, parent, conditions=conditions, before=_wrap(before)))
+        else:
+            self.edges.append(_edge(trigger, source, target, conditions=_wrap(when), before=_wrap(before)))
+
+    def stay(self, trigger: str, source: str, *, when: CallHook | None = None, after: CallHook | None = None) -> None:
+        """On `trigger` at `source`, stay without entering the node again."""
+        self.edges.append(_edge(trigger, source, None, conditions=_wrap(when), after=_wrap(after)))
+
+    def reenter(self, trigger: str, source: str) -> None:
+        """On `trigger`, enter `source` again (the repeat key)."""
+        self.edges.append(_edge(trigger, source, "="))
 
 
 def _in_menu(parent: str) -> Callable[[EventData], bool]:
@@ -83,56 +170,32 @@ def _in_menu(parent: str) -> Callable[[EventData], bool]:
 
 
 def _edge(trigger: str, source: str, dest: str | None, **kw: Any) -> dict[str, Any]:
-    return {"trigger": trigger, "source": source, "dest": dest, **kw}
+    return {"trigger": trigger, "source": source, "dest": dest, **{k: v for k, v in kw.items() if v}}
 
 
-def compile_machine(menu: Menu, behaviour: Behaviour) -> Machine:
+def compile_machine(menu: Menu, runtime: Runtime) -> Machine:
     """Build the shared state machine for one menu version."""
-    where = current_menus(menu.nodes)
-    edges: list[dict[str, Any]] = []
+    builder = MachineBuilder(menu)
+    for node in menu.nodes.values():
+        node.compile(builder)
 
-    def to(trigger: str, source: str, target: str, **kw: Any) -> None:
-        if target == BACK:  # return to the menu the caller is in
-            for parent in sorted(where[source]):
-                edges.append(_edge(trigger, source, parent, conditions=[_in_menu(parent)], **kw))
-        else:
-            edges.append(_edge(trigger, source, target, **kw))
+    def enter(event: EventData) -> None:
+        moved = event.transition is not None and event.transition.source != event.transition.dest
+        runtime.enter(call_of(event), moved)
 
-    for nid, node in menu.nodes.items():
-        if isinstance(node, (MenuNode, InputNode)):
-            retry = node.retry
-            edges.append(_edge("repeat", nid, "="))
-            # At an entry node '#' finishes the entry, so a lone '#' arrives as no input: no back edge there.
-            if isinstance(node, MenuNode):
-                for parent in sorted(p for p in where[nid] if p != nid):
-                    edges.append(_edge("back", nid, parent, conditions=[_stack_top_is(parent)], before=[behaviour.go_back]))
-            for counter, trigger, limit in (("invalid", "invalid", retry.max_invalid), ("no_input", "no_input", retry.max_no_input)):
-                edges.append(_edge(trigger, nid, None, conditions=[_below(limit, counter)], after=[behaviour.reprompt]))
-                to(trigger, nid, retry.on_max_failures, before=[behaviour.complain])
-        if isinstance(node, MenuNode):
-            for key, target in node.options.items():
-                to(f"key_{key}", nid, target)
-        elif isinstance(node, InputNode):
-            for outcome, target in node.outcomes.items():
-                to(f"outcome_{outcome}", nid, target)
-        elif isinstance(node, (AnnounceNode, LanguageNode, RecordNode, TicketNode)):
-            to("recorded" if isinstance(node, RecordNode) else "next", nid, node.next)
-        elif isinstance(node, HoursNode):
-            edges.append(_edge("next", nid, node.open, conditions=[behaviour.is_open]))
-            to("next", nid, node.closed)
-        elif isinstance(node, TransferNode):
-            edges.append(_edge("answered", nid, None, after=[behaviour.connected]))
-            to("transfer_failed", nid, node.on_failure)
+    def finished(event: EventData) -> None:
+        if event.result and event.transition is not None:
+            t = event.transition
+            call_of(event).taken.append(Edge(t.source, event.event.name, t.dest or ""))
 
-    states = [State(nid, on_enter=[behaviour.enter]) for nid in menu.nodes]
     machine = Machine(
         model=None,
-        states=states,
+        states=[State(nid, on_enter=[enter]) for nid in menu.nodes],
         initial=menu.start,
-        transitions=edges,
+        transitions=builder.edges,
         auto_transitions=False,
         send_event=True,
-        finalize_event=[behaviour.finished],
+        finalize_event=[finished],
         name=f"{menu.id}@{menu.version}",
     )
     for trigger, target in (("loop_limit", menu.loop_limit.target), ("error", menu.on_error)):
@@ -140,6 +203,6 @@ def compile_machine(menu: Menu, behaviour: Behaviour) -> Machine:
     return machine
 
 
-def triggers_from(machine: Machine, node: str) -> Mapping[str, int]:
+def triggers_from(machine: Machine, node: str) -> dict[str, int]:
     """The triggers defined at a node, with how many transitions each has."""
     return {name: len(event.transitions.get(node, [])) for name, event in machine.events.items() if event.transitions.get(node)}

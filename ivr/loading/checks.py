@@ -5,13 +5,13 @@ Everything walks nodes in file order, so the same menu always gives the same rep
 
 from __future__ import annotations
 
+import difflib
 from collections import deque
 from collections.abc import Iterable, Mapping
 
 from ivr.errors import Problem
-from ivr.ir import BACK, WAITING_NODES, HangupNode, InputNode, Location, MenuNode, Node, TransferNode, current_menus, targets_of
+from ivr.ir import BACK, Location, Node, current_menus
 
-ENDS = (HangupNode, TransferNode)
 Ref = tuple[str, str, str, Location]
 
 
@@ -23,15 +23,17 @@ def check_references(refs: Iterable[Ref], known: Mapping[str, Iterable[str]]) ->
         if kind == "target" and name == BACK:
             continue
         if name not in names[kind]:
+            close = difflib.get_close_matches(name, sorted(names[kind]), n=1)
             listing = ", ".join(sorted(names[kind])) if len(names[kind]) <= 12 else f"{len(names[kind])} {kind}s"
-            problems.append(Problem(loc.file, loc.line, loc.column, f"unknown {kind} {name!r} (known: {listing})", node or None))
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            problems.append(Problem(loc.file, loc.line, loc.column, f"unknown {kind} {name!r}{hint} (known: {listing})", node or None))
     return problems
 
 
 def _exits(node: Node, nodes: Mapping[str, Node], parents: Mapping[str, set[str]]) -> list[str]:
     """Where a caller can go from `node`, including the built-in back key of menus and entries."""
-    out = [t for t in targets_of(node).values() if t in nodes or t == BACK]
-    if isinstance(node, (MenuNode, InputNode)):
+    out = [t for t in node.edges().values() if t in nodes or t == BACK]
+    if node.takes_entries:
         out += sorted(p for p in parents.get(node.id, ()) if p != node.id)
     return out
 
@@ -50,22 +52,19 @@ def check_graph(nodes: Mapping[str, Node], roots: Iterable[str]) -> list[Problem
         current = todo.popleft()
         if current not in reached:
             reached.add(current)
-            todo.extend(t for t in targets_of(nodes[current]).values() if t in nodes)
+            todo.extend(t for t in nodes[current].edges().values() if t in nodes)
     for node_id, node in nodes.items():
         if node_id not in reached:
             report(node, "unreachable: no key, target or setting leads here")
 
     # Nodes that never wait for the caller must not form a loop, or a call would spin forever; a failed
     # transfer moves on without the caller too, so transfers take part through their failure edge.
-    auto = {nid for nid, n in nodes.items() if not isinstance(n, (*WAITING_NODES, HangupNode)) or isinstance(n, TransferNode)}
+    auto = {nid for nid, n in nodes.items() if n.unattended()}
     finished: set[str] = set()
     looping: set[str] = set()
 
-    def unattended(node: Node) -> list[str]:
-        return [node.on_failure] if isinstance(node, TransferNode) else list(targets_of(node).values())
-
     def visit(nid: str, path: list[str]) -> None:
-        for target in unattended(nodes[nid]):
+        for target in nodes[nid].unattended():
             if target not in auto or target in finished:
                 continue
             if target in path:
@@ -82,7 +81,7 @@ def check_graph(nodes: Mapping[str, Node], roots: Iterable[str]) -> list[Problem
 
     # From every node the call must be able to end in a hangup or a transfer.
     parents = current_menus(nodes)
-    can_end = {nid for nid, n in nodes.items() if isinstance(n, ENDS)}
+    can_end = {nid for nid, n in nodes.items() if n.ends_call}
     changed = True
     while changed:
         changed = False
@@ -105,7 +104,7 @@ def check_back_targets(refs: Iterable[Ref], nodes: Mapping[str, Node]) -> list[P
             continue
         if not node:
             reason = "'back' cannot be used in the menu settings: there is no menu to go back to there"
-        elif isinstance(nodes.get(node), MenuNode):
+        elif node in nodes and nodes[node].is_menu:
             reason = "a menu cannot send a key or its failures 'back': the back key (#) already does that"
         elif node in nodes and not where.get(node):
             reason = "'back' needs a menu before this node, but no menu leads here"
@@ -122,10 +121,10 @@ def check_ends_without_waiting(nodes: Mapping[str, Node], start: str, loc: Locat
     while current in nodes and current not in seen:
         seen.add(current)
         node = nodes[current]
-        if isinstance(node, HangupNode):
+        if node.final:
             return []
-        if isinstance(node, (*WAITING_NODES,)) or len(set(targets_of(node).values())) != 1:
+        if node.waits or len(set(node.edges().values())) != 1:
             break
-        current = next(iter(targets_of(node).values()))
+        current = next(iter(node.edges().values()))
     message = f"{what} must lead straight to a hangup without waiting for the caller (it reaches {current!r})"
     return [Problem(loc.file, loc.line, loc.column, message)]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from ivr.errors import Problem
-from ivr.ir import Location, Menu, MenuNode, current_menus
+from ivr.ir import Location, Menu, current_menus
+from ivr.nodes import MenuNode
 
 DEFAULT_MAX_DEPTH = 4  # menus inside menus a caller can be asked to climb through
 # How prompts announce keys: "请按5", "按 5", "press 5", "press 5 or 6" …
@@ -42,13 +43,13 @@ def lint_menu(menu: Menu, max_depth: int = DEFAULT_MAX_DEPTH) -> list[Problem]:
             for key in sorted(said - set(node.options)):
                 warn(node.where.get(f"say {lang}", where), node.id, f"the {lang} prompt says to press {key}, but key {key} leads nowhere")
             for key in sorted(single - said):
-                warn(node.where.get(f"key {key}", where), node.id, f"key {key} is never announced in the {lang} prompt")
+                warn(node.where.get(f"keys {key}", where), node.id, f"key {key} is never announced in the {lang} prompt")
         keys = sorted(node.options)
         for key in keys:
             for other in keys:
                 if other != key and other.startswith(key):
                     warn(
-                        node.where.get(f"key {key}", node.location),
+                        node.where.get(f"keys {key}", node.location),
                         node.id,
                         f"key {key!r} is a prefix of {other!r}: a caller who presses {key} waits for the timeout",
                     )
@@ -71,7 +72,7 @@ def _depth(menu: Menu, limit: int) -> list[Problem]:
 
     out: list[Problem] = []
     for node in menu.nodes.values():
-        if isinstance(node, MenuNode):
+        if node.is_menu:
             d = depth_of(node.id, frozenset())
             if d > limit:
                 loc = node.location

@@ -1,22 +1,30 @@
-"""Menu file → validated `Menu`; every problem is collected with file, line, column and node."""
+"""Menu file → validated `Menu`; every problem is collected with file, line, column and node.
+
+Fields are read by the format's description (ivr/format): the settings section by section, each
+node by its type's fields (ivr/nodes); cross-field and whole-menu rules are checked here and in
+checks.py.
+"""
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
-from collections.abc import Collection
-from dataclasses import replace
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from ivr.actions import REGISTRY
 from ivr.errors import DefinitionError, Problem
-from ivr.ir import Location, Menu, Node
+from ivr.format.settings import SETTINGS
+from ivr.ir import Location, Menu, Node, Retry
 from ivr.loading.checks import check_back_targets, check_ends_without_waiting, check_graph, check_references
+from ivr.loading.fields import FieldReader, Ref
 from ivr.loading.lint import DEFAULT_MAX_DEPTH, lint_menu
-from ivr.loading.nodes import BUILDERS, Context, Ref
+from ivr.loading.placeholders import check_placeholders, placeholder_problems, resolve_scope
 from ivr.loading.reader import Reader
 from ivr.loading.scope_loader import load_scope
-from ivr.loading.scope_nodes import SCOPE_BUILDERS
 from ivr.loading.settings import (
     action_refs,
     check_action_data,
@@ -26,25 +34,25 @@ from ivr.loading.settings import (
     read_loop_limit,
     read_queues,
     read_schedule,
-    read_setting_target,
     read_voices,
 )
-from ivr.loading.yamltree import YMap, YNode, YScalar, parse_file
+from ivr.loading.yamltree import Sources, YMap, YNode, YScalar, parse_file
+from ivr.nodes import NODE_TYPES
 from ivr.scope import Scope
-from ivr.text import PLACEHOLDER, Text
+from ivr.text import Text
 
-ALL_BUILDERS = {**BUILDERS, **SCOPE_BUILDERS}
-SCOPE_REF = re.compile(r"\{scope:([a-z0-9_.]+)\}")
+__all__ = ["ALL_BUILDERS", "LANG", "check_menu", "load_menu"]
+
+ALL_BUILDERS = NODE_TYPES  # the node types, by `type:` name
 LANG = re.compile(r"[a-z]{2,3}(-[A-Z][a-zA-Z]{1,3})?")
-SETTINGS = (
-    "id", "languages", "default_language", "start", "scope", "data", "hours", "defaults",
-    "loop_limit", "on_error", "apology", "fallback_prompt", "fallback_ticket", "fallback_queue", "queues", "tickets", "voices",
-)  # fmt: skip
 
 
-def load_menu(path: str | Path, *, actions: Collection[str] | None = None) -> Menu:
-    """Load and validate a menu file; raises DefinitionError listing every problem."""
-    menu, problems = _load(Path(path), set(REGISTRY) if actions is None else set(actions))
+def load_menu(path: str | Path, *, actions: Collection[str] | None = None, sources: Mapping[str, str] | None = None) -> Menu:
+    """Load and validate a menu file; raises DefinitionError listing every problem.
+
+    `sources` (path -> text) stands in for the disk: a stored version is rebuilt from its own files.
+    """
+    menu, problems = _load(Path(path), set(REGISTRY) if actions is None else set(actions), Sources(sources))
     errors = [p for p in problems if p.severity == "error"]
     if errors or menu is None:
         raise DefinitionError(errors or [Problem(str(path), 1, 1, "menu could not be loaded")])
@@ -53,16 +61,51 @@ def load_menu(path: str | Path, *, actions: Collection[str] | None = None) -> Me
 
 def check_menu(path: str | Path, max_depth: int = DEFAULT_MAX_DEPTH) -> list[Problem]:
     """Every error in a menu file and, when it has none, every warning (empty when it is sound)."""
-    menu, problems = _load(Path(path), set(REGISTRY))
+    menu, problems = _load(Path(path), set(REGISTRY), Sources())
     if menu is not None and not any(p.severity == "error" for p in problems):
         problems += lint_menu(menu, max_depth)
     return sorted(problems)
 
 
-def _load(path: Path, action_names: set[str]) -> tuple[Menu | None, list[Problem]]:
+@dataclass
+class _Build:
+    """What a node type's builder gets (ivr.format.Build)."""
+
+    reader: Reader
+    kind: str
+    node_id: str
+    location: Location
+    values: Mapping[str, Any]
+    where: Mapping[str, Location]
+    languages: tuple[str, ...]
+    scope: Scope | None
+    defaults: Mapping[str, Any]
+
+    def error(self, field: str | None, message: str) -> None:
+        """Report a problem at a field, or at the node's name."""
+        self.reader.error(self.where.get(field, self.location) if field else self.location, message)
+
+    def retry(self) -> Retry:
+        """The node's retry settings, falling back to the menu's defaults."""
+        v, d = self.values, self.defaults
+        return Retry(
+            max_invalid=v.get("max_invalid", d.get("max_invalid", 3)),
+            max_no_input=v.get("max_no_input", d.get("max_no_input", 3)),
+            timeout=v.get("timeout", d.get("timeout", 5)),
+            invalid_prompt=v.get("invalid") or d["invalid"],
+            no_input_prompt=v.get("no_input") or d["no_input"],
+            on_max_failures=v.get("on_max_failures") or d["on_max_failures"],
+        )
+
+    def blank(self) -> Text:
+        """An empty text in every language."""
+        return Text(dict.fromkeys(self.languages, ""))
+
+
+def _load(path: Path, action_names: set[str], files: Sources) -> tuple[Menu | None, list[Problem]]:
     problems: list[Problem] = []
     read: dict[str, str] = {}  # the text of every file exactly as parsed: the version is its hash
-    root = parse_file(path, problems, read)
+    root = parse_file(path, problems, read, files)
     r = Reader(problems)
     if root is None:
         return None, problems
@@ -74,13 +117,13 @@ def _load(path: Path, action_names: set[str]) -> tuple[Menu | None, list[Problem
     nodes_map = r.mapping(top.get("nodes"), "'nodes'", top.loc)
     if settings is None or nodes_map is None:
         return None, problems
-    r.fields(settings, SETTINGS, "the menu settings")
+    r.fields(settings, SETTINGS.names, SETTINGS.label)
 
     languages = _languages(r, settings)
     base = path.parent
-    scope, scope_files = _scope(r, settings, base, read)
+    scope, scope_files = _scope(r, settings, base, read, languages, files)
     scope_values = scope.values() if scope else {}
-    ctx_refs: list[Ref] = []
+    refs: list[Ref] = []
     recorded: dict[tuple[str, str], str] = {}  # (lang, text) -> a prerecorded WAV to play instead of speech
 
     def read_text(rd: Reader, m: YMap, key: str, what: str, required: bool) -> Text | None:
@@ -93,70 +136,61 @@ def _load(path: Path, action_names: set[str]) -> tuple[Menu | None, list[Problem
         if text is None:
             return None
         where = {lang: v.loc for lang, v in value.values.items()} if isinstance(value, YMap) else {}
-        return _resolve_scope(rd, text, scope_values, where)
+        return resolve_scope(rd, text, scope_values, where)
 
-    defaults = read_defaults(r, settings, languages, read_text, ctx_refs)
-    ctx = Context(languages, defaults, read_text, ctx_refs, scope)
+    plain = FieldReader(read_text, refs)
+    defaults = read_defaults(r, settings, languages, plain)
+    for_nodes = FieldReader(read_text, refs, defaults)
 
     nodes: dict[str, Node] = {}
     for node_id, value in nodes_map.values.items():
-        nr = r.for_node(node_id)
-        id_loc = nodes_map.keys[node_id]
-        if not re.fullmatch(r"[a-z][a-z0-9_]*", node_id) or node_id == "back":
-            nr.error(id_loc, "a node name must be lower-case letters, digits and '_' (and not 'back')")
-        m = nr.mapping(value, f"node {node_id!r}", id_loc)
-        if m is None:
-            continue
-        m.loc = id_loc  # node-level findings point at the node's name, where people look for it
-        kind = nr.string(m, "type", f"node {node_id!r}")
-        if kind is None:
-            continue
-        builder = ALL_BUILDERS.get(kind)
-        if builder is None:
-            nr.error(m.values["type"].loc, f"unknown node type {kind!r}; use one of: {', '.join(sorted(ALL_BUILDERS))}")
-            continue
-        for node in builder(nr, node_id, m, ctx):
+        for node in _read_node(r.for_node(node_id), node_id, value, nodes_map.keys[node_id], for_nodes, languages, scope, defaults):
             nodes[node.id] = node
 
-    start = r.string(settings, "start", "the menu settings") or ""
-    if start:
-        ctx_refs.append(("target", start, "", settings.values["start"].loc))
-    loop, loop_loc = read_loop_limit(r, settings, ctx_refs)
-    on_error = read_setting_target(r, settings, "on_error", ctx_refs)
-    fallback = r.string(settings, "fallback_queue", "the menu settings") or ""
-    if fallback:
-        ctx_refs.append(("queue", fallback, "", settings.values["fallback_queue"].loc))
-    apology = read_text(r, settings, "apology", "the menu settings", True)
-    queues = read_queues(r, settings)
-    data, declared_data = read_data(r, settings, base)
-    action_refs(r, ctx_refs, declared_data)
-    check_action_data(r, ctx_refs, data, languages, settings)
-    default_language = r.string(settings, "default_language", "the menu settings", required=False, default=None)
+    simple = tuple(f for f in SETTINGS.fields if f.name in ("id", "default_language", "start", "on_error", "apology", "fallback_queue"))
+    top_values, _ = plain.read(r, settings, simple, SETTINGS.label)
+    start = top_values.get("start") or ""
+    loop, loop_loc = read_loop_limit(r, settings, plain)
+    queues = read_queues(r, settings, plain)
+    data, declared_data = read_data(r, settings, base, files)
+    action_refs(r, refs, declared_data)
+    check_action_data(r, refs, data, languages, settings, files)
+    default_language = top_values.get("default_language")
     if default_language is not None and languages and default_language not in languages:
         r.error(settings.values["default_language"].loc, f"default_language {default_language!r} is not one of {list(languages)}")
-    schedule = read_schedule(r, settings)
-    tickets = r.mapping(settings.get("tickets"), "'tickets'", settings.loc) if "tickets" in settings.values else None
-    first_response = read_first_response(r, tickets, scope)
+    schedule = read_schedule(r, settings, plain)
+    first_response = read_first_response(r, settings, scope, plain)
+    fallback_texts, where = plain.read(
+        r, settings, tuple(f for f in SETTINGS.fields if f.name in ("fallback_prompt", "fallback_ticket")), SETTINGS.label
+    )
+    for name, text in fallback_texts.items():  # said on the carrier's fallback path, where only the new ticket is known
+        for lang, words in text.by_lang.items():
+            for message in placeholder_problems(words, frozenset({"ticket"} if name == "fallback_ticket" else ())):
+                r.error(where.get(f"{name} {lang}", where[name]), message)
 
     # A node that failed to build is still declared: do not also call every reference to it unknown.
     declared = [*nodes, *(n for n in nodes_map.values if n not in nodes)]
-    reference_problems = check_references(ctx_refs, {"target": declared, "queue": queues, "action": action_names})
+    reference_problems = check_references(refs, {"target": declared, "queue": queues, "action": action_names})
     problems.extend(reference_problems)
+    on_error = top_values.get("on_error") or ""
     if start in nodes and not reference_problems:  # graph findings would only echo a broken reference
-        problems.extend(check_back_targets(ctx_refs, nodes))
-        problems.extend(check_graph(nodes, [start, loop.target, on_error, defaults.on_max_failures, defaults.on_transfer_failure]))
+        problems.extend(check_back_targets(refs, nodes))
+        problems.extend(check_graph(nodes, [start, loop.target, on_error, defaults["on_max_failures"], defaults["on_transfer_failure"]]))
         if loop.target in nodes:
             problems.extend(check_ends_without_waiting(nodes, loop.target, loop_loc, "loop_limit.goto"))
+        problems.extend(check_placeholders(nodes, start, _action_outputs(nodes)))
+    voices = read_voices(r, settings, languages, plain)
     _tag_nodes(problems, top, path)
+    apology = top_values.get("apology")
     if any(p.severity == "error" for p in problems) or apology is None or schedule is None:
         return None, problems
     version_files = [path, *scope_files, *(Path(p) for p in data.values())]
-    sources = _sources(version_files, read)
+    sources = _sources(version_files, read, files)
     if sources is None:
         problems.append(Problem(str(path), 1, 1, "a file changed or vanished while the menu was loading; check again"))
         return None, problems
     menu = Menu(
-        id=r.string(settings, "id", "the menu settings") or path.stem,
+        id=top_values.get("id") or path.stem,
         version=_version(sources),
         source=str(path),
         languages=languages,
@@ -168,17 +202,54 @@ def _load(path: Path, action_names: set[str]) -> tuple[Menu | None, list[Problem
         loop_limit=loop,
         on_error=on_error,
         apology=apology,
-        fallback_prompt=read_text(r, settings, "fallback_prompt", "the menu settings", False),
-        fallback_ticket=read_text(r, settings, "fallback_ticket", "the menu settings", False),
-        fallback_queue=fallback,
+        fallback_prompt=fallback_texts.get("fallback_prompt"),
+        fallback_ticket=fallback_texts.get("fallback_ticket"),
+        fallback_queue=top_values.get("fallback_queue") or "",
         ticket_first_response_minutes=first_response,
         data=data,
-        voices=read_voices(r, settings, languages),
+        voices=voices,
         recordings={f"{lang}\n{text}": file for (lang, text), file in recorded.items()},
         files=tuple(str(f) for f in version_files),
         sources=sources,
     )
     return menu, problems
+
+
+def _read_node(
+    nr: Reader,
+    node_id: str,
+    value: YNode,
+    id_loc: Location,
+    fields: FieldReader,
+    languages: tuple[str, ...],
+    scope: Scope | None,
+    defaults: Mapping[str, Any],
+) -> list[Node]:
+    """One `nodes:` entry, read by its type's fields and built by its type."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", node_id) or node_id == "back":
+        nr.error(id_loc, "a node name must be lower-case letters, digits and '_' (and not 'back')")
+    m = nr.mapping(value, f"node {node_id!r}", id_loc)
+    if m is None:
+        return []
+    m.loc = id_loc  # node-level findings point at the node's name, where people look for it
+    kind = nr.string(m, "type", f"node {node_id!r}")
+    if kind is None:
+        return []
+    node_type = NODE_TYPES.get(kind)
+    if node_type is None:
+        close = difflib.get_close_matches(kind, list(NODE_TYPES), n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"use one of: {', '.join(sorted(NODE_TYPES))}"
+        nr.error(m.values["type"].loc, f"unknown node type {kind!r}; {hint}")
+        return []
+    what = f"{kind} node {node_id!r}"
+    nr.fields(m, node_type.names, what)
+    values, where = fields.read(nr, m, node_type.fields, what)
+    return node_type.build(_Build(nr, kind, node_id, id_loc, values, where, languages, scope, defaults))
+
+
+def _action_outputs(nodes: Mapping[str, Node]) -> dict[str, frozenset[str]]:
+    """The values each node's named actions give prompts."""
+    return {nid: frozenset().union(*(REGISTRY[a].outputs for a in node.actions() if a in REGISTRY)) for nid, node in nodes.items()}
 
 
 def _tag_nodes(problems: list[Problem], top: YMap, path: Path) -> None:
@@ -219,7 +290,7 @@ def _take_recordings(r: Reader, value: YNode, base: Path, recorded: dict[tuple[s
 
 
 def _languages(r: Reader, settings: YMap) -> tuple[str, ...]:
-    langs = r.string_list(settings, "languages", "the menu settings")
+    langs = r.string_list(settings, "languages", SETTINGS.label)
     for lang, loc in langs:
         if not LANG.fullmatch(lang):
             r.error(loc, f"{lang!r} is not a language tag like 'zh-CN' or 'en-US'")
@@ -229,55 +300,33 @@ def _languages(r: Reader, settings: YMap) -> tuple[str, ...]:
     if not seen:
         if "languages" in settings.values:
             r.error(settings.values["languages"].loc, "list at least one language, e.g. [zh-CN, en-US]")
-        return ("zh-CN",)
+        return ("und",)  # keeps reading the rest of the file; the error above already stops the load
     return tuple(dict.fromkeys(seen))
 
 
-def _resolve_scope(r: Reader, text: Text, values: dict[str, Text], where: dict[str, Location]) -> Text:
-    """Replace `{scope:PATH}` with scope data; an unknown PATH is an error at that language's text."""
-
-    def one(lang: str, s: str) -> str:
-        loc = where[lang]
-
-        def sub(match: re.Match[str]) -> str:
-            key = match.group(1)
-            if key not in values:
-                close = [k for k in values if k.split(".")[-1] == key.split(".")[-1]][:3]
-                hint = f"; did you mean {', '.join(close)}?" if close else ""
-                r.error(loc, f"unknown scope item {key!r}{hint}")
-                return ""
-            return values[key].get(lang)
-
-        resolved = SCOPE_REF.sub(sub, s)
-        for bad in re.findall(r"\{[^}]*\}", PLACEHOLDER.sub("", resolved)):
-            r.error(loc, f"malformed placeholder {bad!r}: use {{name}}, {{name|digits}} or {{scope:path}}")
-        return resolved
-
-    return text.map(one)
-
-
-def _scope(r: Reader, settings: YMap, base: Path, read: dict[str, str]) -> tuple[Scope | None, list[Path]]:
+def _scope(
+    r: Reader, settings: YMap, base: Path, read: dict[str, str], languages: tuple[str, ...], files: Sources
+) -> tuple[Scope | None, list[Path]]:
     if "scope" not in settings.values:
         return None, []
-    rel = r.string(settings, "scope", "the menu settings")
+    rel = r.string(settings, "scope", SETTINGS.label)
     if not rel:
         return None, []
     folder = (base / rel).resolve()
-    if not folder.is_dir():
+    if not files.is_dir(folder):
         r.error(settings.values["scope"].loc, f"scope folder not found: {folder}")
         return None, []
-    return load_scope(folder, r.problems, read)
+    return load_scope(folder, r.problems, read, languages, files)
 
 
-def _sources(files: list[Path], read: dict[str, str]) -> dict[str, str] | None:
+def _sources(paths: list[Path], read: dict[str, str], files: Sources) -> dict[str, str] | None:
     """The text of every file of the version: as parsed for YAML, read now for data files."""
     out: dict[str, str] = {}
-    for file in files:
+    for file in paths:
         text = read.get(str(file))
         if text is None:
-            try:
-                text = file.read_bytes().decode("utf-8")
-            except (OSError, UnicodeDecodeError):
+            text = files.text(file)
+            if text is None:
                 return None
         out[str(file)] = text
     return out

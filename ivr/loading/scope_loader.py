@@ -7,27 +7,45 @@ from pathlib import Path
 from ivr.errors import DefinitionError, Problem
 from ivr.ir import Location
 from ivr.loading.reader import Reader
-from ivr.loading.yamltree import YMap, YNode, YSeq, parse_file
+from ivr.loading.yamltree import Sources, YMap, YNode, YSeq, parse_file
 from ivr.scope import Category, Channel, Scope, ScopeItem, Software
 from ivr.text import Text
 
-SCOPE_LANGUAGES = ("zh-CN", "en-US")
 FILES = ("channels.yaml", "coverage.yaml", "third_party.yaml")
 
 
-def load_scope(folder: Path, problems: list[Problem], read: dict[str, str] | None = None) -> tuple[Scope | None, list[Path]]:
-    """Read the scope folder; problems are appended, and None is returned when it is unusable."""
-    r = Reader(problems)
+class _ScopeReader(Reader):
+    """A reader that knows which languages every scope text must give (the menu's)."""
+
+    def __init__(self, problems: list[Problem], languages: tuple[str, ...]) -> None:
+        super().__init__(problems)
+        self.languages = languages
+
+
+def load_scope(
+    folder: Path,
+    problems: list[Problem],
+    read: dict[str, str] | None = None,
+    languages: tuple[str, ...] | None = None,
+    files: Sources | None = None,
+) -> tuple[Scope | None, list[Path]]:
+    """Read the scope folder; problems are appended, and None is returned when it is unusable.
+
+    Every text must give each of `languages` (default: the languages of the first text in the folder).
+    """
+    r = _ScopeReader(problems, languages or ())
     before = len(problems)
     docs: dict[str, YMap] = {}
     paths = [folder / name for name in FILES]
     for path in paths:
-        root = parse_file(path, problems, read)
+        root = parse_file(path, problems, read, files)
         m = r.mapping(root, str(path), root.loc) if root else None
         if m is not None:
             docs[path.name] = m
     if len(docs) != len(FILES):
         return None, paths
+    if not r.languages:
+        r.languages = _first_languages(docs["channels.yaml"])
     channels = _channels(r, docs["channels.yaml"])
     lists = {key: _items(r, docs["coverage.yaml"], key) for key in ("in_scope", "out_of_scope")}
     third = docs["third_party.yaml"]
@@ -39,10 +57,10 @@ def load_scope(folder: Path, problems: list[Problem], read: dict[str, str] | Non
     return Scope(channels, lists, categories, note, project), paths
 
 
-def read_scope(folder: str | Path) -> Scope:
+def read_scope(folder: str | Path, languages: tuple[str, ...] | None = None) -> Scope:
     """Load a scope folder or raise DefinitionError."""
     problems: list[Problem] = []
-    scope, _ = load_scope(Path(folder), problems)
+    scope, _ = load_scope(Path(folder), problems, languages=languages)
     if scope is None:
         raise DefinitionError(problems or [Problem(str(folder), 1, 1, "scope could not be loaded")])
     return scope
@@ -58,12 +76,24 @@ def _localised(r: Reader, node: YNode | None, what: str, loc: Location) -> Text 
     value = r.mapping(node, what, loc)
     if value is None:
         return None
+    assert isinstance(r, _ScopeReader)
     by_lang = {}
-    for lang in SCOPE_LANGUAGES:
+    for lang in r.languages:
+        if lang not in value.values:
+            r.error(
+                value.loc, f"{what} has no {lang!r} text: every scope text needs each of the menu's languages ({', '.join(r.languages)})"
+            )
+            continue
         text = r.string(value, lang, what)
         if text:
             by_lang[lang] = text
-    return Text(by_lang) if len(by_lang) == len(SCOPE_LANGUAGES) else None
+    return Text(by_lang) if len(by_lang) == len(r.languages) else None
+
+
+def _first_languages(doc: YMap) -> tuple[str, ...]:
+    """The languages the scope's first text gives (when no menu says which it needs)."""
+    first = doc.get("project_customers")
+    return tuple(first.values) if isinstance(first, YMap) else ()
 
 
 def _entries(r: Reader, m: YMap, key: str) -> list[YMap]:

@@ -1,99 +1,82 @@
-"""The `menu:` settings part of a menu file: defaults, hours, queues, voices, data files, limits."""
+"""The `menu:` settings part of a menu file: defaults, hours, queues, voices, data files, limits (ivr/format/settings.py)."""
 
 from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ivr.actions import REGISTRY
-from ivr.hours import FORCE_VALUES, Schedule, Window, parse_days, parse_window
+from ivr.format import Count
+from ivr.format.settings import DEFAULTS, HOURS, LOOP_LIMIT, QUEUE, TICKETS, VOICE
+from ivr.hours import Schedule, Window, parse_days, parse_window
 from ivr.ir import Location, LoopLimit, Queue, Voice
-from ivr.loading.nodes import Defaults, Ref, TextReader
+from ivr.loading.fields import FieldReader, Ref
 from ivr.loading.reader import Reader
-from ivr.loading.yamltree import YMap, YNode, YScalar, YSeq
+from ivr.loading.yamltree import Sources, YMap, YNode, YScalar, YSeq
 from ivr.scope import Scope
 from ivr.text import Text
 
-DEFAULT_FIELDS = ("max_invalid", "max_no_input", "timeout", "invalid", "no_input", "on_max_failures", "on_transfer_failure")
+
+def read_defaults(r: Reader, settings: YMap, languages: tuple[str, ...], fields: FieldReader) -> dict[str, Any]:
+    """Menu-wide retry settings and the default failure targets, by the names nodes inherit them under."""
+    m = r.mapping(settings.get("defaults"), DEFAULTS.label, settings.loc) or YMap(settings.loc)
+    r.fields(m, DEFAULTS.names, DEFAULTS.label)
+    values, _ = fields.read(r, m, DEFAULTS.fields, DEFAULTS.label)
+    blank = Text(dict.fromkeys(languages, ""))
+    values.setdefault("invalid", blank)
+    values.setdefault("no_input", blank)
+    values.setdefault("on_max_failures", "")
+    values.setdefault("on_transfer_failure", "")
+    return values
 
 
-def read_defaults(r: Reader, settings: YMap, languages: tuple[str, ...], read_text: TextReader, refs: list[Ref]) -> Defaults:
-    """Menu-wide retry settings and the default failure targets."""
-    m = r.mapping(settings.get("defaults"), "'defaults'", settings.loc) or YMap(settings.loc)
-    r.fields(m, DEFAULT_FIELDS, "'defaults'")
-    blank = Text({lang: "" for lang in languages})
-    targets = {}
-    for key in ("on_max_failures", "on_transfer_failure"):
-        value = r.string(m, key, "'defaults'") or ""
-        if value:
-            refs.append(("target", value, "", m.values[key].loc))
-        targets[key] = value
-    return Defaults(
-        max_invalid=r.integer(m, "max_invalid", "'defaults'", 3, 1, 10),
-        max_no_input=r.integer(m, "max_no_input", "'defaults'", 3, 1, 10),
-        timeout=r.integer(m, "timeout", "'defaults'", 5, 1, 60),
-        invalid=read_text(r, m, "invalid", "'defaults'", True) or blank,
-        no_input=read_text(r, m, "no_input", "'defaults'", True) or blank,
-        on_max_failures=targets["on_max_failures"],
-        on_transfer_failure=targets["on_transfer_failure"],
-    )
-
-
-def read_setting_target(r: Reader, settings: YMap, key: str, refs: list[Ref]) -> str:
-    """A node named by a setting (checked with the other references later)."""
-    value = r.string(settings, key, "the menu settings") or ""
-    if value:
-        refs.append(("target", value, "", settings.values[key].loc))
-    return value
-
-
-def read_loop_limit(r: Reader, settings: YMap, refs: list[Ref]) -> tuple[LoopLimit, Location]:
+def read_loop_limit(r: Reader, settings: YMap, fields: FieldReader) -> tuple[LoopLimit, Location]:
     """The runaway guard and where it sends a call, with where `goto` was written."""
-    m = r.mapping(settings.get("loop_limit"), "'loop_limit'", settings.loc)
+    m = r.mapping(settings.get("loop_limit"), LOOP_LIMIT.label, settings.loc)
     if m is None:
-        return LoopLimit(50, ""), settings.loc
-    r.fields(m, ("max_steps", "goto"), "'loop_limit'")
-    target = r.string(m, "goto", "'loop_limit'") or ""
-    loc = m.values["goto"].loc if "goto" in m.values else m.loc
-    if target:
-        refs.append(("target", target, "", loc))
-    return LoopLimit(r.integer(m, "max_steps", "'loop_limit'", 50, 5, 1000), target), loc
+        steps = LOOP_LIMIT.field("max_steps")
+        assert isinstance(steps, Count) and steps.default is not None
+        return LoopLimit(steps.default, ""), settings.loc
+    r.fields(m, LOOP_LIMIT.names, LOOP_LIMIT.label)
+    values, where = fields.read(r, m, LOOP_LIMIT.fields, LOOP_LIMIT.label)
+    return LoopLimit(values["max_steps"], values.get("goto") or ""), where.get("goto", m.loc)
 
 
-def read_voices(r: Reader, settings: YMap, languages: tuple[str, ...]) -> dict[str, Voice]:
+def read_voices(r: Reader, settings: YMap, languages: tuple[str, ...], fields: FieldReader) -> dict[str, Voice]:
     """Optional `voices: {LANG: {voice, language}}` for the telephony adapter."""
     m = r.mapping(settings.get("voices"), "'voices'", settings.loc) if "voices" in settings.values else None
     voices: dict[str, Voice] = {}
     for lang, value in m.values.items() if m else []:
-        v = r.mapping(value, f"voice for {lang!r}", value.loc)
+        label = VOICE.label.replace("LANG", lang)
+        v = r.mapping(value, label, value.loc)
         if lang not in languages:
             r.error(m.keys[lang] if m else settings.loc, f"voice for {lang!r}, which is not one of the menu's languages")
         if v is None:
             continue
-        r.fields(v, ("voice", "language"), f"voice for {lang!r}")
-        voices[lang] = Voice(r.string(v, "voice", f"voice for {lang!r}") or "", r.string(v, "language", f"voice for {lang!r}") or lang)
+        r.fields(v, VOICE.names, label)
+        values, _ = fields.read(r, v, VOICE.fields, label)
+        voices[lang] = Voice(values.get("voice") or "", values.get("language") or lang)
     return voices
 
 
-def read_queues(r: Reader, settings: YMap) -> dict[str, Queue]:
+def read_queues(r: Reader, settings: YMap, fields: FieldReader) -> dict[str, Queue]:
     """The queues callers can be transferred to."""
     m = r.mapping(settings.get("queues"), "'queues'", settings.loc)
     queues: dict[str, Queue] = {}
     for name, value in m.values.items() if m else []:
-        q = r.mapping(value, f"queue {name!r}", m.keys[name]) if m else None
+        label = QUEUE.label.replace("NAME", name)
+        q = r.mapping(value, label, m.keys[name]) if m else None
         if q is None:
             continue
-        r.fields(q, ("address", "description"), f"queue {name!r}")
-        queues[name] = Queue(
-            name,
-            r.string(q, "address", f"queue {name!r}", required=False, default="") or "",
-            r.string(q, "description", f"queue {name!r}", required=False, default="") or "",
-        )
+        r.fields(q, QUEUE.names, label)
+        values, _ = fields.read(r, q, QUEUE.fields, label)
+        queues[name] = Queue(name, values.get("address") or "", values.get("description") or "")
     return queues
 
 
-def read_data(r: Reader, settings: YMap, base: Path) -> tuple[dict[str, str], set[str]]:
+def read_data(r: Reader, settings: YMap, base: Path, files: Sources) -> tuple[dict[str, str], set[str]]:
     """Data files that exist (name → absolute path), and every name declared."""
     if "data" not in settings.values:
         return {}, set()
@@ -104,7 +87,7 @@ def read_data(r: Reader, settings: YMap, base: Path) -> tuple[dict[str, str], se
             r.error(value.loc, f"data file {name!r} must be a path")
             continue
         file = (base / value.value).resolve()
-        if not file.is_file():
+        if not files.is_file(file):
             r.error(value.loc, f"data file {name!r} not found: {file}")
             continue
         data[name] = str(file)
@@ -121,32 +104,39 @@ def action_refs(r: Reader, refs: list[Ref], data: set[str]) -> None:
                 r.for_node(node).error(loc, f"action {name!r} needs the data file {needed!r} under 'data' in the menu settings")
 
 
-def check_action_data(r: Reader, refs: list[Ref], data: dict[str, str], languages: tuple[str, ...], settings: YMap) -> None:
+def check_action_data(r: Reader, refs: list[Ref], data: dict[str, str], languages: tuple[str, ...], settings: YMap, files: Sources) -> None:
     """Each used action checks its data files' contents (columns, encoding) now, not at call time."""
     used = sorted({name for kind, name, _, _ in refs if kind == "action" and name in REGISTRY})
-    files = settings.get("data")
+    declared = settings.get("data")
+
+    def where(data_name: str) -> Location:
+        return declared.values[data_name].loc if isinstance(declared, YMap) and data_name in declared.values else settings.loc
+
+    texts: dict[str, str] = {}
+    for data_name, path in data.items():
+        try:
+            texts[data_name] = files.read(Path(path))
+        except (OSError, UnicodeDecodeError) as exc:
+            r.error(where(data_name), f"cannot read the {data_name} file: {exc}")
     for name in used:
-        for data_name, problem in REGISTRY[name].check_data(data, languages):
-            where = files.values[data_name].loc if isinstance(files, YMap) and data_name in files.values else settings.loc
-            r.error(where, problem)
+        for data_name, problem in REGISTRY[name].check_data(texts, languages):
+            r.error(where(data_name), problem)
 
 
-def read_schedule(r: Reader, settings: YMap) -> Schedule | None:
+def read_schedule(r: Reader, settings: YMap, fields: FieldReader) -> Schedule | None:
     """Business hours: time zone, weekly windows, dated overrides and the force switch."""
-    m = r.mapping(settings.get("hours"), "'hours'", settings.loc)
+    m = r.mapping(settings.get("hours"), HOURS.label, settings.loc)
     if m is None:
         return None
-    r.fields(m, ("timezone", "weekly", "overrides", "force"), "'hours'")
-    tz = r.string(m, "timezone", "'hours'") or ""
+    r.fields(m, HOURS.names, HOURS.label)
+    values, _ = fields.read(r, m, HOURS.fields, HOURS.label)
+    tz = values.get("timezone") or ""
     if tz:
         try:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
             r.error(m.values["timezone"].loc, f"unknown time zone {tz!r}; use an IANA name such as 'Asia/Shanghai'")
             tz = ""
-    force = r.string(m, "force", "'hours'", required=False, default="auto") or "auto"
-    if force not in FORCE_VALUES:
-        r.error(m.values["force"].loc, f"force must be one of {', '.join(FORCE_VALUES)}, not {force!r}")
     weekly: dict[int, tuple[Window, ...]] = {}
     week = r.mapping(m.get("weekly"), "'weekly'", m.loc)
     for spec, value in week.values.items() if week else []:
@@ -169,7 +159,7 @@ def read_schedule(r: Reader, settings: YMap) -> Schedule | None:
         overrides[when] = read_windows(r, value)
     if not tz:
         return None
-    return Schedule(tz, weekly, overrides, force)
+    return Schedule(tz, weekly, overrides, values.get("force") or "auto")
 
 
 def read_windows(r: Reader, value: YNode) -> tuple[Window, ...]:
@@ -189,12 +179,15 @@ def read_windows(r: Reader, value: YNode) -> tuple[Window, ...]:
     return tuple(windows)
 
 
-def read_first_response(r: Reader, tickets: YMap | None, scope: Scope | None) -> int:
+def read_first_response(r: Reader, settings: YMap, scope: Scope | None, fields: FieldReader) -> int:
     """Minutes to the first response on a ticket: the menu's own, else the scope's ticket channel."""
-    if tickets is not None:
-        r.fields(tickets, ("first_response_minutes",), "'tickets'")
-        if "first_response_minutes" in tickets.values:
-            return r.integer(tickets, "first_response_minutes", "'tickets'", 10, 1, 10080)
+    if "tickets" in settings.values:
+        tickets = r.mapping(settings.get("tickets"), TICKETS.label, settings.loc)
+        if tickets is not None:
+            r.fields(tickets, TICKETS.names, TICKETS.label)
+            values, _ = fields.read(r, tickets, TICKETS.fields, TICKETS.label)
+            if "first_response_minutes" in values:
+                return int(values["first_response_minutes"])
     channel = scope.channels.get("tickets") if scope else None
     if channel and channel.first_response_minutes:
         return channel.first_response_minutes

@@ -7,6 +7,7 @@ Duplicate keys, which YAML parsers silently resolve to the last one, are reporte
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,10 +116,43 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, path: str) -> Problem:
     return Problem(loc.file, loc.line, loc.column, f"YAML syntax: {reason}")
 
 
-def parse_file(path: Path, problems: list[Problem], read: dict[str, str] | None = None) -> YNode | None:
+class Sources:
+    """Where file texts come from: the disk, or the files stored with a menu version (path -> text)."""
+
+    def __init__(self, texts: Mapping[str, str] | None = None) -> None:
+        self.texts = texts
+
+    def read(self, path: Path) -> str:
+        """The text of `path` (UTF-8); raises OSError or UnicodeDecodeError as reading a file would."""
+        if self.texts is None:
+            return path.read_bytes().decode("utf-8")
+        if str(path) not in self.texts:
+            raise FileNotFoundError(f"no stored file {path}")
+        return self.texts[str(path)]
+
+    def text(self, path: Path) -> str | None:
+        """The text of `path`, or None when it cannot be read."""
+        try:
+            return self.read(path)
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def is_file(self, path: Path) -> bool:
+        """Whether `path` is a file."""
+        return path.is_file() if self.texts is None else str(path) in self.texts
+
+    def is_dir(self, path: Path) -> bool:
+        """Whether `path` is a folder (of stored files, when stored)."""
+        if self.texts is None:
+            return path.is_dir()
+        prefix = f"{path}/"
+        return any(name.startswith(prefix) for name in self.texts)
+
+
+def parse_file(path: Path, problems: list[Problem], read: dict[str, str] | None = None, files: Sources | None = None) -> YNode | None:
     """Read and parse one YAML file (UTF-8); `read` collects the exact text parsed, by path."""
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = (files or Sources()).read(path)
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(Problem(str(path), 1, 1, f"cannot read file: {exc}"))
         return None

@@ -23,11 +23,10 @@ from ivr.config import Settings
 from ivr.engine.actions import Gather
 from ivr.engine.coverage import Coverage, Edge, caller_edges
 from ivr.engine.engine import Engine
-from ivr.hotline import engine_for
-from ivr.ir import InputNode, Menu, MenuNode
-from ivr.loading.menu_loader import load_menu
+from ivr.hotline import data_texts
+from ivr.ir import Menu
+from ivr.qa.runner import qa_hotline
 from ivr.simulator import Line, SimulatedCall
-from ivr.store.tickets import TicketStore
 
 MAX_CALLS = 20_000  # simulated calls the search may spend; plenty for hand-written menus
 MAX_DEPTH = 12
@@ -72,37 +71,31 @@ class Explorer:
         self.calls = 0
 
     def _examples(self) -> dict[str, dict[str, str]]:
+        """For each node that runs named actions: outcome -> an entry that produces it."""
+        data = data_texts(self.menu)
         out: dict[str, dict[str, str]] = {}
         for node in self.menu.nodes.values():
-            if isinstance(node, InputNode) and node.action in REGISTRY:
-                out[node.id] = REGISTRY[node.action].examples(self.menu.data)
+            for action in node.actions():
+                if action in REGISTRY:
+                    out.setdefault(node.id, {}).update(REGISTRY[action].examples(data))
         return out
 
     def simulate(self, path: Path_) -> tuple[SimulatedCall, set[Edge]]:
         """Run a path; return the call and the edges it took."""
         self.calls += 1
         coverage = Coverage()
-        self.engine.observer = coverage.record
         call = SimulatedCall(self.engine, at=path.at, transfer_result=path.transfer_result, voicemail=VOICEMAIL)
         call.start()
         for entry in path.entries:
             if call.ended:
                 break
             call.press(entry)
-        self.engine.observer = None
+        coverage.add(call.transitions)
         return call, coverage.fired
 
     def candidates(self, gather: Gather) -> list[str]:
         """Entries worth trying at a gather."""
-        node = self.menu.nodes[gather.node]
-        if isinstance(node, MenuNode):
-            spare = next((k for k in "0123456789" if k not in node.options), None)
-            keys = list(node.options) + ["*", "#", ""] + ([spare] if spare else [])
-            return keys
-        if isinstance(node, InputNode):
-            samples = [digits + node.finish_on_key for digits in self.examples.get(node.id, {}).values()]
-            return [*samples, "*", "", "1" + node.finish_on_key]
-        return []
+        return self.menu.nodes[gather.node].candidates(self.examples.get(gather.node, {}))
 
     def explore(self, at: datetime, universe: set[Edge], covered: set[Edge]) -> list[tuple[Path_, set[Edge], SimulatedCall]]:
         """Paths from the start at `at`, each adding transitions not yet covered."""
@@ -133,9 +126,9 @@ class Explorer:
 
 def generate_flows(menu_path: Path, out_dir: Path) -> list[Path]:
     """Write flow files covering every caller-reachable transition of the menu; return their paths."""
-    menu = load_menu(menu_path)
-    store = TicketStore("sqlite://")  # the search's tickets are thrown away with the in-memory database
-    engine = engine_for(menu, store, Settings())
+    hotline = qa_hotline(menu_path, Settings())  # the search's tickets are thrown away with the in-memory database
+    engine = hotline.engine
+    menu = engine.menu
     universe = caller_edges(engine.machine, menu.start)
     explorer = Explorer(menu, engine)
     covered: set[Edge] = set()
@@ -149,7 +142,7 @@ def generate_flows(menu_path: Path, out_dir: Path) -> list[Path]:
         call, edges = explorer.simulate(path)
         covered |= edges & universe
         found.append((path, edges & universe, call))
-    store.close()
+    hotline.close()
     found = _fewest(found)
     out_dir.mkdir(parents=True, exist_ok=True)
     labels = dict((at, label) for label, at in times)

@@ -17,12 +17,10 @@ from ivr.config import Settings
 from ivr.engine.coverage import Coverage, Edge
 from ivr.engine.engine import Engine
 from ivr.errors import DefinitionError, IvrError
-from ivr.hotline import engine_for
-from ivr.loading.menu_loader import load_menu
+from ivr.hotline import Hotline, open_hotline
 from ivr.qa.execute import FlowFailure, FlowRun
 from ivr.qa.flow import Flow, load_flow
 from ivr.simulator import SimulatedCall
-from ivr.store.tickets import TicketStore
 from ivr.testing.phone import HttpTransport, PhoneCall, TwilioError
 from ivr.testmode import CLOCK_FIELD, LANG_FIELD
 
@@ -73,31 +71,39 @@ def _play(run: FlowRun, driver: _Driver) -> tuple[str, str]:
     return "passed", ""
 
 
+def qa_hotline(default_menu: Path, settings: Settings | None = None) -> Hotline:
+    """The hotline flows run on in process: as a server would build it (queue addresses and the hours switch from
+    the environment), with tickets in an in-memory database."""
+    base = settings or Settings.from_env()
+    return open_hotline(base.with_options(menu_path=str(default_menu), database_url="sqlite://"), reload=False, spool=False)
+
+
 class InProcessTarget:
     """Runs flows on the engine in this process; tickets go to an in-memory SQLite database."""
 
     def __init__(self, default_menu: Path, settings: Settings | None = None) -> None:
         self.default_menu = default_menu.resolve()
-        self.settings = settings or Settings()
-        self.store = TicketStore("sqlite://")
+        self.settings = settings
+        self.hotline: Hotline | None = None  # built with the first flow's menu (flows may all name their own)
         self.engines: dict[Path, Engine] = {}
 
     def engine(self, menu: Path) -> Engine:
         """The engine for a menu file (loaded once)."""
+        if self.hotline is None:
+            self.hotline = qa_hotline(menu, self.settings)
+            self.engines[menu] = self.hotline.engine
         if menu not in self.engines:
-            self.engines[menu] = engine_for(load_menu(menu), self.store, self.settings)
+            self.engines[menu] = self.hotline.engine_for_file(menu)
         return self.engines[menu]
 
     def run(self, flow: Flow) -> FlowResult:
         """Run one flow."""
         menu = flow.menu or self.default_menu
         started = time.perf_counter()
-        edges: list[tuple[str, str, str]] = []
         engine = self.engine(menu)
         if flow.lang is not None and flow.lang not in engine.menu.languages:
             message = f"  {flow.path}: lang {flow.lang!r} is not one of the menu's languages ({', '.join(engine.menu.languages)})"
             return FlowResult(str(flow.path), flow.name, "error", 0.0, message, str(menu))
-        engine.observer = lambda edge: edges.append((edge.source, edge.trigger, edge.dest))
         call = SimulatedCall(
             engine,
             at=flow.at or datetime.now(UTC),
@@ -105,10 +111,8 @@ class InProcessTarget:
             lang=flow.lang,
             transfer_result=flow.transfer_result,
         )
-        try:
-            status, message = _play(FlowRun(flow, call.lines), call)
-        finally:
-            engine.observer = None
+        status, message = _play(FlowRun(flow, call.lines), call)
+        edges = [(e.source, e.trigger, e.dest) for e in call.transitions]
         return FlowResult(str(flow.path), flow.name, status, time.perf_counter() - started, message, str(menu), edges)
 
 

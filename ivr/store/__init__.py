@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 from ivr.store.calls import CallRecord, CallStore
 from ivr.store.db import open_database, sqlite_url
 from ivr.store.menus import MenuVersionStore, StoredVersion
@@ -16,10 +18,12 @@ class Store:
         self.tickets = TicketStore(self.engine)
         self.calls = CallStore(self.engine)
         self.menus = MenuVersionStore(self.engine)
+        # A store dropped without close() (an app that is thrown away) still hands its connections back cleanly.
+        self._finalizer = weakref.finalize(self, self.engine.dispose)
 
     def close(self) -> None:
         """Release pooled connections."""
-        self.engine.dispose()
+        self._finalizer()
 
 
 __all__ = [

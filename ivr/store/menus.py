@@ -28,14 +28,6 @@ class StoredVersion:
     created_at: datetime
     published_at: datetime | None
 
-    def materialise(self, folder: Path) -> Path:
-        """Write the files under `folder` as they were laid out; return the menu file's path."""
-        for relative, text in self.files.items():
-            target = folder / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-        return folder / self.entry
-
 
 class MenuVersionStore:
     """Stores the source files of every menu version that served a call."""

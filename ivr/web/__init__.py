@@ -1,4 +1,4 @@
-"""The Flask application: Twilio voice webhooks over the same engine as the console."""
+"""The Flask application: Twilio voice webhooks over the same hotline as the console."""
 
 from __future__ import annotations
 
@@ -6,22 +6,16 @@ import logging
 import os
 import sys
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from ivr.config import Settings
-from ivr.engine.engine import Engine
-from ivr.errors import ConfigError
-from ivr.hotline import engine_for
-from ivr.ir import Menu
-from ivr.store import Store
-from ivr.store.spool import SpoolingTicketSink
+from ivr.hotline import ConfigError, Settings, open_hotline
 from ivr.web import voice
-from ivr.web.menus import MenuLibrary
-from ivr.web.service import VoiceService, note
+from ivr.web.service import VoiceService
+
+__all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +28,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then the environment (IVR_*, TWILIO_AUTH_TOKEN), then `config`."""
     app = Flask(__name__)
     app.config.from_mapping(DEFAULTS)
-    env = {k: v for k, v in os.environ.items() if k.startswith(("IVR_", "TWILIO_"))}
-    app.config.from_mapping(env)
+    app.config.from_mapping({k: v for k, v in os.environ.items() if k.startswith(("IVR_", "TWILIO_"))})
     if config:
         app.config.from_mapping(config)
     settings = Settings.from_env({k: str(v) for k, v in app.config.items() if k.startswith(("IVR_", "TWILIO_")) and isinstance(v, str)})
@@ -47,40 +40,23 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         print(f"WARNING: {message}", file=sys.stderr)
     elif not settings.twilio_auth_token:
         raise ConfigError("TWILIO_AUTH_TOKEN is not set: every webhook would be refused (IVR_SKIP_SIGNATURE_CHECK=1 for local development)")
+    if settings.test_clock:
+        log.warning("IVR_TEST_CLOCK is on: signed requests may set the call's time (testing only)")
     app.config["IVR_SETTINGS"] = settings
-    init_hotline(app, settings)
+    hotline = open_hotline(settings, clock=app.config.get("IVR_CLOCK"))
+    app.extensions["ivr.store"] = hotline.store
+    app.extensions["ivr.voice"] = VoiceService(hotline)
     app.register_blueprint(voice.bp)
     app.add_url_rule("/healthz", "healthz", healthz)
     app.register_error_handler(Exception, on_error)
     return app
 
 
-def init_hotline(app: Flask, settings: Settings) -> None:
-    """Load the menu, open the store and attach the voice service to the app."""
-    store = Store(settings.store_url())
-    clock = app.config.get("IVR_CLOCK") or (lambda: datetime.now(UTC))
-    if settings.test_clock:
-        log.warning("IVR_TEST_CLOCK is on: signed requests may set the call's time (testing only)")
-        clock = voice.request_clock(clock)
-
-    tickets = SpoolingTicketSink(store.tickets, settings.spool_dir)
-
-    def build(menu: Menu) -> Engine:
-        engine = engine_for(menu, tickets, settings)
-        if settings.test_clock:
-            engine.observer = lambda edge: note(edge=edge)
-        return engine
-
-    menus = MenuLibrary(settings.menu_path, build, settings.reload_interval, store.menus)
-    app.extensions["ivr.store"] = store
-    app.extensions["ivr.voice"] = VoiceService(menus, store, settings, clock, tickets)
-
-
 def healthz() -> tuple[Response, int]:
     """Whether the service, its menu and its database are sound."""
-    svc: VoiceService = voice.service()
+    svc = voice.service()
     svc.menus.current()  # a health check also picks up an edited menu, so it reports what is in service
-    spooled = svc.drain_spool()  # and moves tickets spooled during an outage into the database
+    spooled = svc.hotline.drain_spool()  # and moves tickets spooled during an outage into the database
     body: dict[str, Any] = {"status": "ok", "menu": svc.menus.status(), "test_clock": svc.settings.test_clock}
     try:
         svc.store.calls.ping()
@@ -99,7 +75,7 @@ def on_error(exc: Exception) -> Response | HTTPException:
     if not request.path.startswith(voice.bp.url_prefix or "/voice"):
         log.exception("%s %s failed", request.method, request.path)
         return Response('{"status": "error"}', status=500, mimetype="application/json")
-    sid = (request.form.get("CallSid") or "?")[:64] if request.mimetype == "application/x-www-form-urlencoded" else "?"
+    sid = voice.voice_request().call_sid or "?"
     log.exception("call %s: %s %s failed", sid, request.method, request.path)
     svc = voice.service()
     try:

@@ -1,4 +1,8 @@
-"""Engine actions → TwiML, with twilio's `VoiceResponse`. The only module that knows TwiML's shape."""
+"""Engine actions → TwiML, with twilio's `VoiceResponse`. The only module that knows TwiML's shape.
+
+Every document the webhooks answer is written here: a call's steps, the carrier's fallback path
+and the last resort, all from the engine's actions.
+"""
 
 from __future__ import annotations
 
@@ -9,28 +13,30 @@ from twilio.twiml.voice_response import Gather as TwimlGather
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.engine.actions import Action, Gather, Hangup, Record, Say, Transfer
-from ivr.ir import Voice
 
-DEFAULT_VOICES: Mapping[str, Voice] = {
-    "zh-CN": Voice("Polly.Zhiyu", "cmn-CN"),
-    "en-US": Voice("Polly.Joanna", "en-US"),
+__all__ = ["DEFAULT_VOICES", "DIAL_TIMEOUT", "StepUrls", "TwimlRenderer"]
+
+# The carrier's voices for languages a menu names no voice for (Amazon Polly through Twilio).
+DEFAULT_VOICES: Mapping[str, tuple[str, str]] = {
+    "zh-CN": ("Polly.Zhiyu", "cmn-CN"),
+    "en-US": ("Polly.Joanna", "en-US"),
 }
 DIAL_TIMEOUT = 30  # seconds an agent's line may ring before the transfer counts as no-answer
 
 
 @dataclass(frozen=True)
 class StepUrls:
-    """Where Twilio reports what happened after this response; each carries the step number."""
+    """Where Twilio reports what happened after this response; '' where nothing should be reported."""
 
-    gather: str
-    silence: str
-    record: str
-    record_empty: str
-    dial: str
+    gather: str = ""
+    silence: str = ""
+    record: str = ""
+    record_empty: str = ""
+    dial: str = ""
 
     @classmethod
     def for_step(cls, prefix: str, seq: int) -> StepUrls:
-        """The action URLs of step `seq` under `prefix` (e.g. '/voice')."""
+        """The action URLs of step `seq` of a call under `prefix` (e.g. '/voice'); each carries the step number."""
         return cls(
             gather=f"{prefix}/gather?seq={seq}",
             silence=f"{prefix}/gather?seq={seq}&silence=1",
@@ -39,18 +45,21 @@ class StepUrls:
             dial=f"{prefix}/dial?seq={seq}",
         )
 
+    @classmethod
+    def fallback(cls, prefix: str) -> StepUrls:
+        """The carrier's fallback path: the message goes to its own URL; a last-resort Dial reports nothing."""
+        return cls(record=f"{prefix}/fallback/recorded", record_empty=f"{prefix}/fallback/recorded?empty=1")
+
 
 class TwimlRenderer:
-    """Turns a step's actions into one TwiML document."""
+    """Turns actions into one TwiML document."""
 
     def __init__(
         self,
-        voices: Mapping[str, Voice],
-        address_of: Callable[[Transfer], str],
+        voices: Mapping[str, tuple[str, str]],
         audio_url: Callable[[str, str], str | None] | None = None,
     ) -> None:
-        self.voices = {**DEFAULT_VOICES, **voices}
-        self.address_of = address_of
+        self.voices = {**DEFAULT_VOICES, **voices}  # language -> (voice, language code the carrier expects)
         self.audio_url = audio_url  # (lang, text) -> URL of rendered audio, when prompts are rendered
 
     def say(self, target: VoiceResponse | TwimlGather, action: Say) -> None:
@@ -59,8 +68,8 @@ class TwimlRenderer:
         if url:
             target.play(url)
             return
-        voice = self.voices.get(action.lang, Voice("", action.lang))
-        target.say(action.text, voice=voice.voice or None, language=voice.language)
+        voice, language = self.voices.get(action.lang, ("", action.lang))
+        target.say(action.text, voice=voice or None, language=language)
 
     def render(self, actions: Iterable[Action], urls: StepUrls) -> str:
         """The TwiML document for `actions`."""
@@ -93,16 +102,7 @@ class TwimlRenderer:
                 response.redirect(urls.silence, method="POST")  # reached only when the caller stays silent
             elif isinstance(action, Transfer):
                 flush()
-                address = self.address_of(action)
-                if not address:  # nothing to dial; the service reports such transfers as failed before rendering
-                    continue
-                dial = response.dial(action=urls.dial, method="POST", timeout=DIAL_TIMEOUT)
-                if address.startswith("sip:"):
-                    dial.sip(address)
-                elif address.startswith("client:"):
-                    dial.client(address.removeprefix("client:"))
-                else:
-                    dial.number(address)
+                self._dial(response, action, urls)
             elif isinstance(action, Record):
                 flush()
                 response.record(
@@ -119,10 +119,15 @@ class TwimlRenderer:
         flush()
         return str(response)
 
-    def apology(self, texts: Iterable[tuple[str, str]], then: Callable[[VoiceResponse], None]) -> str:
-        """A short document: apologise in each (lang, text), then whatever `then` adds."""
-        response = VoiceResponse()
-        for lang, text in texts:
-            self.say(response, Say("", lang, text))
-        then(response)
-        return str(response)
+    @staticmethod
+    def _dial(response: VoiceResponse, action: Transfer, urls: StepUrls) -> None:
+        address = action.address
+        if not address:  # the engine never asks to dial nowhere; nothing to say to Twilio if it did
+            return
+        dial = response.dial(action=urls.dial, method="POST", timeout=DIAL_TIMEOUT) if urls.dial else response.dial()
+        if address.startswith("sip:"):
+            dial.sip(address)
+        elif address.startswith("client:"):
+            dial.client(address.removeprefix("client:"))
+        else:
+            dial.number(address)

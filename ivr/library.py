@@ -1,12 +1,11 @@
-"""The menu versions a worker serves, reloaded when their files change, never replaced by a broken edit."""
+"""The menu versions a process serves: reloaded when their files change, never replaced by a broken edit,
+following the newest published version, and rebuilt from the database for calls that started elsewhere.
+"""
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
-import shutil
-import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -24,6 +23,7 @@ from ivr.store.menus import MenuVersionStore
 log = logging.getLogger(__name__)
 
 KEEP_VERSIONS = 16  # older versions stay loaded for calls that started on them
+STORED_ROOT = Path("/ivr-stored-version")  # where a stored version's files seem to lie (they are only read from memory)
 
 
 class MenuLibrary:
@@ -40,9 +40,7 @@ class MenuLibrary:
         self.build = build
         self.interval = interval  # seconds between checks of the files; 0 turns reloading off
         self.versions = versions  # shared with other workers and hosts, so any of them can continue any call
-        self._folders: dict[str, Path] = {}  # versions rebuilt from the database live in temporary folders
         self._unbuildable: set[str] = set()
-        atexit.register(self.close)
         self.engines: OrderedDict[str, Engine] = OrderedDict()
         self.lock = threading.Lock()
         self.error: str | None = None
@@ -54,7 +52,8 @@ class MenuLibrary:
         self.current_version = engine.menu.version
         self.engines[self.current_version] = engine
         self._remember(engine.menu)
-        self._stamp = self._stamps(engine.menu)
+        self._watched = (engine.menu.source, *engine.menu.files)  # the files of the menu on disk, whatever is in service
+        self._stamp = self._stamps(self._watched)
         if any(mtime >= started for _, mtime, _ in self._stamp):
             self._stamp = ()  # a file changed while it was being read: look again at the next check
         published = self._published(engine.menu.id)
@@ -64,9 +63,9 @@ class MenuLibrary:
                 self._switch(published)
 
     @staticmethod
-    def _stamps(menu: Menu) -> tuple[tuple[str, int, int], ...]:
+    def _stamps(files: tuple[str, ...]) -> tuple[tuple[str, int, int], ...]:
         out = []
-        for file in (menu.source, *menu.files):
+        for file in files:
             try:
                 st = os.stat(file)
                 out.append((file, st.st_mtime_ns, st.st_size))
@@ -141,22 +140,20 @@ class MenuLibrary:
         """Build a version from the files stored with it (the lock is held)."""
         if self.versions is None or version in self._unbuildable:
             return None
-        folder: Path | None = None
         try:
             stored = self.versions.load(version)
             if stored is None:
                 return None
-            folder = Path(tempfile.mkdtemp(prefix="ivr-menu-"))
-            engine = self.build(load_menu(stored.materialise(folder)))
+            # The version's own files, read from memory: nothing is written to disk to rebuild it.
+            root = STORED_ROOT / version
+            texts = {str(root / relative): text for relative, text in stored.files.items()}
+            engine = self.build(load_menu(root / stored.entry, sources=texts))
         except (ServiceError, DefinitionError, OSError) as exc:
-            if folder is not None:
-                shutil.rmtree(folder, ignore_errors=True)
             if not isinstance(exc, ServiceError):  # a broken stored version stays broken: do not retry every second
                 self._unbuildable.add(version)
             self.error = f"menu version {version} cannot be built here: {exc}"
             log.error("could not rebuild menu version %s: %s", version, exc)
             return None
-        self._folders[version] = folder
         self._add(engine)
         log.info("menu version %s rebuilt from the database", version)
         return engine
@@ -171,14 +168,6 @@ class MenuLibrary:
             if old in (self.current_version, version):
                 continue  # never evict what new calls are being given
             del self.engines[old]
-            if old in self._folders:
-                shutil.rmtree(self._folders.pop(old), ignore_errors=True)
-
-    def close(self) -> None:
-        """Remove the temporary folders of rebuilt versions."""
-        for folder in self._folders.values():
-            shutil.rmtree(folder, ignore_errors=True)
-        self._folders.clear()
 
     def refresh(self) -> bool:
         """Follow the newest published version, else the files; True when a new version was taken into service."""
@@ -190,7 +179,7 @@ class MenuLibrary:
                 self.source = "published"
                 return self._switch(published)
             self.source = "file"
-            stamp = self._stamps(current)
+            stamp = self._stamps(self._watched)
             if stamp == self._stamp:
                 return False
             self._stamp = stamp
@@ -205,6 +194,7 @@ class MenuLibrary:
                 log.warning("menu reload postponed: %s", exc)
                 return False
             self.error = None
+            self._watched = (engine.menu.source, *engine.menu.files)
             version = engine.menu.version
             if version == self.current_version:
                 return False

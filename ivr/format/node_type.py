@@ -1,0 +1,57 @@
+"""A node type as the menu format knows it: its `type:` name, its fields and how its nodes are built."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ivr.format.fields import Field
+from ivr.ir import Location, Node, Retry
+from ivr.scope import Scope
+from ivr.text import Text
+
+__all__ = ["Build", "NodeType"]
+
+
+class Build(Protocol):
+    """What a node type's builder is given: the node's fields, already read and checked by kind."""
+
+    kind: str  # the node's `type:`
+    node_id: str
+    location: Location  # where the node's name is written
+    values: Mapping[str, Any]  # field name -> value (defaults applied; a field with no value is absent)
+    where: Mapping[str, Location]  # field -> where it is written; "FIELD KEY" for entries of mappings and texts
+    languages: tuple[str, ...]
+    scope: Scope | None
+
+    def error(self, field: str | None, message: str) -> None:
+        """Report a problem at a field (or at the node's name)."""
+
+    def retry(self) -> Retry:
+        """The node's retry settings: its own fields, else the menu's defaults."""
+        ...
+
+    def blank(self) -> Text:
+        """An empty text in every language (to go on after a reported problem)."""
+        ...
+
+
+@dataclass(frozen=True)
+class NodeType:
+    """One `type:` of node: its fields (besides `type`) and the builder that turns them into IR nodes."""
+
+    kind: str
+    doc: str  # what the node does, one line
+    fields: tuple[Field, ...]
+    build: Callable[[Build], list[Node]]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every field a node of this type may have, `type` first."""
+        return ("type", *(f.name for f in self.fields))
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """The fields it must have, `type` first."""
+        return ("type", *(f.name for f in self.fields if f.required))

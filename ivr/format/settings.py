@@ -1,0 +1,145 @@
+"""The `menu:` part of a menu file, section by section: what each setting is, its kind, range and default."""
+
+from __future__ import annotations
+
+from ivr.format.fields import (
+    DATE,
+    DAY_SPEC,
+    LANGUAGE_TAG,
+    Choice,
+    Count,
+    Localised,
+    MapOf,
+    Nested,
+    Section,
+    Target,
+    Word,
+    Words,
+)
+from ivr.hours import FORCE_VALUES
+
+__all__ = ["DEFAULTS", "HOURS", "LOOP_LIMIT", "MENU_FILE", "QUEUE", "SETTINGS", "TICKETS", "VOICE", "WINDOWS"]
+
+# Opening hours: one 'HH:MM-HH:MM', a list of them, or 'closed' (read by the hours reader, schema in $defs.windows).
+WINDOWS = Word("windows", "Opening hours.")
+
+HOURS = Section(
+    "'hours'",
+    "Business hours",
+    "When the phone line is staffed.",
+    (
+        Word("timezone", "IANA time zone of the hours.", required=True, examples=("Asia/Shanghai",)),
+        MapOf(
+            "weekly",
+            "Days → hours: daily, mon..sun or a range like mon-fri; later lines win.",
+            required=True,
+            key_pattern=DAY_SPEC,
+            key_doc="DAYS",
+            value=WINDOWS,
+            value_doc="Opening hours on these days.",
+        ),
+        MapOf(
+            "overrides",
+            "Dates (YYYY-MM-DD) → hours; an override decides its whole date.",
+            key_pattern=DATE,
+            key_doc="DATE",
+            value=WINDOWS,
+            value_doc="Opening hours on this date.",
+        ),
+        Choice("force", "open or closed overrides the schedule (IVR_HOURS_OVERRIDE wins over this).", choices=FORCE_VALUES, default="auto"),
+    ),
+)
+
+DEFAULTS = Section(
+    "'defaults'",
+    "Defaults",
+    "Retry settings every menu and input node inherits unless it sets its own.",
+    (
+        Count("max_invalid", "Wrong entries before on_max_failures.", low=1, high=10, default=3),
+        Count("max_no_input", "Silences before on_max_failures.", low=1, high=10, default=3),
+        Count("timeout", "Seconds to wait for the caller.", low=1, high=60, default=5),
+        Localised("invalid", "Said after a wrong entry.", required=True),
+        Localised("no_input", "Said after a silence.", required=True),
+        Target("on_max_failures", "Node after too many wrong entries or silences.", required=True, back=False),
+        Target("on_transfer_failure", "Node when a transfer fails.", required=True, back=False),
+    ),
+)
+
+LOOP_LIMIT = Section(
+    "'loop_limit'",
+    "Loop limit",
+    "Ends calls that go round in circles.",
+    (
+        Count("max_steps", "Caller entries before the call is sent to goto.", low=5, high=1000, default=50),
+        Target("goto", "Node for a runaway call; must lead straight to a hangup.", required=True, back=False),
+    ),
+)
+
+TICKETS = Section(
+    "'tickets'",
+    "Tickets",
+    "How tickets are promised.",
+    (Count("first_response_minutes", "Promised first response (default: scope tickets channel, else 10).", low=1, high=10080),),
+)
+
+QUEUE = Section(
+    "queue 'NAME'",
+    "Queue",
+    "A team callers can be transferred to.",
+    (
+        Word("address", "Where the call is transferred: a number, sip:… or client:… (IVR_QUEUE_<NAME> wins over this).", default=""),
+        Word("description", "What the queue is for.", default=""),
+    ),
+)
+
+VOICE = Section(
+    "voice for 'LANG'",
+    "Voice",
+    "The carrier's text-to-speech voice for one language.",
+    (
+        Word("voice", "Voice name of the telephony provider.", required=True),
+        Word("language", "Language code the provider expects.", required=True),
+    ),
+)
+
+SETTINGS = Section(
+    "the menu settings",
+    "Menu settings",
+    "Languages, start node, hours, defaults and queues.",
+    (
+        Word("id", "Menu id, shown in logs and reports.", required=True),
+        Words(
+            "languages",
+            "Every prompt gives each of these, e.g. [zh-CN, en-US]; a call starts in the first.",
+            required=True,
+            pattern=LANGUAGE_TAG,
+            unique=True,
+            min_items=1,
+        ),
+        Word(
+            "default_language",
+            "One of languages (default: the first).",
+            pattern=LANGUAGE_TAG,
+            pattern_doc="a language tag like 'zh-CN' or 'en-US'",
+        ),
+        Target("start", "Node every call starts at.", required=True, back=False),
+        Word("scope", "Folder of scope data, relative to this file."),
+        MapOf("data", "Named data files for actions (name → path relative to this file).", key_doc="NAME", value=Word("path", "A file.")),
+        Nested("hours", HOURS.doc, required=True, section=HOURS),
+        Nested("defaults", DEFAULTS.doc, required=True, section=DEFAULTS),
+        Nested("loop_limit", LOOP_LIMIT.doc, required=True, section=LOOP_LIMIT),
+        Target("on_error", "Node a call goes to when something inside fails.", required=True, back=False),
+        Localised("apology", "Said if even on_error cannot be reached, before a transfer.", required=True),
+        Localised("fallback_prompt", "Prompt for a message when the service cannot continue."),
+        Localised("fallback_ticket", "Said after that message's ticket is created."),
+        Word("fallback_queue", "Queue a call goes to when all else fails.", required=True, ref="queue"),
+        MapOf("queues", "Queue name → where transfers to it go.", required=True, key_doc="NAME", value=QUEUE),
+        Nested("tickets", TICKETS.doc, section=TICKETS),
+        MapOf("voices", "Text-to-speech voice per language, for telephony.", key_pattern=LANGUAGE_TAG, key_doc="LANG", value=VOICE),
+    ),
+)
+
+MENU_FILE = Section("the menu file", "Hotline IVR menu", "A phone menu: settings under `menu:`, nodes under `nodes:`.", (
+    Nested("menu", SETTINGS.doc, required=True, section=SETTINGS),
+    MapOf("nodes", "Node name → node.", required=True, key_doc="NAME"),
+))  # fmt: skip

@@ -1,0 +1,35 @@
+"""Filling the `{field}` templates of scope node types with facts from scope/, language by language."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from ivr.format import Build
+from ivr.scope import Scope
+from ivr.text import Text
+
+FIELD = re.compile(r"\{([a-z_]+)\}")
+
+
+def fill(b: Build, template: Text, values: Mapping[str, Text], field: str) -> Text:
+    """`template` with each `{name}` replaced by `values[name]`; an unknown name is an error at `field`."""
+
+    def one(lang: str, text: str) -> str:
+        def sub(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in values:
+                b.error(field, f"{b.kind} node {b.node_id!r} uses {{{name}}}, which is not one of: {', '.join(sorted(values))}")
+                return ""
+            return values[name].get(lang)
+
+        return FIELD.sub(sub, text)
+
+    return template.map(one)
+
+
+def need_scope(b: Build) -> Scope | None:
+    """The menu's scope data, or an error saying the node needs it."""
+    if b.scope is None:
+        b.error(None, f"{b.kind} node {b.node_id!r} needs scope data: set 'scope' in the menu settings")
+    return b.scope
