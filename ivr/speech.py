@@ -1,4 +1,4 @@
-"""Speaking prompts aloud with pyttsx3 (espeak-ng voices: Mandarin for zh-CN, English for en-US)."""
+"""Speaking prompts aloud with pyttsx3, each language in espeak-ng's voice for it."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ivr.audio.index import AudioIndex
-
-VOICE_LANGS = {"zh-CN": ("cmn", "zh"), "en-US": ("en-us", "en")}
+from ivr.audio.tts import ESPEAK_NAMES
 
 
 def audio_output_problem() -> str | None:
@@ -51,7 +50,8 @@ class Speaker:
     def voice_for(self, lang: str) -> str | None:
         """The id of an installed voice for `lang`, if any."""
         if lang not in self._voices:
-            wanted = VOICE_LANGS.get(lang, (lang.lower(),))
+            primary = lang.split("-", 1)[0].lower()
+            wanted = tuple(dict.fromkeys([ESPEAK_NAMES.get(primary, lang.lower()), lang.lower(), primary]))
             for voice in self._engine.getProperty("voices"):
                 tags = [str(x).lower().lstrip("\x05") for x in (getattr(voice, "languages", None) or [])]
                 ident = str(voice.id).lower()

@@ -1,21 +1,26 @@
-"""Start a real `ivr serve` process on 127.0.0.1 for end-to-end tests."""
+"""Start a real `ivr serve` process on 127.0.0.1 for end-to-end tests, and ask it how it is."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import ROOT, SHIPPED_MENU
+from tests.waiting import wait_until
 from tests.webhooks import QUEUES, TOKEN
+from tests.workspace import ivr_command, ivr_env
+
+__all__ = ["Server", "free_port", "health", "ivr_command", "running_server", "wait_for_health"]
 
 
 def free_port() -> int:
@@ -35,26 +40,19 @@ class Server:
     log: Path
 
 
-def ivr_command() -> list[str]:
-    """How to run the `ivr` console script of this environment."""
-    script = Path(sys.executable).with_name("ivr")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "ivr.cli"]
-
-
 @contextmanager
-def running_server(tmp: Path, workers: int = 2, **env: str) -> Iterator[Server]:
-    """`ivr serve` with test settings; stopped (and its workers with it) on exit."""
+def running_server(tmp: Path, workers: int = 2, queues: Mapping[str, str] = QUEUES, **env: str) -> Iterator[Server]:
+    """`ivr serve` with test settings (`queues`: the IVR_QUEUE_* it is given); stopped, with its workers, on exit."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     db_url = env.pop("IVR_DATABASE_URL", f"sqlite:///{tmp / 'serve.sqlite3'}")
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
-    full_env.update(
+    full_env = ivr_env(
         {
             "TWILIO_AUTH_TOKEN": TOKEN,
             "IVR_PUBLIC_URL": url,
             "IVR_DATABASE_URL": db_url,
             "IVR_MENU": str(SHIPPED_MENU),
-            **QUEUES,
+            **queues,
             **env,
         }
     )
@@ -82,14 +80,46 @@ def running_server(tmp: Path, workers: int = 2, **env: str) -> Iterator[Server]:
 
 
 def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def healthy() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"ivr serve exited with {process.returncode}:\n{log.read_text(errors='replace')[-2000:]}")
         try:
             with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
+                return bool(response.status == 200)
         except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"ivr serve did not become healthy in {timeout} s:\n{log.read_text(errors='replace')[-2000:]}")
+            return False
+
+    wait_until(healthy, timeout, message=lambda: f"ivr serve to become healthy:\n{log.read_text(errors='replace')[-2000:]}")
+
+
+def health(server: Server) -> dict[str, Any]:
+    """The server's /healthz body (a request, which also lets the worker that answers check its menu files)."""
+    with urllib.request.urlopen(server.url + "/healthz", timeout=5) as response:
+        data: dict[str, Any] = json.loads(response.read())
+        return data
+
+
+def wait_for_health(
+    servers: list[Server],
+    predicate: Callable[[dict[str, Any]], object],
+    *,
+    settled_after: float | None = None,
+    timeout: float = 10.0,
+) -> list[dict[str, Any]]:
+    """Poll /healthz of every server until predicate(body) holds for each, and return the bodies.
+
+    A worker checks its menu files (and the published version) at most once per IVR_RELOAD_INTERVAL,
+    and which worker answers a request is up to gunicorn. So /healthz reporting a change proves only
+    that one worker took it; a worker that checked just before the change still serves the old version
+    until an interval has passed. With `settled_after` (a `time.monotonic()` reading: the moment of the
+    change plus the reload interval) the wait also lasts until then, after which the next request to
+    any worker is served from the change.
+    """
+    last: list[dict[str, Any]] = []
+
+    def done() -> list[dict[str, Any]] | None:
+        last[:] = [health(s) for s in servers]
+        settled = settled_after is None or time.monotonic() >= settled_after
+        return list(last) if settled and all(predicate(body) for body in last) else None
+
+    return wait_until(done, timeout, message=lambda: f"/healthz to show the change; last bodies: {last}")

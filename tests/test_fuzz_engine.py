@@ -23,8 +23,8 @@ from ivr.engine.events import CallerHangup, Entry, Event, RecordingDone, Transfe
 from ivr.engine.snapshot import CallSnapshot
 from ivr.hotline import engine_for
 from ivr.ir import Menu
-from ivr.nodes import HangupNode, InputNode, MenuNode, RecordNode, TransferNode
 from ivr.loading.menu_loader import load_menu
+from ivr.nodes import HangupNode, InputNode, MenuNode, RecordNode, TransferNode
 from ivr.simulator import SimulatedCall
 from ivr.store.tickets import TicketStore
 from tests.conftest import ROOT, SHIPPED_MENU

@@ -27,8 +27,8 @@ from pathlib import Path
 import pytest
 
 from ivr.errors import Problem
-from ivr.nodes import HangupNode, MenuNode
 from ivr.loading.menu_loader import check_menu, load_menu
+from ivr.nodes import HangupNode, MenuNode
 
 HERE = Path(__file__).parent
 MENUS = HERE / "menus"

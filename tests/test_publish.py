@@ -2,45 +2,34 @@
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 from ivr.testing.phone import HttpTransport, PhoneCall
-from tests.conftest import ROOT
 from tests.databases import postgres_schema
-from tests.server import Server, ivr_command, running_server
+from tests.server import Server, health, running_server, wait_for_health
 from tests.webhooks import TOKEN, said
+from tests.workspace import copy_workspace, run_ivr
 
 CLOCK = {"IvrTestClock": "2026-11-30T10:00:00+08:00"}
+RELOAD_INTERVAL = 0.2  # IVR_RELOAD_INTERVAL of the servers under test
 
 
 def ivr(*args: str, url: str) -> subprocess.CompletedProcess[str]:
     """Run `ivr ARGS` against the database at `url`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
-    env["IVR_DATABASE_URL"] = url
-    return subprocess.run([*ivr_command(), *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    return run_ivr(*args, env={"IVR_DATABASE_URL": url}, timeout=60)
 
 
 def version_of(server: Server) -> str:
     """The menu version a server says it serves."""
-    with urllib.request.urlopen(server.url + "/healthz", timeout=5) as response:
-        return str(json.loads(response.read())["menu"]["version"])
+    return str(health(server)["menu"]["version"])
 
 
-def wait_until(servers: list[Server], version: str, timeout: float = 10.0) -> None:
-    """Poll both hosts until each serves `version`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if all(version_of(s) == version for s in servers):
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"not every host serves {version}: {[version_of(s) for s in servers]}")
+def wait_until_served(servers: list[Server], version: str, changed_at: float) -> None:
+    """Wait until both hosts report `version` and a reload interval has passed since it changed at `changed_at`."""
+    wait_for_health(servers, lambda body: body["menu"]["version"] == version, settled_after=changed_at + RELOAD_INTERVAL)
 
 
 def welcome(server: Server, entries: Iterator[str] | list[str] | None = None) -> str:
@@ -51,14 +40,17 @@ def welcome(server: Server, entries: Iterator[str] | list[str] | None = None) ->
 
 def test_publish_reaches_every_host_and_rollback_returns(tmp_path: Path) -> None:
     """A published version is served by every worker on both hosts within seconds; rollback restores the old one."""
-    shutil.copytree(ROOT / "menus", tmp_path / "menus")
-    shutil.copytree(ROOT / "scope", tmp_path / "scope")
-    edited = tmp_path / "menus" / "volcengine.yaml"
+    edited = copy_workspace(tmp_path)
     edited.write_text(edited.read_text(encoding="utf-8").replace("您好，欢迎致电", "您好（发布版），欢迎致电"), encoding="utf-8")
     broken = tmp_path / "menus" / "broken.yaml"
     broken.write_text(edited.read_text(encoding="utf-8").replace("      1: business\n", "      1: nowhere\n"), encoding="utf-8")
     with postgres_schema() as url:
-        env = {"IVR_DATABASE_URL": url, "IVR_TEST_CLOCK": "1", "IVR_RELOAD_INTERVAL": "0.2", "IVR_PUBLIC_URL": "https://ivr.example.test"}
+        env = {
+            "IVR_DATABASE_URL": url,
+            "IVR_TEST_CLOCK": "1",
+            "IVR_RELOAD_INTERVAL": str(RELOAD_INTERVAL),
+            "IVR_PUBLIC_URL": "https://ivr.example.test",
+        }
         with running_server(tmp_path / "a", workers=2, **env) as a, running_server(tmp_path / "b", workers=2, **env) as b:
             original = version_of(a)
             assert "您好，欢迎致电" in welcome(a)
@@ -67,9 +59,10 @@ def test_publish_reaches_every_host_and_rollback_returns(tmp_path: Path) -> None
             assert refused.returncode == 1 and "unknown target 'nowhere'" in refused.stderr
 
             published = ivr("menu", "publish", str(edited), url=url)
+            published_at = time.monotonic()
             assert published.returncode == 0, published.stderr
             new = published.stdout.split("version ")[1].split(";")[0]
-            wait_until([a, b], new)
+            wait_until_served([a, b], new, published_at)
             for server in (a, b, a, b):
                 assert "您好（发布版）" in welcome(server)
 
@@ -79,8 +72,9 @@ def test_publish_reaches_every_host_and_rollback_returns(tmp_path: Path) -> None
             def entries() -> Iterator[str]:
                 yield "3"
                 rolled = ivr("menu", "rollback", original, url=url)
+                rolled_at = time.monotonic()
                 assert rolled.returncode == 0, rolled.stderr
-                wait_until([a, b], original)
+                wait_until_served([a, b], original, rolled_at)
                 yield "*"
 
             in_progress = welcome(b, entries())

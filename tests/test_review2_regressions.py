@@ -13,12 +13,12 @@ from werkzeug.datastructures import MultiDict
 
 from ivr.engine.services import TicketRequest
 from ivr.ir import Menu
+from ivr.library import KEEP_VERSIONS, MenuLibrary
 from ivr.loading.menu_loader import load_menu
 from ivr.qa.report import write_junit
 from ivr.qa.runner import FlowResult, RunOptions, run_flows
 from ivr.store.spool import SpoolingTicketSink
 from ivr.store.tickets import TicketStore, sqlite_url
-from ivr.web.menus import KEEP_VERSIONS, MenuLibrary
 from tests.conftest import ROOT, SHIPPED_MENU
 from tests.server import ivr_command
 from tests.webhooks import PUBLIC_URL, TOKEN, Hotline, make_hotline

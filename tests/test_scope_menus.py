@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from ivr.errors import DefinitionError
-from ivr.nodes import AnnounceNode, MenuNode
 from ivr.loading.menu_loader import load_menu
+from ivr.nodes import AnnounceNode, MenuNode
 from tests.conftest import ROOT
 
 EXTRA_SOFTWARE = """      - id: "redis"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from ivr.audio.build import BuildReport, PromptSpec, build_audio, prompt_key
 from ivr.audio.manifest import MANIFEST_NAME, AudioManifest, Entry, ManifestError, content_hash
-from ivr.audio.tts import DEFAULT_VOICES, Pyttsx3Renderer, Renderer, TtsError, TtsUnavailableError, VoiceNotFoundError
+from ivr.audio.tts import ESPEAK_NAMES, Pyttsx3Renderer, Renderer, TtsError, TtsUnavailableError, VoiceNotFoundError
 from ivr.audio.wav import TELEPHONE_RATE, AudioError, Pcm, WavError, WavInfo, duration, info, read_wav, resample, to_telephone, write_wav
 
 __all__ = [
-    "DEFAULT_VOICES",
+    "ESPEAK_NAMES",
     "MANIFEST_NAME",
     "TELEPHONE_RATE",
     "AudioError",

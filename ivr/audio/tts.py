@@ -50,8 +50,9 @@ from typing import Any, Protocol, runtime_checkable
 
 from ivr.audio.wav import AudioError, WavError, info
 
-# Language -> espeak-ng language code of the voice to use (matched against the voice's languages, then its id).
-DEFAULT_VOICES: Mapping[str, str] = {"zh-CN": "cmn", "en-US": "en-us"}
+# espeak-ng's voice for a language whose own code names no voice (matched against a voice's languages, then its id);
+# other languages are found by their tag (en-us) or its first part (ja). Keyed by the tag's first part.
+ESPEAK_NAMES: Mapping[str, str] = {"zh": "cmn"}
 
 
 class TtsError(AudioError):
@@ -171,7 +172,7 @@ def _attach_callback(driver: Any) -> None:
 
 
 class Pyttsx3Renderer:
-    """Renders with pyttsx3's espeak driver: Mandarin ('cmn') for zh-CN, American English for en-US.
+    """Renders with pyttsx3's espeak driver, each language with espeak-ng's voice for it (Mandarin 'cmn' for zh).
 
     The engine is shared by the whole process; renders are serialised with a lock.
     """
@@ -179,7 +180,7 @@ class Pyttsx3Renderer:
     VERSION = "pyttsx3-espeak-1"
 
     def __init__(self, voices: Mapping[str, str] | None = None, rate: int = 200, volume: float = 1.0) -> None:
-        self.voices = dict(DEFAULT_VOICES if voices is None else voices)
+        self.voices = dict(voices or {})  # language -> espeak-ng voice, where the menu names one
         self.rate = rate
         self.volume = volume
         self._voice_ids: dict[str, str] = {}
@@ -194,17 +195,26 @@ class Pyttsx3Renderer:
         return {"engine": "espeak-ng", "voice": self._wanted(lang), "rate": self.rate, "volume": self.volume}
 
     def _wanted(self, lang: str) -> str:
-        """The espeak-ng language code wanted for `lang`."""
-        return self.voices.get(lang, lang.lower())
+        """The espeak-ng language code wanted for `lang`: the menu's choice, else espeak's name for the language."""
+        return self._candidates(lang)[0]
+
+    def _candidates(self, lang: str) -> list[str]:
+        if lang in self.voices:
+            return [self.voices[lang]]
+        primary = lang.split("-", 1)[0].lower()
+        return [ESPEAK_NAMES[primary]] if primary in ESPEAK_NAMES else list(dict.fromkeys([lang.lower(), primary]))
 
     def voice_id(self, lang: str) -> str:
         """The id of the installed espeak-ng voice for `lang` (e.g. 'sit/cmn', 'gmw/en-us')."""
         if lang not in self._voice_ids:
-            wanted = self._wanted(lang).lower()
             voices = list(shared_engine().getProperty("voices"))
-            by_language = [v for v in voices if wanted in [str(x).lower() for x in (getattr(v, "languages", None) or [])]]
-            by_id = [v for v in voices if str(v.id).lower().rsplit("/", 1)[-1] == wanted]
-            found = by_language or by_id
+            found = []
+            for wanted in (c.lower() for c in self._candidates(lang)):
+                by_language = [v for v in voices if wanted in [str(x).lower() for x in (getattr(v, "languages", None) or [])]]
+                found = by_language or [v for v in voices if str(v.id).lower().rsplit("/", 1)[-1] == wanted]
+                if found:
+                    break
+            wanted = self._wanted(lang)
             if not found:
                 raise VoiceNotFoundError(f"no espeak-ng voice for {lang} (wanted language {wanted!r}; {len(voices)} voices installed)")
             self._voice_ids[lang] = str(found[0].id)

@@ -178,7 +178,7 @@ class Choice(Field):
     @property
     def kind(self) -> str:
         """The choices."""
-        return " \\| ".join(self.choices)
+        return " | ".join(self.choices)
 
     def default_text(self) -> str:
         """The default choice."""

@@ -46,7 +46,7 @@ class RecordNode(Node):
 
     def provides(self) -> frozenset[str]:
         """The message."""
-        return frozenset({"recording", "recording_url"})
+        return frozenset({"recording", "recording_url", "recording_seconds"})
 
     def enter(self, call: CallModel) -> None:
         """Say the prompt and record."""
@@ -59,6 +59,8 @@ class RecordNode(Node):
             return None
         call.snap.values["recording"] = event.text.strip()
         call.snap.values["recording_url"] = event.url
+        if event.seconds is not None:
+            call.snap.values["recording_seconds"] = str(event.seconds)
         return "recorded"
 
     def compile(self, fsm: MachineBuilder) -> None:

@@ -14,13 +14,8 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.engine.actions import Action, Gather, Hangup, Record, Say, Transfer
 
-__all__ = ["DEFAULT_VOICES", "DIAL_TIMEOUT", "StepUrls", "TwimlRenderer"]
+__all__ = ["DIAL_TIMEOUT", "StepUrls", "TwimlRenderer"]
 
-# The carrier's voices for languages a menu names no voice for (Amazon Polly through Twilio).
-DEFAULT_VOICES: Mapping[str, tuple[str, str]] = {
-    "zh-CN": ("Polly.Zhiyu", "cmn-CN"),
-    "en-US": ("Polly.Joanna", "en-US"),
-}
 DIAL_TIMEOUT = 30  # seconds an agent's line may ring before the transfer counts as no-answer
 
 
@@ -59,7 +54,7 @@ class TwimlRenderer:
         voices: Mapping[str, tuple[str, str]],
         audio_url: Callable[[str, str], str | None] | None = None,
     ) -> None:
-        self.voices = {**DEFAULT_VOICES, **voices}  # language -> (voice, language code the carrier expects)
+        self.voices = dict(voices)  # language -> (voice, language code the carrier expects), from the menu
         self.audio_url = audio_url  # (lang, text) -> URL of rendered audio, when prompts are rendered
 
     def say(self, target: VoiceResponse | TwimlGather, action: Say) -> None:
@@ -68,7 +63,7 @@ class TwimlRenderer:
         if url:
             target.play(url)
             return
-        voice, language = self.voices.get(action.lang, ("", action.lang))
+        voice, language = self.voices.get(action.lang, ("", action.lang))  # unnamed: the carrier's own voice for the language
         target.say(action.text, voice=voice or None, language=language)
 
     def render(self, actions: Iterable[Action], urls: StepUrls) -> str:
