@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import wave
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -17,8 +16,8 @@ from ivr.audio.index import AudioIndex
 from ivr.audio.prompts import menu_prompts
 from ivr.loading.menu_loader import load_menu
 from ivr.speech import Speaker
-from tests.server import ivr_command
 from tests.webhooks import PUBLIC_URL, TOKEN, Clock, make_app
+from tests.workspace import run_ivr
 
 BASELINE = Path(__file__).parent / "menus" / "broken" / "_valid.yaml"
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (make test installs it)")
@@ -39,9 +38,7 @@ def small_menu(folder: Path, recording: Path | None = None) -> Path:
 
 def build(menu: Path, out: Path) -> dict[str, Any]:
     """Run `ivr audio build` and return its manifest."""
-    result = subprocess.run(
-        [*ivr_command(), "audio", "build", "--menu", str(menu), "--out", str(out)], capture_output=True, text=True, timeout=300, check=False
-    )
+    result = run_ivr("audio", "build", "--menu", str(menu), "--out", str(out), timeout=300)
     assert result.returncode == 0, result.stderr
     data: dict[str, Any] = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     return {"stdout": result.stdout, "manifest": data}

@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import ROOT
-
-IVR = Path(sys.executable).with_name("ivr")
+from tests.workspace import run_ivr
 
 
 def run(*args: str, tmp_path: Path, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run `ivr ARGS` in the project folder with tickets in `tmp_path`."""
-    command = [str(IVR)] if IVR.exists() else [sys.executable, "-m", "ivr.cli"]
-    # The developer's own IVR_* settings must not leak into the test's call.
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
-    full_env.update({"IVR_SQLITE_PATH": str(tmp_path / "ivr.sqlite3"), **(env or {})})
-    return subprocess.run([*command, *args], check=False, cwd=ROOT, env=full_env, input=stdin, capture_output=True, text=True, timeout=60)
+    """Run `ivr ARGS` in the project folder with tickets in `tmp_path` (the developer's IVR_* settings do not leak in)."""
+    return run_ivr(*args, env={"IVR_SQLITE_PATH": str(tmp_path / "ivr.sqlite3"), **(env or {})}, stdin=stdin, timeout=60)
 
 
 def json_lines(out: str) -> list[dict[str, Any]]:

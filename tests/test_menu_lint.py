@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from ivr.loading.menu_loader import check_menu
 from tests.conftest import SHIPPED_MENU
-from tests.server import ivr_command
+from tests.workspace import run_ivr
 
 SMELLY = sorted((Path(__file__).parent / "menus" / "smelly").glob("*.yaml"))
 EXPECT = re.compile(r"#\s*expect-warning:\s*(\d+):(\d+)\s+(.*\S)")
@@ -37,9 +36,9 @@ def test_shipped_menu_has_no_warnings() -> None:
 def test_warnings_do_not_fail_the_check_unless_strict() -> None:
     """`ivr menu check` prints warnings as file:line:col: warning and exits 0; --strict makes them fail."""
     path = next(p for p in SMELLY if p.stem == "prefix_keys")
-    loose = subprocess.run([*ivr_command(), "menu", "check", str(path)], capture_output=True, text=True, check=False)
+    loose = run_ivr("menu", "check", str(path))
     assert loose.returncode == 0 and f"{path}:" in loose.stdout and ": warning: [main]" in loose.stdout
-    strict = subprocess.run([*ivr_command(), "menu", "check", "--strict", str(path)], capture_output=True, text=True, check=False)
+    strict = run_ivr("menu", "check", "--strict", str(path))
     assert strict.returncode == 1
 
 
@@ -66,9 +65,7 @@ def test_mermaid_graph_has_every_node() -> None:
     """`ivr menu graph --format mermaid` prints a stateDiagram-v2 naming every node of the menu."""
     from ivr.loading.menu_loader import load_menu
 
-    out = subprocess.run(
-        [*ivr_command(), "menu", "graph", str(SHIPPED_MENU), "--format", "mermaid"], capture_output=True, text=True, check=True
-    )
+    out = run_ivr("menu", "graph", str(SHIPPED_MENU), "--format", "mermaid", check=True)
     assert "stateDiagram-v2" in out.stdout
     for node in load_menu(SHIPPED_MENU).nodes:
         assert f'state "{node}" as ' in out.stdout, node

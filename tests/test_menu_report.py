@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
 
 from ivr.effort import estimate_seconds, routes
 from ivr.ir import Menu
 from tests.conftest import SHIPPED_MENU
-from tests.server import ivr_command
+from tests.workspace import run_ivr
 
 
 def test_every_destination_is_listed_worst_first(menu: Menu) -> None:
@@ -45,11 +44,7 @@ def test_rendered_durations_replace_estimates(menu: Menu) -> None:
 
 def test_report_command_prints_and_emits_json() -> None:
     """`ivr menu report` prints a table and, with --json, machine-readable routes."""
-    table = subprocess.run([*ivr_command(), "menu", "report", str(SHIPPED_MENU)], capture_output=True, text=True, check=True)
+    table = run_ivr("menu", "report", str(SHIPPED_MENU), check=True)
     assert table.stdout.splitlines()[0].startswith("destination")
-    data = json.loads(
-        subprocess.run(
-            [*ivr_command(), "menu", "report", str(SHIPPED_MENU), "--json", "--lang", "en-US"], capture_output=True, text=True, check=True
-        ).stdout
-    )
+    data = json.loads(run_ivr("menu", "report", str(SHIPPED_MENU), "--json", "--lang", "en-US", check=True).stdout)
     assert data[0]["seconds"] >= data[-1]["seconds"] and {"destination", "keys", "seconds", "path"} <= set(data[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from transitions import Machine
 
@@ -11,9 +12,11 @@ from transitions import Machine
 ANYWHERE = ("loop_limit", "error")
 
 
-@dataclass(frozen=True, order=True)
-class Edge:
-    """One transition: from `source` on `trigger` to `dest` ('' = stays, e.g. a re-prompt)."""
+class Edge(NamedTuple):
+    """One transition: from `source` on `trigger` to `dest` ('' = stays, e.g. a re-prompt).
+
+    A named tuple: every engine step makes one per transition taken, so it must be cheap to build.
+    """
 
     source: str
     trigger: str

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from transitions import EventData, Machine, State
 
@@ -132,7 +132,7 @@ def call_of(event: EventData) -> CallModel:
 def _wrap(hook: CallHook | None) -> list[Callable[[EventData], Any]]:
     if hook is None:
         return []
-    return [lambda ed: hook(call_of(ed))]
+    return [lambda ed: hook(ed.model)]  # the model is always the CallModel the engine passed to the trigger
 
 
 class MachineBuilder:
@@ -180,13 +180,13 @@ def compile_machine(menu: Menu, runtime: Runtime) -> Machine:
         node.compile(builder)
 
     def enter(event: EventData) -> None:
-        moved = event.transition is not None and event.transition.source != event.transition.dest
-        runtime.enter(call_of(event), moved)
+        t = event.transition
+        runtime.enter(cast(CallModel, event.model), t is not None and t.source != t.dest)
 
     def finished(event: EventData) -> None:
-        if event.result and event.transition is not None:
-            t = event.transition
-            call_of(event).taken.append(Edge(t.source, event.event.name, t.dest or ""))
+        t = event.transition
+        if event.result and t is not None:
+            cast(CallModel, event.model).taken.append(Edge(t.source, event.event.name, t.dest or ""))
 
     machine = Machine(
         model=None,

@@ -89,9 +89,9 @@ class _Build:
         """The node's retry settings, falling back to the menu's defaults."""
         v, d = self.values, self.defaults
         return Retry(
-            max_invalid=v.get("max_invalid", d.get("max_invalid", 3)),
-            max_no_input=v.get("max_no_input", d.get("max_no_input", 3)),
-            timeout=v.get("timeout", d.get("timeout", 5)),
+            max_invalid=v.get("max_invalid", d["max_invalid"]),
+            max_no_input=v.get("max_no_input", d["max_no_input"]),
+            timeout=v.get("timeout", d["timeout"]),
             invalid_prompt=v.get("invalid") or d["invalid"],
             no_input_prompt=v.get("no_input") or d["no_input"],
             on_max_failures=v.get("on_max_failures") or d["on_max_failures"],

@@ -17,7 +17,7 @@ class HangupNode(Node):
     """Says goodbye and ends the call."""
 
     prompt: Text | None
-    reason: str = "completed"
+    reason: str
 
     kind: ClassVar[str] = "hangup"
     ends_call: ClassVar[bool] = True

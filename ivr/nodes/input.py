@@ -21,9 +21,9 @@ class InputNode(PromptedNode):
     action: str
     outcomes: Mapping[str, str]  # action outcome -> target; any other outcome is an invalid entry
     max_digits: int
-    min_digits: int = 1
-    finish_on_key: str = "#"
-    store_as: str = "entry"  # name under which the digits are kept for prompts
+    min_digits: int
+    finish_on_key: str
+    store_as: str  # name under which the digits are kept for prompts
 
     kind: ClassVar[str] = "input"
 

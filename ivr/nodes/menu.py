@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import ClassVar
 
 from ivr.engine.actions import Gather
@@ -22,7 +23,7 @@ class MenuNode(PromptedNode):
     kind: ClassVar[str] = "menu"
     is_menu: ClassVar[bool] = True
 
-    @property
+    @cached_property
     def max_digits(self) -> int:
         """Longest key, so the gather ends as soon as a full key is entered."""
         return max((len(k) for k in self.options), default=1)

@@ -21,10 +21,10 @@ class RecordNode(Node):
 
     prompt: Text
     next: str
-    max_length: int = 120
-    finish_on_key: str = "#"
+    max_length: int  # seconds
 
     kind: ClassVar[str] = "record"
+    finish_on_key: ClassVar[str] = "#"  # the caller ends a message with '#', as the prompts say
     waits: ClassVar[bool] = True
     outlives_hangup: ClassVar[bool] = True  # a caller who hangs up while recording has still left a message
 

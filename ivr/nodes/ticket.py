@@ -20,7 +20,7 @@ class TicketNode(Node):
 
     category: str
     next: str
-    prompt: Text | None = None
+    prompt: Text | None
 
     kind: ClassVar[str] = "ticket"
 

@@ -7,7 +7,7 @@ superscript or full-width digit through). An odd value becomes "nothing there", 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime
 
 from flask import Request
@@ -23,31 +23,100 @@ ASCII_NUMBER = re.compile(r"[0-9]{1,8}")
 FINISHED_STATES = ("completed", "busy", "failed", "no-answer", "canceled")
 
 
-@dataclass(frozen=True)
 class VoiceRequest:
-    """What one webhook request says, by Twilio's names."""
+    """What one webhook request says, by Twilio's names; each field is read when asked for (a view needs a few)."""
 
-    call_sid: str
-    caller: str  # From
-    called: str  # To
-    digits: str  # Digits of a Gather (or the key that ended a Record)
-    recording_url: str
-    recording_seconds: int | None
-    dial_status: str  # DialCallStatus
-    call_status: str  # CallStatus
-    call_duration: int | None
-    error_code: str
-    seq: int | None  # the step number the action URL carries
-    silence: bool  # the Redirect after a Gather that heard nothing
-    empty: bool  # the Redirect after a Record that heard nothing
-    test_clock: str  # test mode only: the call's time (signed)
-    test_lang: str  # test mode only: the call's first language (signed)
+    __slots__ = ("_args", "_form")
+
+    def __init__(self, form: Mapping[str, str], args: Mapping[str, str]) -> None:
+        self._form = form
+        self._args = args
+
+    def field(self, name: str) -> str:
+        """A posted field, trimmed and bounded ('' when missing)."""
+        return (self._form.get(name) or "").strip()[:MAX_FIELD]
+
+    @property
+    def call_sid(self) -> str:
+        """CallSid."""
+        return self.field("CallSid")
+
+    @property
+    def caller(self) -> str:
+        """From: the caller's number."""
+        return self.field("From")
+
+    @property
+    def called(self) -> str:
+        """To: the number called."""
+        return self.field("To")
+
+    @property
+    def digits(self) -> str:
+        """Digits of a Gather (or the key that ended a Record)."""
+        return self.field("Digits")
+
+    @property
+    def recording_url(self) -> str:
+        """RecordingUrl: where Twilio keeps a message."""
+        return self.field("RecordingUrl")
+
+    @property
+    def recording_seconds(self) -> int | None:
+        """RecordingDuration."""
+        return _number(self.field("RecordingDuration"))
+
+    @property
+    def dial_status(self) -> str:
+        """DialCallStatus: how a Dial ended."""
+        return self.field("DialCallStatus")
+
+    @property
+    def call_status(self) -> str:
+        """CallStatus."""
+        return self.field("CallStatus")
+
+    @property
+    def call_duration(self) -> int | None:
+        """CallDuration, in seconds."""
+        return _number(self.field("CallDuration"))
+
+    @property
+    def error_code(self) -> str:
+        """ErrorCode, on the Fallback URL."""
+        return self.field("ErrorCode")
+
+    @property
+    def seq(self) -> int | None:
+        """The step number the action URL carries."""
+        return _number(self._args.get("seq", ""))
+
+    @property
+    def silence(self) -> bool:
+        """The Redirect after a Gather that heard nothing."""
+        return bool(self._args.get("silence"))
+
+    @property
+    def empty(self) -> bool:
+        """The Redirect after a Record that heard nothing."""
+        return bool(self._args.get("empty"))
+
+    @property
+    def test_clock(self) -> str:
+        """Test mode only: the call's time (a signed field)."""
+        return self.field(CLOCK_FIELD)
+
+    @property
+    def test_lang(self) -> str:
+        """Test mode only: the call's first language (a signed field)."""
+        return self.field(LANG_FIELD)
 
     def entry(self) -> Entry:
         """The caller's keys; letters or other junk are passed on as they are, for the engine to call invalid."""
         if self.silence:
             return Entry("")
-        return Entry(self.digits if DIGITS.fullmatch(self.digits) else self.digits[:64])
+        digits = self.digits
+        return Entry(digits if DIGITS.fullmatch(digits) else digits[:64])
 
     def recording(self) -> RecordingDone:
         """A finished message: where Twilio keeps the audio and how long it is (transcripts come elsewhere, if at all)."""
@@ -66,8 +135,9 @@ class VoiceRequest:
 
     def test_time(self) -> datetime | None:
         """The call's time from the signed test field, if it is a time with an offset."""
+        raw = self.test_clock
         try:
-            at = datetime.fromisoformat(self.test_clock) if self.test_clock else None
+            at = datetime.fromisoformat(raw) if raw else None
         except ValueError:
             return None
         return at if at is not None and at.tzinfo is not None else None
@@ -80,24 +150,4 @@ def _number(text: str) -> int | None:
 def parse(request: Request) -> VoiceRequest:
     """Read a webhook request (form fields of a POST, flags of the action URL)."""
     form = request.form if request.mimetype == "application/x-www-form-urlencoded" else {}
-
-    def field(name: str) -> str:
-        return (form.get(name) or "").strip()[:MAX_FIELD]
-
-    return VoiceRequest(
-        call_sid=field("CallSid"),
-        caller=field("From"),
-        called=field("To"),
-        digits=field("Digits"),
-        recording_url=field("RecordingUrl"),
-        recording_seconds=_number(field("RecordingDuration")),
-        dial_status=field("DialCallStatus"),
-        call_status=field("CallStatus"),
-        call_duration=_number(field("CallDuration")),
-        error_code=field("ErrorCode"),
-        seq=_number(request.args.get("seq", "")),
-        silence=bool(request.args.get("silence")),
-        empty=bool(request.args.get("empty")),
-        test_clock=field(CLOCK_FIELD),
-        test_lang=field(LANG_FIELD),
-    )
+    return VoiceRequest(form, request.args)
