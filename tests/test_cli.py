@@ -183,3 +183,10 @@ def test_database_url_overrides_the_sqlite_path(tmp_path: Path) -> None:
     run("call", "--at", "2026-11-30T23:00:00+08:00", "--keys", "1", "--voicemail", "x", tmp_path=tmp_path, env=env)
     assert other.is_file() and not (tmp_path / "ivr.sqlite3").exists()
     assert len(json.loads(run("tickets", "list", "--json", tmp_path=tmp_path, env=env).stdout)) == 1
+
+
+def test_bad_database_url_is_a_clear_error() -> None:
+    """An unusable IVR_DATABASE_URL gives a one-line error and exit status 2, not a traceback."""
+    env = {"IVR_DATABASE_URL": "foo://x", "PATH": "/usr/bin:/bin"}
+    result = run_ivr("menu", "versions", env=env)
+    assert result.returncode == 2 and result.stderr.startswith("ivr: ") and "Traceback" not in result.stderr
