@@ -29,6 +29,7 @@ import pytest
 from ivr.errors import Problem
 from ivr.loading.menu_loader import check_menu, load_menu
 from ivr.nodes import HangupNode, MenuNode
+from tests.workspace import run_ivr
 
 HERE = Path(__file__).parent
 MENUS = HERE / "menus"
@@ -142,12 +143,10 @@ def reports_by_seed() -> dict[int, dict[str, list[str]]]:
 
 def run_cli(path: Path) -> subprocess.CompletedProcess[str]:
     """`ivr menu check PATH` in a fresh interpreter."""
-    return subprocess.run(
-        [sys.executable, "-m", "ivr.cli", "menu", "check", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    return run_ivr(
+        "menu",
+        "check",
+        str(path),
     )
 
 

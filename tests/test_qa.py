@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -15,17 +14,16 @@ from ivr.errors import DefinitionError
 from ivr.qa.flow import load_flow
 from ivr.qa.runner import RunOptions, run_flows
 from tests.conftest import ROOT, SHIPPED_MENU
-from tests.server import ivr_command, running_server
+from tests.server import running_server
 from tests.webhooks import TOKEN
+from tests.workspace import copy_workspace, run_ivr
 
 FLOWS = ROOT / "tests" / "flows"
 
 
 def qa(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     """Run `ivr qa ARGS`."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("IVR_", "TWILIO_"))}
-    full_env.update(env or {})
-    return subprocess.run([*ivr_command(), "qa", *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300, check=False)
+    return run_ivr("qa", *args, env=env, cwd=cwd, timeout=300)
 
 
 def write(path: Path, text: str) -> Path:
@@ -79,9 +77,7 @@ class TestRunner:
 
     def test_retargeted_key_fails_with_expected_and_heard(self, tmp_path: Path) -> None:
         """A copy of the menu with key 0 sent to the account team instead of an agent fails the shipped flows, readably."""
-        shutil.copytree(ROOT / "menus", tmp_path / "menus")
-        shutil.copytree(ROOT / "scope", tmp_path / "scope")
-        menu = tmp_path / "menus" / "volcengine.yaml"
+        menu = copy_workspace(tmp_path)
         text = menu.read_text(encoding="utf-8")
         assert "      0: agent\n" in text
         menu.write_text(text.replace("      0: agent\n", "      0: account_other\n", 1), encoding="utf-8")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,7 @@ import pytest
 from ivr.errors import DefinitionError
 from ivr.loading.menu_loader import load_menu
 from ivr.nodes import AnnounceNode, MenuNode
-from tests.conftest import ROOT
+from tests.workspace import copy_workspace
 
 EXTRA_SOFTWARE = """      - id: "redis"
         name:
@@ -28,8 +27,7 @@ EXTRA_SOFTWARE = """      - id: "redis"
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     """A copy of the shipped menu folder and scope data that a test may edit."""
-    shutil.copytree(ROOT / "menus", tmp_path / "menus")
-    shutil.copytree(ROOT / "scope", tmp_path / "scope")
+    copy_workspace(tmp_path)
     return tmp_path
 
 

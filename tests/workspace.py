@@ -18,8 +18,8 @@ def ivr_command() -> list[str]:
 
 
 def ivr_env(env: dict[str, str] | None = None) -> dict[str, str]:
-    """This process's environment without the developer's own IVR_* settings, plus `env`."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
+    """This process's environment without the developer's own IVR_* and TWILIO_* settings, plus `env`."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("IVR_", "TWILIO_"))}
     clean.update(env or {})
     return clean
 
@@ -32,7 +32,7 @@ def run_ivr(
     timeout: float = 120,
     check: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """Run `ivr ARGS` in the project folder (IVR_* settings only from `env`) and capture its text output."""
+    """Run `ivr ARGS` in the project folder (IVR_* and TWILIO_* settings only from `env`) and capture its text output."""
     return subprocess.run(
         [*ivr_command(), *args], cwd=cwd, env=ivr_env(env), input=stdin, capture_output=True, text=True, timeout=timeout, check=check
     )
