@@ -22,6 +22,7 @@ class ActionSpec:
     name: str
     needs_data: tuple[str, ...]
     outputs: frozenset[str]  # values its result sets, for {name} placeholders in later prompts
+    outcomes: frozenset[str]  # the outcomes it can give, for a menu's `on:`
     build: Callable[[Mapping[str, str]], Action]
     check_data: Callable[[Mapping[str, str], tuple[str, ...]], list[tuple[str, str]]]  # (data name, problem)
     examples: Callable[[Mapping[str, str]], dict[str, str]]  # outcome -> digits that produce it (for generated flows)
@@ -36,6 +37,7 @@ REGISTRY: dict[str, ActionSpec] = {
         "order_lookup",
         ("orders",),
         frozenset({"order_id", "order_status"}),
+        frozenset({"found", "not_found"}),
         lambda data: OrderLookup(CsvOrderSource(data["orders"])),
         _check_orders,
         lambda data: {"found": CsvOrderSource(data["orders"]).first_id() or "1", "not_found": "0" * 12},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 from ivr.config import DEFAULT_MENU, Settings
 from ivr.effort import Durations
 from ivr.errors import ConfigError, DefinitionError, IvrError
+from ivr.hours import YEARS
 from ivr.loading.menu_loader import check_menu
 
 if TYPE_CHECKING:
@@ -33,6 +35,8 @@ def _parse_at(value: str | None, timezone: str) -> datetime:
         at = datetime.fromisoformat(value)
     except ValueError:
         raise ConfigError(f"--at {value!r} is not an ISO 8601 time such as {example}") from None
+    if at.year not in YEARS:
+        raise ConfigError(f"--at {value!r} is outside the years {YEARS.start}–{YEARS.stop - 1}")
     return at if at.tzinfo else at.replace(tzinfo=ZoneInfo(timezone))
 
 
@@ -113,6 +117,8 @@ def cmd_menu_report(args: argparse.Namespace) -> int:
     from ivr.loading.menu_loader import load_menu
 
     menu = load_menu(args.path)
+    if args.lang is not None and args.lang not in menu.languages:
+        raise ConfigError(f"--lang {args.lang!r} is not one of the menu's languages: {', '.join(menu.languages)}")
     durations = _audio_durations(Path(args.audio))
     rows = routes(menu, args.lang, durations)
     if args.json:
@@ -407,6 +413,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except IvrError as exc:
         print(f"ivr: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # The reader went away (`ivr … | head`): stop quietly, and keep Python from complaining at exit.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - replaced for the rest of the process
+        return 141
+    except OSError as exc:  # a file the command was asked to read or write (--out, --db …)
+        print(f"ivr: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ivr.errors import ConfigError
+from ivr.format.fields import ADDRESS, ADDRESS_DOC
 from ivr.hours import FORCE_VALUES
 
 DEFAULT_MENU = "menus/volcengine.yaml"
@@ -39,6 +41,10 @@ class Settings:
         override = env.get("IVR_HOURS_OVERRIDE", "").strip().lower() or None
         if override is not None and override not in FORCE_VALUES:
             raise ConfigError(f"IVR_HOURS_OVERRIDE must be one of {', '.join(FORCE_VALUES)}, not {override!r}")
+        queues = {k.removeprefix("IVR_QUEUE_").lower(): v.strip() for k, v in env.items() if k.startswith("IVR_QUEUE_")}
+        for name, address in queues.items():
+            if not re.fullmatch(ADDRESS, address):
+                raise ConfigError(f"IVR_QUEUE_{name.upper()} must be {ADDRESS_DOC} (or empty to take the queue off the line), not {address!r}")
         return cls(
             menu_path=env.get("IVR_MENU") or DEFAULT_MENU,
             database_url=env.get("IVR_DATABASE_URL", ""),
@@ -52,7 +58,7 @@ class Settings:
             test_clock=_flag(env, "IVR_TEST_CLOCK"),
             reload_interval=_seconds(env, "IVR_RELOAD_INTERVAL", 1.0),
             # Set but empty means "no address": ops can take a queue off the line without editing the menu.
-            queue_addresses={k.removeprefix("IVR_QUEUE_").lower(): v.strip() for k, v in env.items() if k.startswith("IVR_QUEUE_")},
+            queue_addresses=queues,
         )
 
     def queue_address(self, queue: str, default: str) -> str:

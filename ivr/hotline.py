@@ -6,6 +6,7 @@ runs on the same parts whichever way it comes in.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from ivr.config import Settings
 from ivr.engine.engine import Engine, Step
 from ivr.engine.services import TicketSink
 from ivr.errors import ConfigError, ServiceError
+from ivr.hours import YEARS
 from ivr.ir import Menu
 from ivr.library import MenuLibrary
 from ivr.loading.menu_loader import load_menu
@@ -29,6 +31,7 @@ __all__ = [
     "CLOCK_FIELD",
     "LANG_FIELD",
     "TRACE_HEADER",
+    "YEARS",
     "Clock",
     "ConfigError",
     "Engine",
@@ -41,6 +44,8 @@ __all__ = [
     "open_hotline",
     "queue_directory",
 ]
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
@@ -120,4 +125,8 @@ def open_hotline(settings: Settings, *, clock: Clock | None = None, reload: bool
         settings.reload_interval if reload else 0,
         store.menus if reload else None,
     )
+    unknown = sorted(set(settings.queue_addresses) - {name.lower() for name in menus.current().menu.queues})
+    if unknown:  # a misspelt variable would leave its queue on the menu's address without a word
+        names = ", ".join(f"IVR_QUEUE_{name.upper()}" for name in unknown)
+        log.warning("%s name no queue of the menu (queues: %s)", names, ", ".join(menus.current().menu.queues))
     return Hotline(settings, store, tickets, menus, clock or (lambda: datetime.now(UTC)), AudioIndex(settings.audio_dir))

@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+YEARS = range(1900, 9000)  # a call's clock outside these is a mistake (and near year 1 or 9999 time zones overflow)
 FORCE_VALUES = ("auto", "open", "closed")
 
 
@@ -59,7 +60,7 @@ class Schedule:
         minute = local.hour * 60 + local.minute + local.second / 60 + local.microsecond / 60e6
         today = local.date()
         days = [(today, 0)]
-        if today not in self.overrides:
+        if today not in self.overrides and today > date.min:
             # A window that opened yesterday and runs past midnight still counts today, unless today has
             # an override: a dated override decides the whole of its date (a holiday is closed all day).
             days.append((today - timedelta(days=1), 1440))

@@ -6,8 +6,10 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-# {name} or {name|digits}: a value the engine knows at run time (ticket, order id...).
+# {name} or {name|digits}: a value the engine knows at run time (ticket, order id...). `{{` and `}}` are
+# literal braces: text taken from data (scope/) is escaped so that it can never act as a placeholder.
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)(?:\|([a-z]+))?\}")
+_TOKEN = re.compile(r"\{\{|\}\}|\{([a-z_][a-z0-9_]*)(?:\|([a-z]+))?\}")
 FILTERS = frozenset({"digits"})
 
 
@@ -41,10 +43,27 @@ def spell_digits(value: str) -> str:
 
 
 def render(template: str, values: Mapping[str, str]) -> str:
-    """Fill run-time placeholders; an unknown value renders as empty rather than failing a call."""
+    """Fill run-time placeholders and unescape literal braces; an unknown value renders as empty rather than failing a call."""
 
     def fill(match: re.Match[str]) -> str:
+        if match.group(1) is None:
+            return match.group(0)[0]  # '{{' -> '{', '}}' -> '}'
         value = values.get(match.group(1), "")
         return spell_digits(value) if match.group(2) == "digits" else value
 
-    return PLACEHOLDER.sub(fill, template)
+    return _TOKEN.sub(fill, template)
+
+
+def placeholders(template: str) -> list[re.Match[str]]:
+    """The run-time placeholders of a text (literal `{{…}}` braces are not)."""
+    return [m for m in _TOKEN.finditer(template) if m.group(1) is not None]
+
+
+def without_placeholders(template: str) -> str:
+    """The text with placeholders and escaped braces taken out (what is left must hold no brace)."""
+    return _TOKEN.sub("", template)
+
+
+def escape(text: str) -> str:
+    """Text from data, made safe to put into a prompt: its braces stay braces."""
+    return text.replace("{", "{{").replace("}", "}}")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ivr.loading.menu_loader import check_menu
 from tests.menu_variants import messages, variant
+from tests.workspace import copy_workspace
 
 
 def test_transfer_failing_into_itself_is_refused(tmp_path: Path) -> None:
@@ -30,3 +32,14 @@ def test_recursive_alias_is_a_located_problem(tmp_path: Path) -> None:
     path = variant(tmp_path, "  fallback_queue: general", "  fallback_queue: general\n  extra: &loop [*loop]")
     found = messages(path)
     assert any("recursive alias" in m for m in found)
+
+
+def test_an_outcome_the_action_never_gives_is_an_error(tmp_path: Path) -> None:
+    """`on: {fonud: …}` would never be taken (every order "not found"): it is an error naming the outcome meant."""
+    menu = copy_workspace(tmp_path)
+    text = menu.read_text(encoding="utf-8")
+    assert "      found: order_status\n" in text
+    menu.write_text(text.replace("      found: order_status\n", "      fonud: order_status\n", 1), encoding="utf-8")
+    messages = [f"{p.line}: {p.message}" for p in check_menu(menu)]
+    line = next(i for i, row in enumerate(menu.read_text(encoding="utf-8").splitlines(), start=1) if "fonud:" in row)
+    assert messages == [f"{line}: action 'order_lookup' has no outcome 'fonud'; did you mean 'found'? (outcomes: found, not_found)"]

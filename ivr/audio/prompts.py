@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ivr.audio.build import PromptSpec
 from ivr.ir import Menu
-from ivr.text import PLACEHOLDER, Text
+from ivr.text import Text, placeholders, render
 
 
 def menu_prompts(menu: Menu) -> list[PromptSpec]:
@@ -19,10 +19,13 @@ def menu_prompts(menu: Menu) -> list[PromptSpec]:
         pairs.append(("fallback", menu.fallback_prompt))
     for prompt_id, text in pairs:
         for lang in menu.languages:
-            words = text.get(lang)
-            if PLACEHOLDER.search(words) or (lang, words) in seen:
+            written = text.get(lang)
+            if placeholders(written):
+                continue
+            words = render(written, {})  # as the engine says it: escaped braces are plain braces
+            if (lang, words) in seen:
                 continue
             seen.add((lang, words))
-            recording = menu.recordings.get(f"{lang}\n{words}")
+            recording = menu.recordings.get(f"{lang}\n{written}")
             specs.append(PromptSpec(prompt_id, lang, words, Path(recording) if recording else None))
     return specs

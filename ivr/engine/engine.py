@@ -125,7 +125,7 @@ class Engine:
     def last_resort(self, lang: str | None = None, node: str = FALLBACK, every_language: bool = True) -> tuple[Action, ...]:
         """When nothing else works: apologise and hand the caller to the fallback queue (if it can be dialled), then end."""
         languages = self.menu.languages_from(lang) if every_language else self.menu.languages_from(lang)[:1]
-        out: list[Action] = [Say(node, language, self.menu.apology.get(language), "apology") for language in languages]
+        out: list[Action] = [Say(node, language, render(self.menu.apology.get(language), {}), "apology") for language in languages]
         queue = self.menu.fallback_queue
         address = self.address_of(queue)
         if address:
@@ -221,4 +221,4 @@ class Engine:
             self._fire(model, trigger)
 
     def _in_every_language(self, text: Text, lang: str | None, prompt: str) -> list[Action]:
-        return [Say(FALLBACK, language, text.get(language), prompt) for language in self.menu.languages_from(lang)]
+        return [Say(FALLBACK, language, render(text.get(language), {}), prompt) for language in self.menu.languages_from(lang)]

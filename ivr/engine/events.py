@@ -31,6 +31,7 @@ class RecordingDone:
     text: str = ""  # a transcript (the console simulator's typed message); Twilio's arrive only at a transcribeCallback
     url: str = ""
     seconds: int | None = None
+    ended_by: str = ""  # the key that ended it, or "hangup" when the caller hung up while recording
 
 
 @dataclass(frozen=True)

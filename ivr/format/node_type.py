@@ -24,6 +24,7 @@ class Build(Protocol):
     where: Mapping[str, Location]  # field -> where it is written; "FIELD KEY" for entries of mappings and texts
     languages: tuple[str, ...]
     scope: Scope | None
+    scope_broken: bool  # `scope` is set but its files have errors (reported already)
 
     def error(self, field: str | None, message: str) -> None:
         """Report a problem at a field (or at the node's name)."""

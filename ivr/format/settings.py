@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from ivr.format.fields import (
+    ADDRESS,
+    ADDRESS_DOC,
     DATE,
     DAY_SPEC,
     LANGUAGE_TAG,
@@ -87,7 +89,13 @@ QUEUE = Section(
     "Queue",
     "A team callers can be transferred to.",
     (
-        Word("address", "Where the call is transferred: a number, sip:… or client:… (IVR_QUEUE_<NAME> wins over this).", default=""),
+        Word(
+            "address",
+            "Where the call is transferred: a number, sip:… or client:… (IVR_QUEUE_<NAME> wins over this).",
+            default="",
+            pattern=ADDRESS,
+            pattern_doc=ADDRESS_DOC,
+        ),
         Word("description", "What the queue is for.", default=""),
     ),
 )

@@ -80,7 +80,7 @@ class FieldReader:
         if isinstance(f, Keys):
             return self._keys(r, m, f, what, where)
         if isinstance(f, Outcomes):
-            return self._outcomes(r, m, f, what)
+            return self._outcomes(r, m, f, what, where)
         return None  # sections and free mappings have readers of their own
 
     def _keys(self, r: Reader, m: YMap, f: Keys, what: str, where: dict[str, Location]) -> dict[str, str] | None:
@@ -108,7 +108,7 @@ class FieldReader:
             self.refs.append(("target", value.value, r.node or "", value.loc))
         return options
 
-    def _outcomes(self, r: Reader, m: YMap, f: Outcomes, what: str) -> dict[str, str] | None:
+    def _outcomes(self, r: Reader, m: YMap, f: Outcomes, what: str, where: dict[str, Location]) -> dict[str, str] | None:
         if not f.required and f.name not in m.values:
             return None
         on = r.mapping(m.get(f.name), f"'{f.name}' of {what}", m.loc)
@@ -116,6 +116,7 @@ class FieldReader:
             return None
         outcomes: dict[str, str] = {}
         for outcome, value in on.values.items():
+            where[f"{f.name} {outcome}"] = on.keys[outcome]
             if isinstance(value, YScalar) and not value.is_null:
                 outcomes[outcome] = value.value
                 self.refs.append(("target", value.value, r.node or "", value.loc))

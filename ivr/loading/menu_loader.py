@@ -11,7 +11,7 @@ import difflib
 import hashlib
 import re
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ from ivr.loading.settings import (
     read_schedule,
     read_voices,
 )
-from ivr.loading.yamltree import Sources, YMap, YNode, YScalar, parse_file
+from ivr.loading.yamltree import Sources, YMap, YNode, YScalar, YSeq, parse_file
 from ivr.nodes import NODE_TYPES
 from ivr.scope import Scope
 from ivr.text import Text
@@ -80,10 +80,15 @@ class _Build:
     languages: tuple[str, ...]
     scope: Scope | None
     defaults: Mapping[str, Any]
+    scope_broken: bool = False
+    reported: set[tuple[Location, str]] = field(default_factory=set)
 
     def error(self, field: str | None, message: str) -> None:
-        """Report a problem at a field, or at the node's name."""
-        self.reader.error(self.where.get(field, self.location) if field else self.location, message)
+        """Report a problem at a field, or at the node's name (once: a template filled many times says it once)."""
+        loc = self.where.get(field, self.location) if field else self.location
+        if (loc, message) not in self.reported:
+            self.reported.add((loc, message))
+            self.reader.error(loc, message)
 
     def retry(self) -> Retry:
         """The node's retry settings, falling back to the menu's defaults."""
@@ -121,8 +126,11 @@ def _load(path: Path, action_names: set[str], files: Sources) -> tuple[Menu | No
 
     languages = _languages(r, settings)
     base = path.parent
+    before = len(problems)
     scope, scope_files = _scope(r, settings, base, read, languages, files)
-    scope_values = scope.values() if scope else {}
+    # When scope/ is set but broken, its own errors say why: prompts do not also call each fact unknown.
+    scope_broken = scope is None and len(problems) > before
+    scope_values = scope.values() if scope else None if scope_broken else {}
     refs: list[Ref] = []
     recorded: dict[tuple[str, str], str] = {}  # (lang, text) -> a prerecorded WAV to play instead of speech
 
@@ -136,24 +144,26 @@ def _load(path: Path, action_names: set[str], files: Sources) -> tuple[Menu | No
         if text is None:
             return None
         where = {lang: v.loc for lang, v in value.values.items()} if isinstance(value, YMap) else {}
-        return resolve_scope(rd, text, scope_values, where)
+        return resolve_scope(rd, text, scope_values, where) if scope_values is not None else text
 
     plain = FieldReader(read_text, refs)
-    defaults = read_defaults(r, settings, languages, plain)
+    defaults, defaults_where = read_defaults(r, settings, languages, plain)
     for_nodes = FieldReader(read_text, refs, defaults)
 
     nodes: dict[str, Node] = {}
     for node_id, value in nodes_map.values.items():
-        for node in _read_node(r.for_node(node_id), node_id, value, nodes_map.keys[node_id], for_nodes, languages, scope, defaults):
+        read_node = _read_node(r.for_node(node_id), node_id, value, nodes_map.keys[node_id], for_nodes, languages, scope, defaults, scope_broken)
+        for node in read_node:
             nodes[node.id] = node
 
     simple = tuple(f for f in SETTINGS.fields if f.name in ("id", "default_language", "start", "on_error", "apology", "fallback_queue"))
-    top_values, _ = plain.read(r, settings, simple, SETTINGS.label)
+    top_values, top_where = plain.read(r, settings, simple, SETTINGS.label)
     start = top_values.get("start") or ""
     loop, loop_loc = read_loop_limit(r, settings, plain)
     queues = read_queues(r, settings, plain)
     data, declared_data = read_data(r, settings, base, files)
     action_refs(r, refs, declared_data)
+    _check_outcomes(r, nodes)
     check_action_data(r, refs, data, languages, settings, files)
     default_language = top_values.get("default_language")
     if default_language is not None and languages and default_language not in languages:
@@ -163,10 +173,19 @@ def _load(path: Path, action_names: set[str], files: Sources) -> tuple[Menu | No
     fallback_texts, where = plain.read(
         r, settings, tuple(f for f in SETTINGS.fields if f.name in ("fallback_prompt", "fallback_ticket")), SETTINGS.label
     )
-    for name, text in fallback_texts.items():  # said on the carrier's fallback path, where only the new ticket is known
-        for lang, words in text.by_lang.items():
-            for message in placeholder_problems(words, frozenset({"ticket"} if name == "fallback_ticket" else ())):
-                r.error(where.get(f"{name} {lang}", where[name]), message)
+    # Texts said where no call values are known: the fallback path (only its new ticket), the apology, and the
+    # defaults' complaints, which every node that waits for keys may say.
+    apology = top_values.get("apology")
+    for name, text, known, at in (
+        ("fallback_prompt", fallback_texts.get("fallback_prompt"), (), where),
+        ("fallback_ticket", fallback_texts.get("fallback_ticket"), ("ticket",), where),
+        ("apology", apology, (), top_where),
+        ("invalid", defaults.get("invalid"), (), defaults_where),
+        ("no_input", defaults.get("no_input"), (), defaults_where),
+    ):
+        for lang, words in text.by_lang.items() if text is not None else ():
+            for message in placeholder_problems(words, frozenset(known)):
+                r.error(at.get(f"{name} {lang}", at.get(name, settings.loc)), message)
 
     # A node that failed to build is still declared: do not also call every reference to it unknown.
     declared = [*nodes, *(n for n in nodes_map.values if n not in nodes)]
@@ -178,10 +197,9 @@ def _load(path: Path, action_names: set[str], files: Sources) -> tuple[Menu | No
         problems.extend(check_graph(nodes, [start, loop.target, on_error, defaults["on_max_failures"], defaults["on_transfer_failure"]]))
         if loop.target in nodes:
             problems.extend(check_ends_without_waiting(nodes, loop.target, loop_loc, "loop_limit.goto"))
-        problems.extend(check_placeholders(nodes, start, _action_outputs(nodes)))
+        problems.extend(check_placeholders(nodes, [start, loop.target, on_error], _action_outputs(nodes)))
     voices = read_voices(r, settings, languages, plain)
     _tag_nodes(problems, top, path)
-    apology = top_values.get("apology")
     if any(p.severity == "error" for p in problems) or apology is None or schedule is None:
         return None, problems
     version_files = [path, *scope_files, *(Path(p) for p in data.values())]
@@ -224,6 +242,7 @@ def _read_node(
     languages: tuple[str, ...],
     scope: Scope | None,
     defaults: Mapping[str, Any],
+    scope_broken: bool,
 ) -> list[Node]:
     """One `nodes:` entry, read by its type's fields and built by its type."""
     if not re.fullmatch(r"[a-z][a-z0-9_]*", node_id) or node_id == "back":
@@ -244,7 +263,23 @@ def _read_node(
     what = f"{kind} node {node_id!r}"
     nr.fields(m, node_type.names, what)
     values, where = fields.read(nr, m, node_type.fields, what)
-    return node_type.build(_Build(nr, kind, node_id, id_loc, values, where, languages, scope, defaults))
+    return node_type.build(_Build(nr, kind, node_id, id_loc, values, where, languages, scope, defaults, scope_broken))
+
+
+def _check_outcomes(r: Reader, nodes: Mapping[str, Node]) -> None:
+    """Each outcome a node maps (`on:`) is one its named action can give: a misspelt one would never be taken."""
+    for nid, node in nodes.items():
+        known = frozenset().union(*(REGISTRY[a].outcomes for a in node.actions() if a in REGISTRY))
+        if not known:
+            continue
+        for label in node.edges():
+            outcome = label.removeprefix("outcome_")
+            if label.startswith("outcome_") and outcome not in known:
+                close = difflib.get_close_matches(outcome, sorted(known), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                loc = node.where.get(f"on {outcome}", node.location)
+                message = f"action {'/'.join(node.actions())!r} has no outcome {outcome!r}{hint} (outcomes: {', '.join(sorted(known))})"
+                r.for_node(nid).error(loc, message)
 
 
 def _action_outputs(nodes: Mapping[str, Node]) -> dict[str, frozenset[str]]:
@@ -298,9 +333,9 @@ def _languages(r: Reader, settings: YMap) -> tuple[str, ...]:
     if len(set(seen)) != len(seen):
         r.error(settings.values["languages"].loc, "a language is listed twice")
     if not seen:
-        if "languages" in settings.values:
+        if isinstance(settings.values.get("languages"), YSeq):
             r.error(settings.values["languages"].loc, "list at least one language, e.g. [zh-CN, en-US]")
-        return ("und",)  # keeps reading the rest of the file; the error above already stops the load
+        return ()  # the error above stops the load; texts are read without checking their languages
     return tuple(dict.fromkeys(seen))
 
 

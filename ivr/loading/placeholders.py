@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from ivr.errors import Problem
 from ivr.ir import BACK, Location, Node, current_menus
 from ivr.loading.reader import Reader
-from ivr.text import FILTERS, PLACEHOLDER, Text
+from ivr.text import FILTERS, Text, escape, placeholders, without_placeholders
 
 __all__ = ["check_placeholders", "resolve_scope"]
 
@@ -36,46 +36,46 @@ def resolve_scope(r: Reader, text: Text, values: Mapping[str, Text], where: Mapp
             if key not in values:
                 r.error(loc, f"unknown scope item {key!r}{_did_you_mean(key, sorted(values))}")
                 return ""
-            return values[key].get(lang)
+            return escape(values[key].get(lang))
 
-        resolved = SCOPE_REF.sub(sub, s)
-        for bad in re.findall(r"\{[^}]*\}", PLACEHOLDER.sub("", resolved)):
-            r.error(loc, f"malformed placeholder {bad!r}: use {{name}}, {{name|digits}} or {{scope:path}}")
-        return resolved
+        for bad in re.findall(r"\{[^}]*\}|[{}]", without_placeholders(SCOPE_REF.sub("", s))):
+            r.error(loc, f"malformed placeholder {bad!r}: use {{name}}, {{name|digits}} or {{scope:path}} ({{{{ and }}}} for braces)")
+        return SCOPE_REF.sub(sub, s)
 
     return text.map(one)
 
 
-def available_values(nodes: Mapping[str, Node], start: str, outputs: Mapping[str, frozenset[str]]) -> dict[str, frozenset[str]]:
-    """For each node, the call values some path from the start may have set before the call gets there."""
+def available_values(
+    nodes: Mapping[str, Node], roots: Iterable[str], outputs: Mapping[str, frozenset[str]]
+) -> dict[str, frozenset[str]]:
+    """For each node, the call values set on every path from the start (or from a root any node can jump to) to it."""
     everything = frozenset().union(*(n.provides() | outputs.get(nid, frozenset()) for nid, n in nodes.items()))
     menus = current_menus(nodes)
-    avail: dict[str, frozenset[str]] = dict.fromkeys(nodes, everything)  # nodes reached by failures or errors: anything
-    reached = {start}
-    avail[start] = frozenset()
-    todo = [start]
-    while todo:
-        nid = todo.pop()
-        node = nodes[nid]
-        given = avail[nid] | node.provides() | outputs.get(nid, frozenset())
+    incoming: dict[str, list[str]] = {nid: [] for nid in nodes}
+    for nid, node in nodes.items():
         for target in node.edges().values():
             for t in sorted(menus.get(nid, ())) if target == BACK else [target]:
-                if t not in nodes:
-                    continue
-                if t not in reached:
-                    reached.add(t)
-                    avail[t] = given
-                    todo.append(t)
-                elif not given <= avail[t]:
-                    avail[t] = avail[t] | given
-                    todo.append(t)
+                if t in incoming:
+                    incoming[t].append(nid)
+    entry = {r for r in roots if r in nodes}  # the start, and where errors and runaway calls are sent from anywhere
+    avail = {nid: frozenset() if nid in entry else everything for nid in nodes}
+    changed = True
+    while changed:  # shrinks to the fixed point: a value counts only if every way in has set it
+        changed = False
+        for nid in nodes:
+            ways_in = [avail[p] | nodes[p].provides() | outputs.get(p, frozenset()) for p in incoming[nid]]
+            if nid in entry:
+                ways_in.append(frozenset())
+            value = frozenset.intersection(*ways_in) if ways_in else frozenset()
+            if value != avail[nid]:
+                avail[nid], changed = value, True
     return avail
 
 
-def check_placeholders(nodes: Mapping[str, Node], start: str, outputs: Mapping[str, frozenset[str]]) -> list[Problem]:
-    """Every run-time placeholder written at a node names a filter that exists and a value available there."""
+def check_placeholders(nodes: Mapping[str, Node], roots: Iterable[str], outputs: Mapping[str, frozenset[str]]) -> list[Problem]:
+    """Every run-time placeholder written at a node names a filter that exists and a value set on every way there."""
     problems: list[Problem] = []
-    avail = available_values(nodes, start, outputs)
+    avail = available_values(nodes, roots, outputs)
     for nid, node in nodes.items():
         for prompt_id, text in node.texts():
             field = FIELD_OF_PART.get(prompt_id.partition(":")[2])
@@ -91,7 +91,7 @@ def check_placeholders(nodes: Mapping[str, Node], start: str, outputs: Mapping[s
 def placeholder_problems(words: str, values: frozenset[str]) -> list[str]:
     """What is wrong with the run-time placeholders of one text, given the values it may use."""
     out = []
-    for match in PLACEHOLDER.finditer(words):
+    for match in placeholders(words):
         name, filt = match.group(1), match.group(2)
         if filt is not None and filt not in FILTERS:
             out.append(
@@ -100,7 +100,7 @@ def placeholder_problems(words: str, values: frozenset[str]) -> list[str]:
         if name not in values:
             listing = ", ".join(sorted(values)) or "none"
             out.append(
-                f"unknown value {name!r} in {match.group(0)}: no node before this one sets it "
+                f"unknown value {name!r} in {match.group(0)}: it is not set on every way to this prompt "
                 f"(values here: {listing}){_did_you_mean(name, sorted(values))}"
             )
     return out

@@ -110,7 +110,7 @@ class Reader:
                 self.error(item.loc, f"{what} in {lang!r} must be non-empty text")
             else:
                 by_lang[lang] = item.value.strip()
-        for key, key_loc in m.keys.items():
+        for key, key_loc in m.keys.items() if languages else ():  # no usable `languages`: one error said so already
             if key not in languages:
                 self.error(key_loc, f"{what} has language {key!r}, which is not one of the menu's languages ({', '.join(languages)})")
         return Text(by_lang) if len(by_lang) == len(languages) else None

@@ -85,7 +85,9 @@ def _localised(r: Reader, node: YNode | None, what: str, loc: Location) -> Text 
             )
             continue
         text = r.string(value, lang, what)
-        if text:
+        if text is not None and not text.strip():
+            r.error(value.values[lang].loc, f"{what} in {lang!r} is empty: a caller would hear nothing there")
+        elif text:
             by_lang[lang] = text
     return Text(by_lang) if len(by_lang) == len(r.languages) else None
 
@@ -96,11 +98,13 @@ def _first_languages(doc: YMap) -> tuple[str, ...]:
     return tuple(first.values) if isinstance(first, YMap) else ()
 
 
-def _entries(r: Reader, m: YMap, key: str) -> list[YMap]:
+def _entries(r: Reader, m: YMap, key: str, *, may_be_empty: bool = False) -> list[YMap]:
     value = m.get(key)
     if not isinstance(value, YSeq):
         r.error(value.loc if value else m.loc, f"{key!r} must be a list")
         return []
+    if not value.items and not may_be_empty:
+        r.error(value.loc, f"{key!r} is empty: the prompt that reads it would end in silence")
     out = []
     for item in value.items:
         entry = r.mapping(item, f"an entry of {key!r}", item.loc)
@@ -122,7 +126,7 @@ def _channels(r: Reader, doc: YMap) -> dict[str, Channel]:
         minutes = r.integer(c, "first_response_minutes", f"channel {cid!r}", 0, 0, 100000) or None
         best = []
         if "best_for" in c.values:
-            best = [t for t in (_localised(r, e, "a best_for item", e.loc) for e in _entries(r, c, "best_for")) if t]
+            best = [t for t in (_localised(r, e, "a best_for item", e.loc) for e in _entries(r, c, "best_for", may_be_empty=True)) if t]
         if name and reach:
             channels[cid] = Channel(cid, name, hours, reach, minutes, tuple(best))
     return channels

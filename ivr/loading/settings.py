@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,17 +20,19 @@ from ivr.scope import Scope
 from ivr.text import Text
 
 
-def read_defaults(r: Reader, settings: YMap, languages: tuple[str, ...], fields: FieldReader) -> dict[str, Any]:
-    """Menu-wide retry settings and the default failure targets, by the names nodes inherit them under."""
+def read_defaults(
+    r: Reader, settings: YMap, languages: tuple[str, ...], fields: FieldReader
+) -> tuple[dict[str, Any], dict[str, Location]]:
+    """Menu-wide retry settings and the default failure targets, by the names nodes inherit them under; and where each is."""
     m = r.mapping(settings.get("defaults"), DEFAULTS.label, settings.loc) or YMap(settings.loc)
     r.fields(m, DEFAULTS.names, DEFAULTS.label)
-    values, _ = fields.read(r, m, DEFAULTS.fields, DEFAULTS.label)
+    values, where = fields.read(r, m, DEFAULTS.fields, DEFAULTS.label)
     blank = Text(dict.fromkeys(languages, ""))
     values.setdefault("invalid", blank)
     values.setdefault("no_input", blank)
     values.setdefault("on_max_failures", "")
     values.setdefault("on_transfer_failure", "")
-    return values
+    return values, where
 
 
 def read_loop_limit(r: Reader, settings: YMap, fields: FieldReader) -> tuple[LoopLimit, Location]:
@@ -51,8 +54,10 @@ def read_voices(r: Reader, settings: YMap, languages: tuple[str, ...], fields: F
     for lang, value in m.values.items() if m else []:
         label = VOICE.label.replace("LANG", lang)
         v = r.mapping(value, label, value.loc)
-        if lang not in languages:
-            r.error(m.keys[lang] if m else settings.loc, f"voice for {lang!r}, which is not one of the menu's languages")
+        if languages and lang not in languages:
+            close = difflib.get_close_matches(lang, list(languages), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            r.error(m.keys[lang] if m else settings.loc, f"voice for {lang!r}, which is not one of the menu's languages{hint}")
         if v is None:
             continue
         r.fields(v, VOICE.names, label)

@@ -17,6 +17,8 @@ from ivr.errors import Problem
 from ivr.ir import Location
 
 NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+MAX_VALUES = 100_000  # far more than any menu has; past it, aliases are multiplying the document (an "alias bomb")
+_PLAIN_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map", "merge"))
 
 
 @dataclass
@@ -91,10 +93,21 @@ def parse_text(text: str, path: str, problems: list[Problem]) -> YNode | None:
         problems.append(Problem(path, 1, 1, "the file is empty"))
         return None
     try:
-        return _convert(root, path, problems, ())
+        return _convert(root, path, problems, (), [0])
     except RecursionError:
         problems.append(Problem(path, 1, 1, "the YAML nests too deeply to be a menu"))
         return None
+    except _TooBig as exc:
+        problems.append(Problem(exc.loc.file, exc.loc.line, exc.loc.column, f"the YAML expands to more than {MAX_VALUES:,} values: check its aliases (*name)"))
+        return None
+
+
+class _TooBig(Exception):
+    """The document expands past MAX_VALUES values."""
+
+    def __init__(self, loc: Location) -> None:
+        super().__init__(str(loc))
+        self.loc = loc
 
 
 def _syntax_problem(exc: yaml.MarkedYAMLError, path: str) -> Problem:
@@ -161,8 +174,13 @@ def parse_file(path: Path, problems: list[Problem], read: dict[str, str] | None 
     return parse_text(text, str(path), problems)
 
 
-def _convert(node: yaml.Node, path: str, problems: list[Problem], parents: tuple[int, ...]) -> YNode:
+def _convert(node: yaml.Node, path: str, problems: list[Problem], parents: tuple[int, ...], count: list[int]) -> YNode:
     loc = _loc(path, node.start_mark)
+    count[0] += 1
+    if count[0] > MAX_VALUES:
+        raise _TooBig(loc)
+    if node.tag not in _PLAIN_TAGS:
+        problems.append(Problem(loc.file, loc.line, loc.column, f"YAML tags such as {node.tag!r} are not supported in a menu; remove the tag"))
     if id(node) in parents:  # an alias inside its own anchor: `x: &a [*a]`
         problems.append(Problem(loc.file, loc.line, loc.column, "this alias refers to a value that contains it (a recursive alias)"))
         return YScalar(loc, "", plain=True)
@@ -170,7 +188,7 @@ def _convert(node: yaml.Node, path: str, problems: list[Problem], parents: tuple
     if isinstance(node, yaml.ScalarNode):
         return YScalar(loc, str(node.value), plain=node.style is None)
     if isinstance(node, yaml.SequenceNode):
-        return YSeq(loc, [_convert(item, path, problems, parents) for item in node.value])
+        return YSeq(loc, [_convert(item, path, problems, parents, count) for item in node.value])
     assert isinstance(node, yaml.MappingNode)
     result = YMap(loc)
     for key_node, value_node in node.value:
@@ -197,5 +215,5 @@ def _convert(node: yaml.Node, path: str, problems: list[Problem], parents: tuple
             )
             continue
         result.keys[key] = key_loc
-        result.values[key] = _convert(value_node, path, problems, parents)
+        result.values[key] = _convert(value_node, path, problems, parents, count)
     return result

@@ -61,6 +61,8 @@ class RecordNode(Node):
         call.snap.values["recording_url"] = event.url
         if event.seconds is not None:
             call.snap.values["recording_seconds"] = str(event.seconds)
+        if event.ended_by == "hangup":  # the caller left the message and hung up: nothing more will be heard
+            call.snap.values["caller_hung_up"] = "1"
         return "recorded"
 
     def compile(self, fsm: MachineBuilder) -> None:

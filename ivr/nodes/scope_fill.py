@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 
 from ivr.format import Build
 from ivr.scope import Scope
-from ivr.text import Text
+from ivr.text import Text, escape
 
 FIELD = re.compile(r"\{([a-z_]+)\}")
 
@@ -19,9 +20,12 @@ def fill(b: Build, template: Text, values: Mapping[str, Text], field: str) -> Te
         def sub(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in values:
-                b.error(field, f"{b.kind} node {b.node_id!r} uses {{{name}}}, which is not one of: {', '.join(sorted(values))}")
+                close = difflib.get_close_matches(name, sorted(values), n=1)
+                hint = f"; did you mean {{{close[0]}}}?" if close else ""
+                where = f"{field} {lang}" if f"{field} {lang}" in b.where else field
+                b.error(where, f"{b.kind} node {b.node_id!r} uses {{{name}}}, which is not one of: {', '.join(sorted(values))}{hint}")
                 return ""
-            return values[name].get(lang)
+            return escape(values[name].get(lang))
 
         return FIELD.sub(sub, text)
 
@@ -30,6 +34,6 @@ def fill(b: Build, template: Text, values: Mapping[str, Text], field: str) -> Te
 
 def need_scope(b: Build) -> Scope | None:
     """The menu's scope data, or an error saying the node needs it."""
-    if b.scope is None:
+    if b.scope is None and not b.scope_broken:
         b.error(None, f"{b.kind} node {b.node_id!r} needs scope data: set 'scope' in the menu settings")
     return b.scope

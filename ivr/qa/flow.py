@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ivr.errors import DefinitionError, Problem
+from ivr.hours import YEARS
 from ivr.ir import Location
 from ivr.loading.reader import Reader
 from ivr.loading.yamltree import YMap, YNode, YScalar, YSeq, describe, parse_file
@@ -105,7 +106,7 @@ def _at(r: Reader, m: YMap) -> datetime | None:
         at = datetime.fromisoformat(text)
     except ValueError:
         at = None
-    if at is None or at.tzinfo is None or "T" not in text:
+    if at is None or at.tzinfo is None or "T" not in text or at.year not in YEARS:
         r.error(m.values["at"].loc, f"'at' must be a date and time with an offset, like 2026-11-30T22:30:00+08:00, not {text!r}")
         return None
     return at

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, Select, insert, select, update
+from sqlalchemy import Engine, Select, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ivr.errors import ServiceError
@@ -52,13 +52,23 @@ class MenuVersionStore:
             "files": json.dumps(files, ensure_ascii=False, sort_keys=True),
             "created_at": now,
             "published_at": now if published else None,
+            "loaded_at": now,
         }
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(menu_versions).values(**row))
             return True
         except IntegrityError:
+            self._touch(menu.version, now)
             return False
+        except SQLAlchemyError as exc:
+            raise ServiceError(f"menu store unavailable: {exc}") from exc
+
+    def _touch(self, version: str, now: datetime) -> None:
+        """A version stored before was loaded cleanly again (an edit reverted): it is the newest good one now."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(update(menu_versions).where(menu_versions.c.version == version).values(loaded_at=now))
         except SQLAlchemyError as exc:
             raise ServiceError(f"menu store unavailable: {exc}") from exc
 
@@ -112,11 +122,12 @@ class MenuVersionStore:
         return out
 
     def newest(self, menu_id: str) -> str | None:
-        """The version of `menu_id` stored last: the newest one that loaded cleanly somewhere."""
+        """The version of `menu_id` loaded cleanly last, by any worker (a version reverted to counts from then)."""
+        c = menu_versions.c
         query = (
-            select(menu_versions.c.version)
-            .where(menu_versions.c.menu_id == menu_id)
-            .order_by(menu_versions.c.created_at.desc(), menu_versions.c.version)
+            select(c.version)
+            .where(c.menu_id == menu_id)
+            .order_by(func.coalesce(c.loaded_at, c.created_at).desc(), c.version)
             .limit(1)
         )
         return self._first(query)

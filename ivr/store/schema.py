@@ -46,4 +46,6 @@ menu_versions = Table(
     Column("files", Text, nullable=False),  # JSON: relative path -> text of every file the version was built from
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("published_at", DateTime(timezone=True), nullable=True),  # set by `ivr menu publish`
+    # When a worker last loaded it cleanly from its files (a revert to an old version refreshes it).
+    Column("loaded_at", DateTime(timezone=True), nullable=True),
 )

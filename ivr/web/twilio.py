@@ -13,12 +13,13 @@ from datetime import datetime
 from flask import Request
 
 from ivr.engine.events import Entry, RecordingDone, TransferResult
-from ivr.hotline import CLOCK_FIELD, LANG_FIELD
+from ivr.hotline import CLOCK_FIELD, LANG_FIELD, YEARS
 
 __all__ = ["MAX_FIELD", "VoiceRequest", "parse"]
 
 MAX_FIELD = 256  # no Twilio field we read is longer; anything longer is cut, not trusted
 DIGITS = re.compile(r"[0-9*#]*")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # never in a real Twilio field; a NUL cannot even be stored
 ASCII_NUMBER = re.compile(r"[0-9]{1,8}")
 FINISHED_STATES = ("completed", "busy", "failed", "no-answer", "canceled")
 
@@ -34,7 +35,7 @@ class VoiceRequest:
 
     def field(self, name: str) -> str:
         """A posted field, trimmed and bounded ('' when missing)."""
-        return (self._form.get(name) or "").strip()[:MAX_FIELD]
+        return CONTROL.sub("", (self._form.get(name) or "")).strip()[:MAX_FIELD]
 
     @property
     def call_sid(self) -> str:
@@ -119,10 +120,13 @@ class VoiceRequest:
         return Entry(digits if DIGITS.fullmatch(digits) else digits[:64])
 
     def recording(self) -> RecordingDone:
-        """A finished message: where Twilio keeps the audio and how long it is (transcripts come elsewhere, if at all)."""
+        """A finished message: where Twilio keeps the audio, how long it is and how it ended (the key, or 'hangup').
+
+        Transcripts come only to a transcribeCallback, if at all, never here.
+        """
         if self.empty:
             return RecordingDone()
-        return RecordingDone(url=self.recording_url, seconds=self.recording_seconds)
+        return RecordingDone(url=self.recording_url, seconds=self.recording_seconds, ended_by=self.digits)
 
     def transfer_result(self) -> TransferResult:
         """How a Dial ended."""
@@ -140,7 +144,7 @@ class VoiceRequest:
             at = datetime.fromisoformat(raw) if raw else None
         except ValueError:
             return None
-        return at if at is not None and at.tzinfo is not None else None
+        return at if at is not None and at.tzinfo is not None and at.year in YEARS else None
 
 
 def _number(text: str) -> int | None:
