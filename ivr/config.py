@@ -44,7 +44,9 @@ class Settings:
         queues = {k.removeprefix("IVR_QUEUE_").lower(): v.strip() for k, v in env.items() if k.startswith("IVR_QUEUE_")}
         for name, address in queues.items():
             if not re.fullmatch(ADDRESS, address):
-                raise ConfigError(f"IVR_QUEUE_{name.upper()} must be {ADDRESS_DOC} (or empty to take the queue off the line), not {address!r}")
+                raise ConfigError(
+                    f"IVR_QUEUE_{name.upper()} must be {ADDRESS_DOC} (or empty to take the queue off the line), not {address!r}"
+                )
         return cls(
             menu_path=env.get("IVR_MENU") or DEFAULT_MENU,
             database_url=env.get("IVR_DATABASE_URL", ""),

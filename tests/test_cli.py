@@ -190,3 +190,28 @@ def test_bad_database_url_is_a_clear_error() -> None:
     env = {"IVR_DATABASE_URL": "foo://x", "PATH": "/usr/bin:/bin"}
     result = run_ivr("menu", "versions", env=env)
     assert result.returncode == 2 and result.stderr.startswith("ivr: ") and "Traceback" not in result.stderr
+
+
+def test_report_in_a_language_the_menu_lacks_is_a_clear_error() -> None:
+    """`ivr menu report --lang fr-FR` names the menu's languages instead of a traceback."""
+    result = run_ivr("menu", "report", "menus/volcengine.yaml", "--lang", "fr-FR")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--lang 'fr-FR' is not one of the menu's languages: zh-CN, en-US" in result.stderr
+
+
+def test_unwritable_output_is_a_clear_error(tmp_path: Path) -> None:
+    """A --out in a folder that does not exist gives one line naming the file, not a traceback."""
+    result = run_ivr("menu", "graph", "menus/volcengine.yaml", "--out", str(tmp_path / "no" / "such" / "g.md"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr and "g.md" in result.stderr
+
+
+def test_clock_outside_sensible_years_is_refused(tmp_path: Path) -> None:
+    """--at in year 1 or 9999 (where time zones overflow) is refused with the years accepted."""
+    result = run_ivr("call", "--db", str(tmp_path / "t.sqlite3"), "--at", "9999-12-31T23:59:00+00:00", "--keys", "1")
+    assert result.returncode == 2 and "outside the years 1900–8999" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_queue_variable_is_refused_at_start() -> None:
+    """IVR_QUEUE_GENERAL that is no number, SIP URI or client identity stops the command with a clear message."""
+    result = run_ivr("call", "--keys", "0", env={"IVR_QUEUE_GENERAL": "not a number"})
+    assert result.returncode == 2 and "IVR_QUEUE_GENERAL must be a phone number" in result.stderr

@@ -100,9 +100,9 @@ def test_braces_in_scope_data_are_spoken_as_they_are(tmp_path: Path, store: Tick
     menu = copy_workspace(tmp_path)
     scope = tmp_path / "scope" / "third_party.yaml"
     text = scope.read_text(encoding="utf-8")
-    marker = "en-US: \"Help troubleshooting an SSH service that fails to start"
+    marker = 'en-US: "Help troubleshooting an SSH service that fails to start'
     assert marker in text
-    scope.write_text(text.replace(marker, "en-US: \"Troubleshooting SSH {port} and {ticket|digits} startup failures", 1), encoding="utf-8")
+    scope.write_text(text.replace(marker, 'en-US: "Troubleshooting SSH {port} and {ticket|digits} startup failures', 1), encoding="utf-8")
     assert check_menu(menu) == []
     call = SimulatedCall(engine_for(load_menu(menu), store, Settings()), at=IN_HOURS, lang="en-US")
     call.run(["4", "3", "1", "1"])

@@ -64,3 +64,15 @@ def test_the_ticket_of_a_message_is_the_recording_twilio_reports(tmp_path: Path)
     assert ticket is not None and ticket.category == "voicemail" and ticket.description == "https://api.twilio.com/RE9"
     snapshot = hotline.store.calls.load(SID)
     assert snapshot is not None and snapshot.snapshot.values["recording_seconds"] == "12"
+
+
+def test_control_characters_never_reach_the_call() -> None:
+    """A NUL or other control character in a Twilio field is dropped (PostgreSQL could not even store it)."""
+    req = _parsed("?seq=1", CallSid=SID, From="+86\x00139\x1b[0m", RecordingUrl="https://r/\x00x")
+    assert req.caller == "+86139[0m" and req.recording_url == "https://r/x"
+
+
+def test_a_recording_ended_by_hanging_up_says_so() -> None:
+    """Digits=hangup at a Record action means the caller hung up while recording: the event carries it."""
+    event = _parsed("?seq=3", CallSid=SID, RecordingUrl="https://api.twilio.com/RE1", Digits="hangup").recording()
+    assert event.ended_by == "hangup"

@@ -152,7 +152,9 @@ def _load(path: Path, action_names: set[str], files: Sources) -> tuple[Menu | No
 
     nodes: dict[str, Node] = {}
     for node_id, value in nodes_map.values.items():
-        read_node = _read_node(r.for_node(node_id), node_id, value, nodes_map.keys[node_id], for_nodes, languages, scope, defaults, scope_broken)
+        read_node = _read_node(
+            r.for_node(node_id), node_id, value, nodes_map.keys[node_id], for_nodes, languages, scope, defaults, scope_broken
+        )
         for node in read_node:
             nodes[node.id] = node
 

@@ -45,9 +45,7 @@ def resolve_scope(r: Reader, text: Text, values: Mapping[str, Text], where: Mapp
     return text.map(one)
 
 
-def available_values(
-    nodes: Mapping[str, Node], roots: Iterable[str], outputs: Mapping[str, frozenset[str]]
-) -> dict[str, frozenset[str]]:
+def available_values(nodes: Mapping[str, Node], roots: Iterable[str], outputs: Mapping[str, frozenset[str]]) -> dict[str, frozenset[str]]:
     """For each node, the call values set on every path from the start (or from a root any node can jump to) to it."""
     everything = frozenset().union(*(n.provides() | outputs.get(nid, frozenset()) for nid, n in nodes.items()))
     menus = current_menus(nodes)

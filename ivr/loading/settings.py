@@ -20,9 +20,7 @@ from ivr.scope import Scope
 from ivr.text import Text
 
 
-def read_defaults(
-    r: Reader, settings: YMap, languages: tuple[str, ...], fields: FieldReader
-) -> tuple[dict[str, Any], dict[str, Location]]:
+def read_defaults(r: Reader, settings: YMap, languages: tuple[str, ...], fields: FieldReader) -> tuple[dict[str, Any], dict[str, Location]]:
     """Menu-wide retry settings and the default failure targets, by the names nodes inherit them under; and where each is."""
     m = r.mapping(settings.get("defaults"), DEFAULTS.label, settings.loc) or YMap(settings.loc)
     r.fields(m, DEFAULTS.names, DEFAULTS.label)

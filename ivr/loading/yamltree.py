@@ -98,7 +98,14 @@ def parse_text(text: str, path: str, problems: list[Problem]) -> YNode | None:
         problems.append(Problem(path, 1, 1, "the YAML nests too deeply to be a menu"))
         return None
     except _TooBig as exc:
-        problems.append(Problem(exc.loc.file, exc.loc.line, exc.loc.column, f"the YAML expands to more than {MAX_VALUES:,} values: check its aliases (*name)"))
+        problems.append(
+            Problem(
+                exc.loc.file,
+                exc.loc.line,
+                exc.loc.column,
+                f"the YAML expands to more than {MAX_VALUES:,} values: check its aliases (*name)",
+            )
+        )
         return None
 
 
@@ -180,7 +187,9 @@ def _convert(node: yaml.Node, path: str, problems: list[Problem], parents: tuple
     if count[0] > MAX_VALUES:
         raise _TooBig(loc)
     if node.tag not in _PLAIN_TAGS:
-        problems.append(Problem(loc.file, loc.line, loc.column, f"YAML tags such as {node.tag!r} are not supported in a menu; remove the tag"))
+        problems.append(
+            Problem(loc.file, loc.line, loc.column, f"YAML tags such as {node.tag!r} are not supported in a menu; remove the tag")
+        )
     if id(node) in parents:  # an alias inside its own anchor: `x: &a [*a]`
         problems.append(Problem(loc.file, loc.line, loc.column, "this alias refers to a value that contains it (a recursive alias)"))
         return YScalar(loc, "", plain=True)

@@ -124,12 +124,7 @@ class MenuVersionStore:
     def newest(self, menu_id: str) -> str | None:
         """The version of `menu_id` loaded cleanly last, by any worker (a version reverted to counts from then)."""
         c = menu_versions.c
-        query = (
-            select(c.version)
-            .where(c.menu_id == menu_id)
-            .order_by(func.coalesce(c.loaded_at, c.created_at).desc(), c.version)
-            .limit(1)
-        )
+        query = select(c.version).where(c.menu_id == menu_id).order_by(func.coalesce(c.loaded_at, c.created_at).desc(), c.version).limit(1)
         return self._first(query)
 
     def load(self, version: str) -> StoredVersion | None:
