@@ -65,8 +65,25 @@ class OrderLookup:
 
 
 def check_orders_text(text: str, languages: tuple[str, ...]) -> list[str]:
-    """Problems with an orders CSV: an order_id column and a status column per language."""
-    header = list(_rows(text).fieldnames or [])
+    """Problems with an orders CSV: the columns, and rows a caller could not reach or would hear wrongly."""
+    rows = _rows(text)
+    header = list(rows.fieldnames or [])
     problems = [] if "order_id" in header else [f"the orders file has no 'order_id' column (columns: {', '.join(header) or 'none'})"]
     problems += [f"the orders file has no 'status_{lang}' column" for lang in languages if f"status_{lang}" not in header]
+    if problems:
+        return problems
+    seen: dict[str, int] = {}
+    for line, row in enumerate(rows, start=2):
+        order_id = (row.get("order_id") or "").strip()
+        if not order_id.isascii() or not order_id.isdigit():
+            problems.append(f"the orders file, line {line}: order id {order_id!r} cannot be typed on a keypad (digits only)")
+        elif order_id in seen:
+            problems.append(f"the orders file, line {line}: order {order_id} is listed twice (also on line {seen[order_id]})")
+        else:
+            seen[order_id] = line
+        empty = [lang for lang in languages if not (row.get(f"status_{lang}") or "").strip()]
+        if empty:
+            problems.append(
+                f"the orders file, line {line}: order {order_id} has no status in {', '.join(empty)} (a caller would hear nothing)"
+            )
     return problems

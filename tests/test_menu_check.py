@@ -90,3 +90,9 @@ def test_empty_scope_list_is_an_error(tmp_path: Path) -> None:
     coverage.write_text(text[: text.index("in_scope:")] + "in_scope: []\n" + text[text.index("out_of_scope:") :], encoding="utf-8")
     [problem] = check_menu(menu)
     assert problem.file == str(coverage) and "'in_scope' is empty" in problem.message
+
+
+def test_empty_voice_names_are_errors(tmp_path: Path) -> None:
+    """A voice given as "" would make the carrier speak with no voice named: refused, as the schema refuses it."""
+    path = variant(tmp_path, "  fallback_queue: general\n", '  fallback_queue: general\n  voices: {en-US: {voice: "", language: ""}}\n')
+    assert sorted(m.split(" ", 1)[1] for m in messages(path)) == ["language must not be empty", "voice must not be empty"]

@@ -30,3 +30,21 @@ def test_orders_file_without_needed_columns_is_refused(tmp_path: Path) -> None:
     found = messages(tmp_path / "menus" / "volcengine.yaml")
     assert any("no 'order_id' column" in m for m in found)
     assert any("no 'status_en-US' column" in m for m in found)
+
+
+def test_rows_a_caller_cannot_reach_or_would_hear_wrongly_are_errors(tmp_path: Path) -> None:
+    """An id with letters, an id listed twice and an empty status are each reported with their line of the orders file."""
+    from ivr.orders import check_orders_text
+
+    text = (
+        "order_id,status_zh-CN,status_en-US\n"
+        "202611280001,已支付,Paid\n"
+        "ABC123,已支付,Paid\n"
+        "202611280001,已发货,Shipped\n"
+        "202611280002,,Shipped\n"
+    )
+    assert check_orders_text(text, ("zh-CN", "en-US")) == [
+        "the orders file, line 3: order id 'ABC123' cannot be typed on a keypad (digits only)",
+        "the orders file, line 4: order 202611280001 is listed twice (also on line 2)",
+        "the orders file, line 5: order 202611280002 has no status in zh-CN (a caller would hear nothing)",
+    ]

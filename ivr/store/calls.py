@@ -107,8 +107,11 @@ class CallStore:
         """Mark a call finished with the carrier's final status and duration; False for an unknown call."""
         try:
             with self.engine.connect() as conn:  # autocommit: one statement, committed on its own
+                # Only the first final status counts: a repeated callback (Twilio retries) must not blank its duration.
                 result = conn.execute(
-                    update(calls).where(calls.c.call_sid == call_sid).values(status=status[:16], duration=duration, ended_at=utc(now))
+                    update(calls)
+                    .where(calls.c.call_sid == call_sid, calls.c.ended_at.is_(None))
+                    .values(status=status[:16], duration=duration, ended_at=utc(now))
                 )
         except SQLAlchemyError as exc:
             raise ServiceError(f"call store unavailable: {exc}") from exc
