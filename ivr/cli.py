@@ -21,6 +21,7 @@ from ivr.loading.menu_loader import check_menu
 
 if TYPE_CHECKING:
     # Only for annotations: the store pulls in SQLAlchemy, which `ivr --help` must not pay for.
+    from ivr.ir import Menu
     from ivr.store import Store
 
 
@@ -149,15 +150,39 @@ def _audio_durations(folder: Path) -> Durations | None:
 
 
 def cmd_audio_build(args: argparse.Namespace) -> int:
-    """Render every prompt of a menu to audio (only what changed since the last build)."""
+    """Render every prompt of a menu to audio (only what changed since the last build), then check it as `audio check` does."""
     from ivr.audio import build_audio
-    from ivr.audio.prompts import menu_prompts
+    from ivr.audio.prompts import menu_prompts, renderer_for
     from ivr.loading.menu_loader import load_menu
 
     menu = load_menu(args.menu)
-    report = build_audio(menu_prompts(menu), Path(args.out), progress=sys.stderr if sys.stderr.isatty() or args.progress else None)
+    renderer = renderer_for(menu)
+    report = build_audio(menu_prompts(menu), Path(args.out), renderer, progress=sys.stderr)
     print(report)
-    return 0
+    return _audio_check(menu, Path(args.out))
+
+
+def cmd_audio_check(args: argparse.Namespace) -> int:
+    """Ask espeak-ng how each rendered prompt will sound; report language switches, and the loudness of the built files."""
+    from ivr.loading.menu_loader import load_menu
+
+    return _audio_check(load_menu(args.menu), Path(args.out))
+
+
+def _audio_check(menu: Menu, folder: Path) -> int:
+    from ivr.audio.phonemes import check_prompts
+    from ivr.audio.prompts import menu_prompts, renderer_for
+
+    problems = check_prompts(menu_prompts(menu), renderer_for(menu))
+    for problem in problems:
+        print(f"{menu.source}: error: {problem}")
+    if (folder / "manifest.json").is_file():
+        from ivr.audio.levels import levels
+
+        print(levels(folder))
+    spoken = "every rendered prompt speaks its own language" if not problems else f"{len(problems)} prompt part(s) would not sound right"
+    print(f"{menu.source}: {spoken}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 def _store() -> Store:
@@ -391,8 +416,12 @@ def build_parser() -> argparse.ArgumentParser:
     audio_build = audio.add_parser("build", help="render every prompt in every language (pyttsx3, espeak-ng voices)")
     audio_build.add_argument("--menu", default="menus/volcengine.yaml", help="menu file (default: the shipped menu)")
     audio_build.add_argument("--out", default="audio", help="audio folder with manifest.json (default: audio)")
-    audio_build.add_argument("--progress", action="store_true", help="show the progress bar even when not on a terminal")
+    audio_build.add_argument("--progress", action="store_true", help="(kept for scripts: progress always shows, as a bar on a terminal)")
     audio_build.set_defaults(func=cmd_audio_build)
+    audio_check = audio.add_parser("check", help="check with espeak-ng that every rendered prompt speaks its language; loudness figures")
+    audio_check.add_argument("--menu", default="menus/volcengine.yaml", help="menu file (default: the shipped menu)")
+    audio_check.add_argument("--out", default="audio", help="audio folder whose files' loudness to report (default: audio)")
+    audio_check.set_defaults(func=cmd_audio_check)
 
     tickets = _commands(sub.add_parser("tickets", help="work with tickets"))
     listing = tickets.add_parser("list", help="list tickets, newest first")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ivr.ir import BACK, Menu, Node
-from ivr.text import without_placeholders
+from ivr.text import without_placeholders, without_segments
 
 __all__ = ["Durations", "Route", "estimate_seconds", "routes"]
 
@@ -23,7 +23,7 @@ Durations = Callable[[str, str], float | None]  # (lang, text) -> seconds of ren
 
 def estimate_seconds(text: str) -> float:
     """How long a prompt takes to say, estimated from its text."""
-    text = without_placeholders(text)
+    text = without_placeholders(without_segments(text))
     return len(CJK.findall(text)) / CJK_PER_SECOND + len(WORD.findall(CJK.sub(" ", text))) / WORDS_PER_SECOND
 
 

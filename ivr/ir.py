@@ -124,6 +124,7 @@ class Voice:
 
     voice: str
     language: str
+    render: str = ""  # the espeak-ng voice for rendered prompts ('' = espeak-ng's own choice for the language)
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,7 @@ class Menu:
     recordings: Mapping[str, str] = field(default_factory=dict)  # "lang\ntext" -> prerecorded WAV to play instead
     files: tuple[str, ...] = ()  # every file this version was built from (menu, scope, data), for reloads
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)  # their text, as loaded
+    language_key: str = ""  # reserved in every menu for the next language ('' = none)
 
     def node(self, node_id: str) -> Node:
         """The node called `node_id`."""

@@ -36,6 +36,7 @@ class SimulatedCall:
     ask_voicemail: Callable[[], str] | None = None  # asked for the message when a recording starts
     lines: list[Line] = field(default_factory=list)
     transitions: list[Edge] = field(default_factory=list)  # every transition the engine took, in order
+    actions: list[Action] = field(default_factory=list)  # every action the engine asked for, in order
     snapshot: CallSnapshot | None = None
     waiting: Action | None = None  # the Gather the caller is expected to answer
     consumed: int = 0  # scripted entries used before the call ended
@@ -88,6 +89,7 @@ class SimulatedCall:
         """Record a step's actions (only what the engine said: nothing is made up), then play the network's part."""
         self.snapshot = step.snapshot
         self.transitions.extend(step.transitions)
+        self.actions.extend(step.actions)
         new = [self._emit(action.to_dict()) for action in step.actions]
         last = step.actions[-1] if step.actions else None
         self.waiting = last if isinstance(last, Gather) else None

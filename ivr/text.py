@@ -11,6 +11,9 @@ from dataclasses import dataclass
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)(?:\|([a-z]+))?\}")
 _TOKEN = re.compile(r"\{\{|\}\}|\{([a-z_][a-z0-9_]*)(?:\|([a-z]+))?\}")
 FILTERS = frozenset({"digits"})
+# {en-US: For English, press 9.} inside a Chinese prompt: a part in another language, spoken by that language's
+# voice. It may hold placeholders and escaped braces, but no other segment.
+SEGMENT = re.compile(r"\{([a-z]{2,3}-[A-Z][a-zA-Z]{1,3}):[ ]?((?:[^{}]|\{\{|\}\}|\{[a-z_][a-z0-9_]*(?:\|[a-z]+)?\})*)\}")
 
 
 @dataclass(frozen=True)
@@ -67,3 +70,27 @@ def without_placeholders(template: str) -> str:
 def escape(text: str) -> str:
     """Text from data, made safe to put into a prompt: its braces stay braces."""
     return text.replace("{", "{{").replace("}", "}}")
+
+
+def segments(lang: str, template: str) -> list[tuple[str, str]]:
+    """(language, text) parts of a text written in `lang`, in order: its `{LANG: …}` segments and what lies between."""
+    out: list[tuple[str, str]] = []
+    at = 0
+    for match in SEGMENT.finditer(template):
+        if match.start() > at:
+            out.append((lang, template[at : match.start()]))
+        out.append((match.group(1), match.group(2)))
+        at = match.end()
+    if at < len(template):
+        out.append((lang, template[at:]))
+    return [(part_lang, part) for part_lang, part in out if part.strip()] or [(lang, template)]
+
+
+def without_segments(template: str) -> str:
+    """The text with its segment markup taken out and each segment's words kept where they were."""
+    return SEGMENT.sub(lambda m: m.group(2), template)
+
+
+def segment_languages(template: str) -> list[str]:
+    """The languages a text's segments name."""
+    return [m.group(1) for m in SEGMENT.finditer(template)]

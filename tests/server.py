@@ -17,7 +17,7 @@ from typing import Any
 
 from tests.conftest import ROOT, SHIPPED_MENU
 from tests.waiting import wait_until
-from tests.webhooks import QUEUES, TOKEN
+from tests.webhooks import NO_AUDIO, QUEUES, TOKEN
 from tests.workspace import ivr_command, ivr_env
 
 __all__ = ["Server", "free_port", "health", "ivr_command", "running_server", "wait_for_health"]
@@ -52,6 +52,7 @@ def running_server(tmp: Path, workers: int = 2, queues: Mapping[str, str] = QUEU
             "IVR_PUBLIC_URL": url,
             "IVR_DATABASE_URL": db_url,
             "IVR_MENU": str(SHIPPED_MENU),
+            "IVR_AUDIO_DIR": str(NO_AUDIO),
             **queues,
             **env,
         }

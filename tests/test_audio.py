@@ -254,7 +254,7 @@ def test_progress_bar_is_one_redrawn_line(tmp_path: Path) -> None:
     """With several prompts to render, progress is a single line redrawn with carriage returns, ending at n/n."""
     specs = [PromptSpec(f"p{i}", "en-US", f"Prompt number {i}.") for i in range(6)]
     out = io.StringIO()
-    build_audio(specs, tmp_path, ToneRenderer(), progress=out)
+    build_audio(specs, tmp_path, ToneRenderer(), progress=out, bar=True)
     text = out.getvalue()
     assert text.count("\n") == 1
     assert text.endswith("\n")
@@ -263,7 +263,7 @@ def test_progress_bar_is_one_redrawn_line(tmp_path: Path) -> None:
     assert frames[-1].startswith("[" + "#" * 30 + "] 6/6")
 
     quiet = io.StringIO()
-    build_audio([*specs, PromptSpec("one_more", "en-US", "One more.")], tmp_path, ToneRenderer(), progress=quiet)
+    build_audio([*specs, PromptSpec("one_more", "en-US", "One more.")], tmp_path, ToneRenderer(), progress=quiet, bar=True)
     assert quiet.getvalue() == ""  # one prompt to render: no bar
 
 

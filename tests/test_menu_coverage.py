@@ -52,6 +52,12 @@ TOUR: list[tuple[datetime, str, dict[str, str]]] = [
     (IN_HOURS, "3 2", {"transfer_result": "busy"}),
     (IN_HOURS, "3 3", {"transfer_result": "no-answer"}),
     (IN_HOURS, "3 1 0", {"transfer_result": "no-answer"}),
+    # The language key, reserved in every menu: the menu again, in the next language.
+    (IN_HOURS, "3 9 1 9 0", {}),
+    (IN_HOURS, "2 " + ORDER + " 9 0", {}),
+    (IN_HOURS, "4 9 3 9 1 9 #", {}),
+    (IN_HOURS, "4 3 2 9 #", {}),
+    (AFTER_HOURS, "9 1", {"voicemail": "cannot log in"}),
 ]
 
 

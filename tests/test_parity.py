@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from ivr.config import Settings
+from ivr.engine.actions import Say
 from ivr.hotline import engine_for
 from ivr.ir import Menu
 from ivr.loading.scope_loader import read_scope
@@ -28,12 +29,15 @@ def _normal(text: str) -> str:
     return SPOKEN_NUMBER.sub("<number>", text)
 
 
-def console_view(lines: list[dict[str, Any]]) -> list[tuple[str, ...]]:
-    """What a caller experiences, from the simulator's transcript."""
+def console_view(call: SimulatedCall) -> list[tuple[str, ...]]:
+    """What a caller experiences, from the simulator's transcript (and the engine's prompts, for their parts)."""
     out: list[tuple[str, ...]] = []
-    for line in lines:
+    says = iter([a for a in call.actions if isinstance(a, Say)])
+    for line in call.lines:
         if line["type"] == "say":
-            out.append(("say", line["lang"], _normal(line["text"])))
+            # A prompt with a part in another language is said part by part, each in its own voice.
+            for lang, text in next(says).parts:
+                out.append(("say", lang, _normal(text.strip())))
         elif line["type"] == "transfer":
             out.append(("transfer", line["queue"]))
         elif line["type"] == "input":
@@ -69,7 +73,7 @@ def test_console_and_webhooks_agree(tmp_path: Path, menu: Menu, at: datetime, ke
     hotline.clock.now = at
     phone = hotline.call(keys, **options)
 
-    assert phone_view(phone.lines) == console_view(simulated.lines)
+    assert phone_view(phone.lines) == console_view(simulated)
     console_tickets = [(t.category, t.caller) for t in store.list_tickets()]
     phone_tickets = [(t.category, t.caller) for t in hotline.store.tickets.list_tickets()]
     assert phone_tickets == console_tickets

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 
+from ivr.testing.phone import HttpTransport, PhoneCall
 from tests.server import running_server
 from tests.webhooks import QUEUES, TOKEN
 from tests.workspace import run_ivr
@@ -43,3 +45,18 @@ def test_live_server_gives_the_in_process_verdicts(tmp_path: Path, queues: dict[
     else:
         assert set(local.values()) == {"PASS"}, in_process.stdout[-2000:]
         assert in_process.returncode == live_run.returncode == 0
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (make test installs it)")
+def test_flows_pass_against_a_server_that_plays_rendered_audio(tmp_path: Path) -> None:
+    """With audio/ built, the server answers <Play>; QA hears each played prompt's text and every shipped flow still passes."""
+    audio = tmp_path / "audio"
+    built = run_ivr("audio", "build", "--out", str(audio), timeout=600)
+    assert built.returncode == 0, built.stdout + built.stderr
+    env = {"TWILIO_AUTH_TOKEN": TOKEN}
+    with running_server(tmp_path, IVR_TEST_CLOCK="1", IVR_AUDIO_DIR=str(audio)) as server:
+        live = run_ivr("qa", "run", "tests/flows", "--url", server.url, env=env, timeout=300)
+        greeting = PhoneCall(HttpTransport(server.url), server.url, TOKEN).post("/voice/incoming", CallStatus="ringing")
+    assert greeting.find(".//Play") is not None, "the server should play the rendered greeting"
+    results = verdicts(live.stdout)
+    assert len(results) >= 70 and set(results.values()) == {"PASS"}, live.stdout[-3000:]

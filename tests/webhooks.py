@@ -17,6 +17,7 @@ from tests.conftest import IN_HOURS, SHIPPED_MENU
 
 TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC_URL = "https://ivr.example.test"
+NO_AUDIO = Path(__file__).resolve().parent / "no-audio"  # a folder that does not exist
 QUEUES = {f"IVR_QUEUE_{name.upper()}": f"sip:{name}@pbx.example.test" for name in ("general", "business", "orders", "account")}
 
 
@@ -56,6 +57,7 @@ def make_app(db_url: str, clock: Callable[[], datetime], **config: Any) -> Flask
         "IVR_PUBLIC_URL": PUBLIC_URL,
         "IVR_DATABASE_URL": db_url,
         "IVR_MENU": str(SHIPPED_MENU),
+        "IVR_AUDIO_DIR": str(NO_AUDIO),  # prompts spoken with <Say> unless a test builds audio: audio/ of the checkout is not the test's
         "IVR_CLOCK": clock,
         **QUEUES,
     }

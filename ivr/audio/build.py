@@ -1,11 +1,19 @@
 """Incremental audio build: render (or import) only what changed, keep the catalogue in step with the files.
 
 Per prompt, a content hash of (language, text, voice settings, renderer version) - or, for a prerecorded
-prompt, of (language, text, the recording's bytes) - names its files: `<lang>/<hash16>.wav` (full quality)
-and `<lang>/<hash16>.8k.wav` (8 kHz mono, for the phone network). A hash already catalogued with both files
-present is reused; entries no prompt needs any more are dropped and their files deleted. The catalogue is
-saved after every prompt produced, so a build that fails midway leaves a catalogue that lists only files
-that exist, and the next build carries on from there.
+prompt, of (language, text, the recording's bytes) - and of the telephone processing (`TELEPHONE_PROCESSING`)
+names its files: `<lang>/<hash16>.wav` (full quality) and `<lang>/<hash16>.8k.wav` (for the phone network).
+A hash already catalogued with both files present is reused; entries no prompt needs any more are dropped and
+their files deleted. The catalogue is saved after every prompt produced, so a build that fails midway leaves
+a catalogue that lists only files that exist, and the next build carries on from there.
+
+The telephone copy, rendered or recorded, is μ-law-ready 8 kHz mono 16-bit PCM at the common speech level,
+peak-limited, with edge silence cut to 140 ms (`ivr.audio.levels.master`). The full-quality file keeps the
+rendered (or recorded) samples as they are, but loses the same edge silence, cut at the same instants, so both
+files last the `duration` the catalogue gives (a recording with nothing to cut is kept byte for byte).
+
+Progress goes to the `progress` stream: on a terminal a bar redrawn in place, otherwise one plain line per
+prompt (rendered, imported or reused).
 """
 
 from __future__ import annotations
@@ -19,9 +27,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
+from ivr.audio.levels import master_telephone, source_span
 from ivr.audio.manifest import AudioManifest, Entry, Source, content_hash
 from ivr.audio.tts import Pyttsx3Renderer, Renderer
-from ivr.audio.wav import AudioError, WavError, info, to_telephone
+from ivr.audio.wav import AudioError, WavError, cut_wav, info
+from ivr.text import segment_languages
 
 LANG_DIR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")  # a language tag is used as a folder name
 # Files the build owns inside a language folder.
@@ -29,6 +39,9 @@ LANG_DIR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")  # a language tag is used 
 OWNED_FILE = re.compile(r"^(?:[0-9a-f]{16}(?:\.8k)?\.wav|\.+[0-9a-f]{16}\..*\.wav)$")
 PROGRESS_MIN = 4  # show a progress bar only when at least this many prompts need producing
 BAR_WIDTH = 30
+# Part of every prompt's content hash: change it when the telephone copies are made differently, so that every
+# prompt is produced again (levelled to -20 dBFS, limited at -1 dBFS, edge silence cut to 140 ms; see levels.py).
+TELEPHONE_PROCESSING = "level-1"
 
 
 @dataclass(frozen=True)
@@ -37,8 +50,9 @@ class PromptSpec:
 
     id: str
     lang: str
-    text: str
+    text: str  # the words as the engine says them: what the manifest is looked up by
     recording: Path | None = None
+    spoken: str = ""  # the prompt as written, with its {LANG: …} segments, for the renderer ('' = `text`)
 
 
 @dataclass
@@ -93,17 +107,27 @@ def prompt_key(spec: PromptSpec, renderer: Renderer, recording: bytes | None = N
         if recording is None:
             recording = Path(spec.recording).read_bytes()
         return content_hash(
-            {"source": "recording", "lang": spec.lang, "text": spec.text, "recording_sha256": hashlib.sha256(recording).hexdigest()}
+            {
+                "source": "recording",
+                "lang": spec.lang,
+                "text": spec.text,
+                "recording_sha256": hashlib.sha256(recording).hexdigest(),
+                "telephone": TELEPHONE_PROCESSING,
+            }
         )
-    return content_hash(
-        {
-            "source": "tts",
-            "lang": spec.lang,
-            "text": spec.text,
-            "voice": dict(renderer.voice_settings(spec.lang)),
-            "renderer": renderer.version,
-        }
-    )
+    key: dict[str, object] = {
+        "source": "tts",
+        "lang": spec.lang,
+        "text": spec.text,
+        "voice": dict(renderer.voice_settings(spec.lang)),
+        "renderer": renderer.version,
+        "telephone": TELEPHONE_PROCESSING,
+    }
+    others = sorted(set(segment_languages(spec.spoken)) - {spec.lang})
+    if others:  # parts in other languages: their voices shape the audio too
+        key["spoken"] = spec.spoken
+        key["segment_voices"] = {lang: dict(renderer.voice_settings(lang)) for lang in others}
+    return content_hash(key)
 
 
 def build_audio(
@@ -111,8 +135,14 @@ def build_audio(
     audio_dir: Path,
     renderer: Renderer | None = None,
     progress: TextIO | None = None,
+    *,
+    bar: bool | None = None,
 ) -> BuildReport:
-    """Bring `audio_dir` and its manifest.json up to date with `prompts` (see the module docstring)."""
+    """Bring `audio_dir` and its manifest.json up to date with `prompts` (see the module docstring).
+
+    Progress goes to `progress` (nothing without it): a bar redrawn in place when `bar` is true - by default,
+    when `progress` is a terminal - and at least `PROGRESS_MIN` prompts need producing, else one line per prompt.
+    """
     started = time.perf_counter()
     audio_dir = Path(audio_dir)
     renderer = renderer if renderer is not None else Pyttsx3Renderer()
@@ -135,30 +165,41 @@ def build_audio(
             path.unlink(missing_ok=True)
 
     todo: list[_Job] = []
+    reused: list[tuple[int, str, str]] = []  # (position in the input, language, prompt id)
     for job in jobs.values():
         present = manifest.get(job.key)
         if present is None:
             todo.append(job)
             continue
         outcome.update((pos, (report.reused, pid)) for pos, pid in job.members)
+        reused.extend((pos, job.spec.lang, pid) for pos, pid in job.members)
         if present.prompt != job.spec.id:  # same audio, prompt renamed
             manifest.add(replace(present, prompt=job.spec.id))
 
-    bar = _ProgressBar(progress, len(todo)) if progress is not None and len(todo) >= PROGRESS_MIN else None
+    if bar is None:
+        bar = progress is not None and _is_terminal(progress)
+    meter = _ProgressBar(progress, len(todo)) if progress is not None and bar and len(todo) >= PROGRESS_MIN else None
+    lines = _ProgressLines(progress, len(todo)) if progress is not None and not bar else None
+    if lines:
+        for _, lang, pid in sorted(reused):
+            lines.reused(lang, pid)
     try:
         for done, job in enumerate(todo):
-            if bar:
-                bar.show(done, job)
-            manifest.add(_produce(job, audio_dir, renderer))
+            if meter:
+                meter.show(done, job)
+            entry = _produce(job, audio_dir, renderer)
+            manifest.add(entry)
             manifest.save()
             (first, first_id), *dups = job.members
             outcome[first] = (report.recordings if job.source == "recording" else report.rendered, first_id)
             outcome.update((pos, (report.reused, pid)) for pos, pid in dups)
-        if bar:
-            bar.show(len(todo), None)
+            if lines:
+                lines.produced(done + 1, job, entry)
+        if meter:
+            meter.show(len(todo), None)
     finally:
-        if bar:
-            bar.close()
+        if meter:
+            meter.close()
         manifest.save()
     _sweep(audio_dir, manifest)
     for _, (bucket, pid) in sorted(outcome.items()):
@@ -200,13 +241,17 @@ def _produce(job: _Job, audio_dir: Path, renderer: Renderer) -> Entry:
         if job.recording is not None:
             tmp_full.write_bytes(job.recording)  # as is: no re-encoding
         else:
-            renderer.render(job.spec.text, job.spec.lang, tmp_full)
+            renderer.render(job.spec.spoken or job.spec.text, job.spec.lang, tmp_full)
         try:
-            length = info(tmp_full).duration
+            source = info(tmp_full)
         except WavError as exc:
             what = f"recording {job.spec.recording}" if job.recording is not None else "rendered audio"
             raise AudioError(f"prompt {job.spec.id!r}: {what} is not a usable WAV file ({exc})") from exc
-        to_telephone(tmp_full, tmp_tel)
+        done = master_telephone(tmp_full, tmp_tel)
+        if done.trimmed:  # the same edge silence off the full-quality file, samples as they are
+            start, end = source_span(done, source.rate, source.frames)
+            cut_wav(tmp_full, tmp_full, start, end)
+        length = info(tmp_full).duration
         os.replace(tmp_tel, tel)
         os.replace(tmp_full, full)
     finally:
@@ -235,6 +280,36 @@ def _sweep(audio_dir: Path, manifest: AudioManifest) -> None:
                 path.unlink(missing_ok=True)
         if not any(folder.iterdir()):
             folder.rmdir()
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    """Whether `stream` is a terminal (a stream that cannot tell is not)."""
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):  # no isatty, or a closed stream
+        return False
+
+
+class _ProgressLines:
+    """One plain line per prompt, for logs and pipes: `rendered en-US welcome (3/12, 2.41 s)`, `reused zh-CN menu`."""
+
+    def __init__(self, stream: TextIO, total: int) -> None:
+        self.stream = stream
+        self.total = total
+
+    def reused(self, lang: str, prompt: str, same_as: str | None = None) -> None:
+        self._line(f"reused {lang} {prompt}" + (f" (same audio as {same_as})" if same_as else ""))
+
+    def produced(self, done: int, job: _Job, entry: Entry) -> None:
+        verb = "imported" if job.source == "recording" else "rendered"
+        (_, first_id), *dups = job.members
+        self._line(f"{verb} {job.spec.lang} {first_id} ({done}/{self.total}, {entry.duration:.2f} s)")
+        for _, pid in dups:
+            self.reused(job.spec.lang, pid, same_as=first_id)
+
+    def _line(self, text: str) -> None:
+        self.stream.write(text + "\n")
+        self.stream.flush()
 
 
 class _ProgressBar:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ivr.audio.build import PromptSpec
+from ivr.audio.tts import Pyttsx3Renderer
 from ivr.ir import Menu
-from ivr.text import Text, placeholders, render
+from ivr.text import Text, placeholders, render, segment_languages, without_segments
 
 
 def menu_prompts(menu: Menu) -> list[PromptSpec]:
@@ -22,10 +23,16 @@ def menu_prompts(menu: Menu) -> list[PromptSpec]:
             written = text.get(lang)
             if placeholders(written):
                 continue
-            words = render(written, {})  # as the engine says it: escaped braces are plain braces
+            words = render(without_segments(written), {})  # as the engine says it: segments inline, escaped braces plain
             if (lang, words) in seen:
                 continue
             seen.add((lang, words))
             recording = menu.recordings.get(f"{lang}\n{written}")
-            specs.append(PromptSpec(prompt_id, lang, words, Path(recording) if recording else None))
+            spoken = written if segment_languages(written) else ""
+            specs.append(PromptSpec(prompt_id, lang, words, Path(recording) if recording else None, spoken))
     return specs
+
+
+def renderer_for(menu: Menu) -> Pyttsx3Renderer:
+    """The renderer with the espeak-ng voices the menu names (`voices: {LANG: {render: …}}`)."""
+    return Pyttsx3Renderer({lang: voice.render for lang, voice in menu.voices.items() if voice.render})

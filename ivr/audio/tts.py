@@ -41,18 +41,29 @@ import contextlib
 import gc
 import io
 import os
+import re
 import sys
 import tempfile
 import threading
+from array import array
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from ivr.audio.wav import AudioError, WavError, info
+from ivr.audio.wav import AudioError, WavError, downmix, info, read_wav, resample, write_wav
+from ivr.text import render, segments
 
 # espeak-ng's voice for a language whose own code names no voice (matched against a voice's languages, then its id);
-# other languages are found by their tag (en-us) or its first part (ja). Keyed by the tag's first part.
-ESPEAK_NAMES: Mapping[str, str] = {"zh": "cmn"}
+# other languages are found by their tag (en-us) or its first part (ja). Keyed by the tag's first part. For Mandarin
+# it is `cmn-latn-pinyin`, the voice that pronounces Chinese characters: espeak-ng's `cmn` reads each character's
+# pinyin with an English voice ("nin-two hao-three"), which `ivr audio check` catches.
+ESPEAK_NAMES: Mapping[str, str] = {"zh": "cmn-latn-pinyin"}
+# Languages whose voice reads Latin letters as its own syllables (SSH as pinyin): in their text, runs of Latin script
+# (product names, an English offer) are spoken by the English voice instead, with no marking by ops; so are the
+# symbols such a voice can only name in English (@, /, %, &, +).
+LATIN_VOICE: Mapping[str, str] = {"zh": "en-US"}
+LATIN_RUN = re.compile(r"[A-Za-z][A-Za-z0-9'’&+./_-]*(?:[ ,!?;:]+[A-Za-z0-9][A-Za-z0-9'’&+./_-]*)*[.!?]?|[@/%&+]+")
+GAP_SECONDS = 0.08  # between the parts of one prompt spoken by different voices
 
 
 class TtsError(AudioError):
@@ -191,8 +202,46 @@ class Pyttsx3Renderer:
         return self.VERSION
 
     def voice_settings(self, lang: str) -> Mapping[str, str | int | float]:
-        """The voice asked for (not the installed one, so no engine is needed), rate and volume."""
-        return {"engine": "espeak-ng", "voice": self._wanted(lang), "rate": self.rate, "volume": self.volume}
+        """The voices asked for (not the installed ones, so no engine is needed), rate and volume."""
+        settings: dict[str, str | int | float] = {
+            "engine": "espeak-ng",
+            "voice": self._wanted(lang),
+            "rate": self.rate,
+            "volume": self.volume,
+        }
+        latin = self.latin_language(lang)
+        if latin:
+            settings["latin_voice"] = self._wanted(latin)
+        return settings
+
+    def latin_language(self, lang: str) -> str | None:
+        """The language whose voice speaks the Latin-script runs of `lang`'s text, if its own voice cannot."""
+        return LATIN_VOICE.get(lang.split("-", 1)[0].lower())
+
+    def parts(self, text: str, lang: str) -> list[tuple[str, str]]:
+        """(language, text) parts of a prompt, in order: its {LANG: …} segments, and within each part the Latin runs
+        of a language whose voice cannot read them, which go to the English voice."""
+        return [piece for part_lang, part in segments(lang, text) for piece in self._latin_parts(render(part, {}), part_lang)]
+
+    def _latin_parts(self, text: str, lang: str) -> list[tuple[str, str]]:
+        latin = self.latin_language(lang)
+        if latin is None:
+            return [(lang, text)]
+        out: list[tuple[str, str]] = []
+        at = 0
+        for run in LATIN_RUN.finditer(text):
+            before = text[at : run.start()]
+            if before.strip():
+                out.append((lang, before))
+            out.append((latin, run.group(0)))
+            at = run.end()
+        if text[at:].strip():
+            out.append((lang, text[at:]))
+        return out or [(lang, text)]
+
+    def espeak_voice(self, lang: str) -> str:
+        """The espeak-ng voice name `lang` is rendered with (as `espeak-ng -v` takes it)."""
+        return self._wanted(lang)
 
     def _wanted(self, lang: str) -> str:
         """The espeak-ng language code wanted for `lang`: the menu's choice, else espeak's name for the language."""
@@ -224,9 +273,38 @@ class Pyttsx3Renderer:
         """Write `text` spoken in `lang` to the WAV file `path` (replaced only once the render succeeded)."""
         if not text.strip():
             raise TtsError(f"nothing to say for {lang}: the text is blank")
+        path = Path(path)
+        parts = self.parts(text, lang)
+        if len(parts) == 1:
+            self._render_one(parts[0][1], parts[0][0], path)
+            return
+        # Each part in its own voice, joined with a short gap: one file, as callers hear one prompt.
+        pieces: list[Path] = []
+        try:
+            for i, (part_lang, part_text) in enumerate(parts):
+                piece = path.with_name(f".{path.stem}.part{i}.wav")
+                pieces.append(piece)
+                self._render_one(part_text, part_lang, piece)
+            pcms = [read_wav(piece) for piece in pieces]
+            rate = pcms[0].rate
+            joined = array("h")
+            for i, pcm in enumerate(pcms):
+                samples = downmix(pcm)
+                joined.extend(samples if pcm.rate == rate else resample(samples, pcm.rate, rate, cutoff=rate / 2 * 0.9))
+                if i < len(pcms) - 1:
+                    joined.extend([0] * int(rate * GAP_SECONDS))
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tts.wav", dir=path.parent)
+            os.close(fd)
+            write_wav(tmp_name, joined, rate)
+            os.replace(tmp_name, path)
+        finally:
+            for piece in pieces:
+                piece.unlink(missing_ok=True)
+
+    def _render_one(self, text: str, lang: str, path: Path) -> None:
+        """One voice, one file (replaced only once the render succeeded)."""
         voice = self.voice_id(lang)
         engine = shared_engine()
-        path = Path(path)
         # A file of our own, so the folder is known to exist and be writable, and emptiness means failure.
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tts.wav", dir=path.parent)
         os.close(fd)

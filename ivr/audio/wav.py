@@ -2,6 +2,8 @@
 
 Pure Python: samples live in `array` objects, no numpy, no `audioop`, no external programs.
 Files are written as 16-bit PCM; files read may be 8-, 16-, 24- or 32-bit integer PCM with any number of channels.
+Levelling and edge trimming of the telephone copies (what `ivr audio build` writes) live in `ivr.audio.levels`;
+this module gives them the unclamped 8 kHz signal (`telephone_samples`) and cuts files without re-encoding (`cut_wav`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import math
 import sys
 import wave
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import mul
@@ -112,12 +114,44 @@ def to_telephone(src: Path | str, dst: Path | str) -> None:
 
     The output has the same duration as the input (to the nearest output sample).
     """
-    pcm = read_wav(src)
+    write_wav(dst, clamp16(telephone_samples(read_wav(src))), TELEPHONE_RATE)
+
+
+def telephone_samples(pcm: Pcm) -> list[float]:
+    """`pcm` downmixed and resampled to 8 kHz, as unrounded, unclamped values (for gain before quantising)."""
     mono = downmix(pcm)
     if pcm.rate == TELEPHONE_RATE:
-        write_wav(dst, mono, TELEPHONE_RATE)
+        return [float(s) for s in mono]
+    return _resampled(mono, pcm.rate, TELEPHONE_RATE, TELEPHONE_CUTOFF)
+
+
+def clamp16(values: Iterable[float]) -> array[int]:
+    """Values rounded to 16-bit samples, clamped to -32768...32767."""
+    return array("h", (-32768 if v < -32768 else 32767 if v > 32767 else round(v) for v in values))
+
+
+def cut_wav(src: Path | str, dst: Path | str, start: int, end: int) -> None:
+    """Write frames `start`...`end` (end excluded) of the PCM WAV `src` to `dst`, samples untouched (same rate,
+    channels and width); `dst` may be `src`. The whole file is copied byte for byte when nothing is cut."""
+    try:
+        with wave.open(str(src), "rb") as w:
+            params = w.getparams()
+            if start <= 0 and end >= params.nframes:
+                data = None
+            else:
+                w.setpos(max(0, start))
+                data = w.readframes(max(0, min(end, params.nframes) - max(0, start)))
+    except (OSError, EOFError, wave.Error) as exc:
+        raise WavError(f"{src}: not a readable PCM WAV file ({exc})") from exc
+    if data is None:
+        if Path(src) != Path(dst):
+            Path(dst).write_bytes(Path(src).read_bytes())
         return
-    write_wav(dst, resample(mono, pcm.rate, TELEPHONE_RATE), TELEPHONE_RATE)
+    with wave.open(str(dst), "wb") as out:
+        out.setnchannels(params.nchannels)
+        out.setsampwidth(params.sampwidth)
+        out.setframerate(params.framerate)
+        out.writeframes(data)
 
 
 def downmix(pcm: Pcm) -> array[int]:
@@ -136,19 +170,24 @@ def resample(samples: Sequence[int], rate_in: int, rate_out: int, cutoff: float 
     min(`cutoff`, 0.45 x the lower rate), evaluated at the output sample's exact position:
     filtering and interpolation in one pass, so nothing above the new Nyquist frequency folds back.
     """
+    return clamp16(_resampled(samples, rate_in, rate_out, cutoff))
+
+
+def _resampled(samples: Sequence[int], rate_in: int, rate_out: int, cutoff: float) -> list[float]:
+    """`resample` before rounding and clamping."""
     if rate_in <= 0 or rate_out <= 0:
         raise AudioError(f"bad sample rates {rate_in} -> {rate_out}")
     n_in = len(samples)
     n_out = round(n_in * rate_out / rate_in)
     if n_out == 0:
-        return array("h")
+        return []
     fc = min(cutoff, 0.45 * min(rate_in, rate_out)) / rate_in  # cycles per input sample
     kernels, half = _kernels(round(fc * 1_000_000))
     width = 2 * half
     # Zero padding around the input, so every output sample reads a full window.
     padded = [0.0] * half + [float(s) for s in samples] + [0.0] * (half + 1)
     step = rate_in / rate_out
-    out = array("h", bytes(2 * n_out))
+    out = [0.0] * n_out
     for k in range(n_out):
         x = k * step
         base = math.floor(x)
@@ -156,8 +195,7 @@ def resample(samples: Sequence[int], rate_in: int, rate_out: int, cutoff: float 
         if phase == _PHASES:
             base, phase = base + 1, 0
         # padded[base + 1 : base + 1 + width] holds input samples base-half+1 ... base+half
-        value = sum(map(mul, kernels[phase], padded[base + 1 : base + 1 + width]))
-        out[k] = -32768 if value < -32768 else 32767 if value > 32767 else round(value)
+        out[k] = sum(map(mul, kernels[phase], padded[base + 1 : base + 1 + width]))
     return out
 
 

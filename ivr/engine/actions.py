@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
+
+from ivr.text import render, segments, without_segments
 
 
 @dataclass(frozen=True)
@@ -20,15 +23,32 @@ class Action:
 
 @dataclass(frozen=True)
 class Say(Action):
-    """Speak `text` in `lang`; `prompt` names the prompt (node and part) for pre-rendered audio."""
+    """Speak `text` in `lang`; `prompt` names the prompt (node and part) for pre-rendered audio.
+
+    `segments` are its parts in order as (language, text) when some part is in another language (the
+    offer "For English, press 9." inside a Chinese prompt); each is spoken by its own language's voice.
+    """
 
     type: ClassVar[str] = "say"
     lang: str
     text: str
     prompt: str = ""
+    segments: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, node: str, lang: str, template: str, values: Mapping[str, str], prompt: str = "") -> Say:
+        """A prompt as said: run-time values filled in, split into its language segments."""
+        parts = tuple((part_lang, render(part, values)) for part_lang, part in segments(lang, template))
+        mixed = len(parts) > 1 or parts[0][0] != lang
+        return cls(node, lang, render(without_segments(template), values), prompt, parts if mixed else ())
+
+    @property
+    def parts(self) -> tuple[tuple[str, str], ...]:
+        """(language, text) of each part: the segments, or the whole text in its language."""
+        return self.segments or ((self.lang, self.text),)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form without the internal prompt id."""
+        """JSON form without the internal prompt id (the text is the whole prompt, segments and all)."""
         return {"type": self.type, "node": self.node, "lang": self.lang, "text": self.text}
 
 

@@ -16,7 +16,7 @@ from ivr.engine.services import ActionContext, ActionResult, TicketRequest, Tick
 from ivr.engine.snapshot import CallSnapshot
 from ivr.errors import CallError
 from ivr.ir import Menu
-from ivr.text import Text, render, spell_digits
+from ivr.text import Text, spell_digits
 
 __all__ = ["FALLBACK", "MAX_AUTO_STEPS", "Engine", "Step", "ticket_description"]
 
@@ -117,15 +117,17 @@ class Engine:
         out: list[Action] = [Ticket(FALLBACK, number, "fallback")]
         template = self.menu.fallback_ticket
         for language in self.menu.languages_from():
-            text = render(template.get(language), {"ticket": number}) if template else spell_digits(number)
-            out.append(Say(FALLBACK, language, text, "fallback_ticket"))
+            if template:
+                out.append(Say.of(FALLBACK, language, template.get(language), {"ticket": number}, "fallback_ticket"))
+            else:
+                out.append(Say(FALLBACK, language, spell_digits(number), "fallback_ticket"))
         out.append(Hangup(FALLBACK, "error"))
         return tuple(out)
 
     def last_resort(self, lang: str | None = None, node: str = FALLBACK, every_language: bool = True) -> tuple[Action, ...]:
         """When nothing else works: apologise and hand the caller to the fallback queue (if it can be dialled), then end."""
         languages = self.menu.languages_from(lang) if every_language else self.menu.languages_from(lang)[:1]
-        out: list[Action] = [Say(node, language, render(self.menu.apology.get(language), {}), "apology") for language in languages]
+        out: list[Action] = [Say.of(node, language, self.menu.apology.get(language), {}, "apology") for language in languages]
         queue = self.menu.fallback_queue
         address = self.address_of(queue)
         if address:
@@ -221,4 +223,4 @@ class Engine:
             self._fire(model, trigger)
 
     def _in_every_language(self, text: Text, lang: str | None, prompt: str) -> list[Action]:
-        return [Say(FALLBACK, language, render(text.get(language), {}), prompt) for language in self.menu.languages_from(lang)]
+        return [Say.of(FALLBACK, language, text.get(language), {}, prompt) for language in self.menu.languages_from(lang)]

@@ -19,7 +19,7 @@ from ivr.engine.coverage import Edge
 from ivr.engine.services import ActionResult
 from ivr.engine.snapshot import CallSnapshot
 from ivr.ir import BACK, Menu, current_menus
-from ivr.text import Text, render
+from ivr.text import Text
 
 __all__ = ["MAX_STACK", "CallModel", "MachineBuilder", "Runtime", "call_of", "compile_machine", "triggers_from"]
 
@@ -70,8 +70,7 @@ class CallModel:
     def say(self, text: Text, part: str = "") -> None:
         """Say `text` in the call's language, run-time values filled in."""
         snap = self.snap
-        spoken = render(text.get(snap.lang), snap.values)
-        self.out.append(Say(snap.node, snap.lang, spoken, f"{snap.node}:{part}" if part else snap.node))
+        self.out.append(Say.of(snap.node, snap.lang, text.get(snap.lang), snap.values, f"{snap.node}:{part}" if part else snap.node))
 
     def emit(self, action: Action) -> None:
         """Add an action for the adapter (gather, transfer, record, ticket, hangup)."""
@@ -160,9 +159,9 @@ class MachineBuilder:
         """On `trigger` at `source`, stay without entering the node again."""
         self.edges.append(_edge(trigger, source, None, conditions=_wrap(when), after=_wrap(after)))
 
-    def reenter(self, trigger: str, source: str) -> None:
-        """On `trigger`, enter `source` again (the repeat key)."""
-        self.edges.append(_edge(trigger, source, "="))
+    def reenter(self, trigger: str, source: str, *, before: CallHook | None = None) -> None:
+        """On `trigger`, enter `source` again (the repeat key, the language key)."""
+        self.edges.append(_edge(trigger, source, "=", before=_wrap(before)))
 
 
 def _in_menu(parent: str) -> Callable[[EventData], bool]:

@@ -23,6 +23,7 @@ class Build(Protocol):
     values: Mapping[str, Any]  # field name -> value (defaults applied; a field with no value is absent)
     where: Mapping[str, Location]  # field -> where it is written; "FIELD KEY" for entries of mappings and texts
     languages: tuple[str, ...]
+    language_key: str  # the key reserved in every menu for the next language ('' = none)
     scope: Scope | None
     scope_broken: bool  # `scope` is set but its files have errors (reported already)
 

@@ -107,6 +107,7 @@ VOICE = Section(
     (
         Word("voice", "Voice name of the telephony provider.", required=True),
         Word("language", "Language code the provider expects.", required=True),
+        Word("render", "espeak-ng voice `ivr audio build` renders this language with (default: espeak-ng's voice for it)."),
     ),
 )
 
@@ -131,6 +132,14 @@ SETTINGS = Section(
             pattern_doc="a language tag like 'zh-CN' or 'en-US'",
         ),
         Target("start", "Node every call starts at.", required=True, back=False),
+        Word(
+            "language_key",
+            "Key that switches to the next language and says the menu again, in every menu of a menu with several "
+            "languages ('' for none); a menu that maps this key itself keeps its own meaning (lint warns).",
+            default="9",
+            pattern=r"^[0-9]?$",
+            pattern_doc="one digit, or '' for none",
+        ),
         Word("scope", "Folder of scope data, relative to this file."),
         MapOf("data", "Named data files for actions (name → path relative to this file).", key_doc="NAME", value=Word("path", "A file.")),
         Nested("hours", HOURS.doc, required=True, section=HOURS),

@@ -41,11 +41,17 @@ def lint_menu(menu: Menu, max_depth: int = DEFAULT_MAX_DEPTH) -> list[Problem]:
         for lang in menu.languages:
             if lang.split("-", maxsplit=1)[0] not in ANNOUNCED:
                 continue  # no pattern for how prompts in this language announce keys: nothing to compare
-            said = announced_keys(lang, node.prompt.get(lang))
+            reserved = {menu.language_key} if menu.language_key not in node.options else set()
+            said = announced_keys(lang, node.prompt.get(lang)) - reserved
             for key in sorted(said - set(node.options)):
                 warn(node.where.get(f"say {lang}", where), node.id, f"the {lang} prompt says to press {key}, but key {key} leads nowhere")
             for key in sorted(single - said):
                 warn(node.where.get(f"keys {key}", where), node.id, f"key {key} is never announced in the {lang} prompt")
+        if menu.language_key and len(menu.languages) > 1 and menu.language_key in node.options:
+            message = (
+                f"key {menu.language_key} is the language key in every other menu; here it leads to {node.options[menu.language_key]!r}"
+            )
+            warn(node.where.get(f"keys {menu.language_key}", node.location), node.id, message)
         keys = sorted(node.options)
         for key in keys:
             for other in keys:

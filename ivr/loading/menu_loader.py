@@ -81,6 +81,7 @@ class _Build:
     scope: Scope | None
     defaults: Mapping[str, Any]
     scope_broken: bool = False
+    language_key: str = ""
     reported: set[tuple[Location, str]] = field(default_factory=set)
 
     def error(self, field: str | None, message: str) -> None:
@@ -144,17 +145,18 @@ def _load(path: Path, action_names: set[str], files: Sources) -> tuple[Menu | No
         if text is None:
             return None
         where = {lang: v.loc for lang, v in value.values.items()} if isinstance(value, YMap) else {}
-        return resolve_scope(rd, text, scope_values, where) if scope_values is not None else text
+        return resolve_scope(rd, text, scope_values, where, languages) if scope_values is not None else text
 
     plain = FieldReader(read_text, refs)
     defaults, defaults_where = read_defaults(r, settings, languages, plain)
+    key_values, _ = plain.read(r, settings, (SETTINGS.field("language_key"),), SETTINGS.label)
+    language_key = key_values.get("language_key") or ""
     for_nodes = FieldReader(read_text, refs, defaults)
 
     nodes: dict[str, Node] = {}
     for node_id, value in nodes_map.values.items():
-        read_node = _read_node(
-            r.for_node(node_id), node_id, value, nodes_map.keys[node_id], for_nodes, languages, scope, defaults, scope_broken
-        )
+        context = (languages, scope, defaults, scope_broken, language_key)
+        read_node = _read_node(r.for_node(node_id), node_id, value, nodes_map.keys[node_id], for_nodes, *context)
         for node in read_node:
             nodes[node.id] = node
 
@@ -211,6 +213,7 @@ def _load(path: Path, action_names: set[str], files: Sources) -> tuple[Menu | No
         return None, problems
     menu = Menu(
         id=top_values.get("id") or path.stem,
+        language_key=language_key,
         version=_version(sources),
         source=str(path),
         languages=languages,
@@ -245,6 +248,7 @@ def _read_node(
     scope: Scope | None,
     defaults: Mapping[str, Any],
     scope_broken: bool,
+    language_key: str,
 ) -> list[Node]:
     """One `nodes:` entry, read by its type's fields and built by its type."""
     if not re.fullmatch(r"[a-z][a-z0-9_]*", node_id) or node_id == "back":
@@ -265,7 +269,7 @@ def _read_node(
     what = f"{kind} node {node_id!r}"
     nr.fields(m, node_type.names, what)
     values, where = fields.read(nr, m, node_type.fields, what)
-    return node_type.build(_Build(nr, kind, node_id, id_loc, values, where, languages, scope, defaults, scope_broken))
+    return node_type.build(_Build(nr, kind, node_id, id_loc, values, where, languages, scope, defaults, scope_broken, language_key))
 
 
 def _check_outcomes(r: Reader, nodes: Mapping[str, Node]) -> None:

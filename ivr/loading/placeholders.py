@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from ivr.errors import Problem
 from ivr.ir import BACK, Location, Node, current_menus
 from ivr.loading.reader import Reader
-from ivr.text import FILTERS, Text, escape, placeholders, without_placeholders
+from ivr.text import FILTERS, Text, escape, placeholders, segment_languages, without_placeholders, without_segments
 
 __all__ = ["check_placeholders", "resolve_scope"]
 
@@ -25,7 +25,7 @@ def _did_you_mean(name: str, known: list[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def resolve_scope(r: Reader, text: Text, values: Mapping[str, Text], where: Mapping[str, Location]) -> Text:
+def resolve_scope(r: Reader, text: Text, values: Mapping[str, Text], where: Mapping[str, Location], languages: tuple[str, ...]) -> Text:
     """Replace `{scope:PATH}` with scope data; an unknown PATH or a malformed placeholder is an error at that language's text."""
 
     def one(lang: str, s: str) -> str:
@@ -38,8 +38,12 @@ def resolve_scope(r: Reader, text: Text, values: Mapping[str, Text], where: Mapp
                 return ""
             return escape(values[key].get(lang))
 
-        for bad in re.findall(r"\{[^}]*\}|[{}]", without_placeholders(SCOPE_REF.sub("", s))):
-            r.error(loc, f"malformed placeholder {bad!r}: use {{name}}, {{name|digits}} or {{scope:path}} ({{{{ and }}}} for braces)")
+        for bad in re.findall(r"\{[^}]*\}|[{}]", without_placeholders(without_segments(SCOPE_REF.sub("", s)))):
+            forms = "{name}, {name|digits}, {scope:path} or {LANG: words} ({{ and }} for braces)"
+            r.error(loc, f"malformed placeholder {bad!r}: use {forms}")
+        for other in segment_languages(s):
+            if other not in languages:
+                r.error(loc, f"a segment in {other!r}, which is not one of the menu's languages ({', '.join(languages)})")
         return SCOPE_REF.sub(sub, s)
 
     return text.map(one)

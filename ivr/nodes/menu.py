@@ -19,6 +19,7 @@ class MenuNode(PromptedNode):
     """Plays a prompt and waits for one of its keys."""
 
     options: Mapping[str, str]  # DTMF key -> target
+    language_key: str = ""  # switches to the menu's next language and says this menu again ('' = none here)
 
     kind: ClassVar[str] = "menu"
     is_menu: ClassVar[bool] = True
@@ -46,14 +47,18 @@ class MenuNode(PromptedNode):
         super().enter(call)
 
     def choose(self, call: CallModel, digits: str) -> str:
-        """A key of this menu, or a wrong entry."""
+        """A key of this menu, the language key, or a wrong entry."""
         if self.max_digits > 1:
             digits = digits.removesuffix("#")
-        return f"key_{digits}" if digits in self.options else self.invalid(call)
+        if digits in self.options:
+            return f"key_{digits}"
+        return "language" if digits == self.language_key else self.invalid(call)
 
     def compile(self, fsm: MachineBuilder) -> None:
         """Repeat, back to each menu above, retries, and one transition per key."""
         fsm.reenter("repeat", self.id)
+        if self.language_key:
+            fsm.reenter("language", self.id, before=_next_language)
         for parent in fsm.menus_above(self.id):
             if parent != self.id:
                 fsm.go("back", self.id, parent, when=_stack_top_is(parent), before=CallModel.leave_menu)
@@ -63,8 +68,12 @@ class MenuNode(PromptedNode):
 
     def candidates(self, examples: Mapping[str, str]) -> list[str]:
         """Every key, repeat, back, silence and a key that leads nowhere."""
-        spare = next((k for k in "0123456789" if k not in self.options), None)
-        return [*self.options, "*", "#", "", *([spare] if spare else [])]
+        spare = next((k for k in "0123456789" if k not in self.options and k != self.language_key), None)
+        return [*self.options, "*", "#", "", *([self.language_key] if self.language_key else []), *([spare] if spare else [])]
+
+
+def _next_language(call: CallModel) -> None:
+    call.snap.lang = call.menu.next_language(call.snap.lang)
 
 
 def _stack_top_is(parent: str) -> Callable[[CallModel], bool]:
@@ -78,7 +87,10 @@ def build(b: Build) -> list[Node]:
     """A menu node from its fields."""
     v = b.values
     prompt = v.get("say") or b.blank()
-    return [MenuNode(b.node_id, b.location, prompt, v.get("short") or prompt, b.retry(), v.get("keys", {}), where=b.where)]
+    keys = v.get("keys", {})
+    # The language key is reserved in every menu of a menu file with more than one language, unless a menu maps it.
+    language_key = b.language_key if len(b.languages) > 1 and b.language_key not in keys else ""
+    return [MenuNode(b.node_id, b.location, prompt, v.get("short") or prompt, b.retry(), keys, language_key, where=b.where)]
 
 
 TYPE = NodeType(

@@ -41,10 +41,16 @@ def build(b: Build) -> list[Node]:
             values = {"name": software.name, "supported": software.supported, "unsupported": software.unsupported}
             nodes.append(AnnounceNode(sw_id, b.location, fill(b, detail, values, "software"), BACK))
         cat_prompt = Text.join([*cat_parts, footer], b.languages)
-        nodes.append(MenuNode(cat_id, b.location, cat_prompt, cat_prompt, retry, cat_options))
+        nodes.append(MenuNode(cat_id, b.location, cat_prompt, cat_prompt, retry, cat_options, _language_key(b, cat_options)))
     top_prompt = Text.join([*top_parts, footer], b.languages)
-    nodes.insert(0, MenuNode(b.node_id, b.location, top_prompt, top_prompt, retry, top_options, where=b.where))
+    nodes.insert(
+        0, MenuNode(b.node_id, b.location, top_prompt, top_prompt, retry, top_options, _language_key(b, top_options), where=b.where)
+    )
     return nodes
+
+
+def _language_key(b: Build, options: dict[str, str]) -> str:
+    return b.language_key if len(b.languages) > 1 and b.language_key not in options else ""
 
 
 TYPE = NodeType(

@@ -130,6 +130,8 @@ class PhoneCall:
     use_fallback: bool = False  # on a failed request, call the Fallback URL as Twilio does (else fail loudly)
     fallbacks: int = 0
     _trace: _Trace = field(default_factory=lambda: _Trace([]))
+    _say_action: dict[str, Any] = field(default_factory=dict)  # the traced prompt being said, part by part
+    _say_left: str = ""  # its words not yet heard (spaces left out)
 
     def sign(self, path: str, form: dict[str, str]) -> dict[str, str]:
         """Headers with X-Twilio-Signature computed exactly as Twilio computes it."""
@@ -207,8 +209,22 @@ class PhoneCall:
         self.lines.append(line)
 
     def _say(self, verb: ET.Element) -> None:
-        action = self._trace.take("say", self._emit)
-        line = {"type": "say", "lang": verb.get("language", ""), "voice": verb.get("voice", ""), "text": verb.text or ""}
+        text = verb.text or ""
+        words = "".join(text.split())
+        if verb.tag == "Say" and words and self._say_left.startswith(words):
+            # The next part of the prompt being said: a segment in another language has a <Say> of its own.
+            action, self._say_left = self._say_action, self._say_left[len(words) :]
+        else:
+            action = self._trace.take("say", self._emit)
+            self._say_action = action
+            whole = "".join(str(action.get("text", "")).split())
+            self._say_left = whole[len(words) :] if verb.tag == "Say" and whole.startswith(words) else ""
+        if verb.tag == "Play":
+            # A rendered prompt: the caller hears its text, which the test-mode trace names (or nothing is known).
+            url = (verb.text or "").strip()
+            line = {"type": "say", "lang": action.get("lang", ""), "voice": "", "text": action.get("text", ""), "audio": url}
+        else:
+            line = {"type": "say", "lang": verb.get("language", ""), "voice": verb.get("voice", ""), "text": verb.text or ""}
         if action:
             line["node"] = action.get("node", "")
         self._emit(line)
@@ -223,7 +239,7 @@ class PhoneCall:
     def _execute(self, verbs: list[ET.Element], keys: Iterator[str]) -> ET.Element | None:
         """Run a document's verbs; return the next document, or None when the call is over."""
         for i, verb in enumerate(verbs):
-            if verb.tag == "Say":
+            if verb.tag in ("Say", "Play"):
                 self._say(verb)
             elif verb.tag == "Gather":
                 answer = self._gather(verb, keys)
@@ -249,7 +265,7 @@ class PhoneCall:
             elif verb.tag == "Hangup":
                 self._hangup("hangup")
                 return None
-            elif verb.tag not in ("Pause", "Play"):
+            elif verb.tag != "Pause":
                 raise TwilioError(f"unexpected TwiML verb <{verb.tag}>")
         self._hangup("end of document")
         return None
@@ -259,7 +275,7 @@ class PhoneCall:
         if not verb.get("action"):
             raise TwilioError("a <Gather> without an action would re-request the current URL")
         for child in verb:
-            if child.tag == "Say":
+            if child.tag in ("Say", "Play"):
                 self._say(child)
         traced = self._trace.take("gather", self._emit)
         node = traced.get("node", "")

@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
-from ivr.engine.actions import Action, Say
+from ivr.engine.actions import Action
 from ivr.engine.events import Event
 from ivr.hotline import Engine, Hotline, ServiceError, Step
 from ivr.web.twilio import VoiceRequest
@@ -30,14 +30,17 @@ TRACE: ContextVar[dict[str, list[Any]] | None] = ContextVar("ivr_trace", default
 
 
 def note(actions: Iterable[Action] = (), step: Step | None = None) -> None:
-    """Add to the current request's trace, if one is being kept: the actions (prompt text left out) and transitions."""
+    """Add to the current request's trace, if one is being kept: the actions and transitions.
+
+    A prompt's text goes with it: where it is played from rendered audio, the trace is how QA hears it.
+    """
     trace = TRACE.get()
     if trace is None:
         return
     if step is not None:
         actions = step.actions
         trace["edges"].extend([edge.source, edge.trigger, edge.dest] for edge in step.transitions)
-    trace["actions"].extend(a.to_dict() | {"text": ""} if isinstance(a, Say) else a.to_dict() for a in actions)
+    trace["actions"].extend(a.to_dict() for a in actions)
 
 
 class VoiceService:

@@ -63,8 +63,9 @@ class TwimlRenderer:
         if url:
             target.play(url)
             return
-        voice, language = self.voices.get(action.lang, ("", action.lang))  # unnamed: the carrier's own voice for the language
-        target.say(action.text, voice=voice or None, language=language)
+        for lang, text in action.parts:  # a part in another language is spoken by that language's voice
+            voice, language = self.voices.get(lang, ("", lang))  # unnamed: the carrier's own voice for the language
+            target.say(text.strip(), voice=voice or None, language=language)
 
     def render(self, actions: Iterable[Action], urls: StepUrls) -> str:
         """The TwiML document for `actions`."""
