@@ -61,7 +61,9 @@ class OrderLookup:
         if order is None:
             return ActionResult("not_found", {"order_id": ctx.digits})
         status = order.status.get(ctx.lang) or next(iter(order.status.values()), "")
-        return ActionResult("found", {"order_id": order.order_id, "order_status": status})
+        # The status in every language, so a caller who switches language hears it in the new one.
+        localised = {f"order_status@{lang}": text for lang, text in order.status.items() if text}
+        return ActionResult("found", {"order_id": order.order_id, "order_status": status, **localised})
 
 
 def check_orders_text(text: str, languages: tuple[str, ...]) -> list[str]:

@@ -70,7 +70,11 @@ class CallModel:
     def say(self, text: Text, part: str = "") -> None:
         """Say `text` in the call's language, run-time values filled in."""
         snap = self.snap
-        self.out.append(Say.of(snap.node, snap.lang, text.get(snap.lang), snap.values, f"{snap.node}:{part}" if part else snap.node))
+        values = snap.values
+        suffix = f"@{snap.lang}"
+        if any(name.endswith(suffix) for name in values):  # a value given per language: the call's language wins
+            values = {**values, **{name.removesuffix(suffix): v for name, v in values.items() if name.endswith(suffix)}}
+        self.out.append(Say.of(snap.node, snap.lang, text.get(snap.lang), values, f"{snap.node}:{part}" if part else snap.node))
 
     def emit(self, action: Action) -> None:
         """Add an action for the adapter (gather, transfer, record, ticket, hangup)."""

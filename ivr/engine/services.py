@@ -20,7 +20,10 @@ class ActionContext:
 
 @dataclass(frozen=True)
 class ActionResult:
-    """An action's outcome (a name the menu maps to a node) and values prompts may use."""
+    """An action's outcome (a name the menu maps to a node) and values prompts may use.
+
+    A value may also be given per language as `name@LANG`: prompts in that language use it for `{name}`.
+    """
 
     outcome: str
     values: Mapping[str, str] = field(default_factory=dict)

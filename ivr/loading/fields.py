@@ -68,7 +68,8 @@ class FieldReader:
         if isinstance(f, Word):
             value = r.string(m, f.name, what, required=f.required, default=f.default if f.default is not None else inherited)
             if value is not None and f.name in m.values:
-                if not value.strip() and f.default != "":
+                empty_allowed = f.default == "" or bool(f.pattern and re.search(f.pattern, ""))
+                if not value.strip() and not empty_allowed:
                     r.error(m.values[f.name].loc, f"{f.name} must not be empty")
                 elif f.pattern and not re.search(f.pattern, value):
                     r.error(m.values[f.name].loc, f"{f.name} must be {f.pattern_doc}, not {value!r}")

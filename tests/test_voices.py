@@ -1,0 +1,101 @@
+"""What the caller hears over Twilio: one voice per language, and a part in another language in that language's voice."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from ivr.loading.menu_loader import check_menu
+from ivr.loading.scope_loader import read_scope
+from ivr.testing.phone import FlaskTransport, PhoneCall
+from ivr.testmode import CLOCK_FIELD, LANG_FIELD
+from tests.conftest import ROOT, Caller
+from tests.test_menu_coverage import TOUR, _catalog_tour
+from tests.webhooks import PUBLIC_URL, TOKEN, Clock, make_app
+from tests.workspace import copy_workspace, run_ivr
+
+CJK = re.compile(r"[\u3400-\u9fff]")
+SHIPPED_VOICES = {"zh-CN": {("Polly.Zhiyu", "cmn-CN")}, "en-US": {("Polly.Joanna", "en-US")}}
+OFFERS = {"For English, press 9.", "中文服务请按9。"}
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en-US"])
+def test_every_node_speaks_each_language_in_one_voice(tmp_path: Path, lang: str) -> None:
+    """Walking every node of the shipped menu, each <Say> of Chinese is Zhiyu and of English Joanna; the offer is its own <Say>."""
+    app = make_app(f"sqlite:///{tmp_path / 'db.sqlite3'}", Clock(), IVR_TEST_CLOCK="1")
+    voices: dict[str, set[tuple[str | None, str | None]]] = defaultdict(set)
+    offers: set[str] = set()
+    nodes: set[str] = set()
+    for at, keys, options in TOUR + _catalog_tour(read_scope(ROOT / "scope")):
+        phone = PhoneCall(FlaskTransport(app), PUBLIC_URL, TOKEN, extra={CLOCK_FIELD: at.isoformat()}, first={LANG_FIELD: lang}, **options)
+        phone.run(["" if k == "-" else k for k in keys.split()])
+        nodes |= {line.get("node", "") for line in phone.lines}
+        for body in phone.responses:
+            for say in ET.fromstring(body).iter("Say"):
+                text = (say.text or "").strip()
+                spoken = "zh-CN" if CJK.search(text) else "en-US"
+                voices[spoken].add((say.get("voice"), say.get("language")))
+                if any(offer in text for offer in OFFERS):
+                    assert text in OFFERS, f"the language offer shares a <Say> with other words: {text!r}"
+                    offers.add(text)
+    assert dict(voices) == SHIPPED_VOICES
+    assert offers == {"zh-CN": {"For English, press 9."}, "en-US": {"中文服务请按9。"}}[lang]  # the other language's offer, alone
+    assert {"main", "closed", "scope_menu", "third_party", "ticket_number", "goodbye"} <= nodes
+
+
+def test_after_hours_caller_switches_to_english_and_leaves_an_english_ticket(tmp_path: Path) -> None:
+    """After hours, 9 switches a Chinese call to English and the message becomes an English ticket."""
+    db = tmp_path / "t.sqlite3"
+    at = "2026-11-30T22:30:00+08:00"
+    call = run_ivr("call", "--at", at, "--keys", "9 1", "--voicemail", "cannot log in", "--lang", "zh-CN", "--db", str(db), "--json")
+    assert call.returncode == 0, call.stderr
+    assert "Our phone lines are closed now" in call.stdout and "Your ticket number is" in call.stdout
+    tickets = run_ivr("tickets", "list", "--json", "--db", str(db))
+    assert [(t["language"], t["category"], t["description"]) for t in __import__("json").loads(tickets.stdout)] == [
+        ("en-US", "voicemail", "cannot log in")
+    ]
+
+
+def test_a_menu_that_maps_the_language_key_is_warned(tmp_path: Path) -> None:
+    """A menu that gives key 9 its own meaning keeps it, and lint says that 9 switches language everywhere else."""
+    menu = copy_workspace(tmp_path)
+    text = menu.read_text(encoding="utf-8")
+    menu.write_text(text.replace("      0: agent\n", "      0: agent\n      9: agent\n", 1), encoding="utf-8")
+    warnings = [p.message for p in check_menu(menu) if p.severity == "warning"]
+    assert "key 9 is the language key in every other menu; here it leads to 'agent'" in warnings
+
+
+def test_the_language_key_can_be_changed_or_turned_off(tmp_path: Path) -> None:
+    """`language_key: "8"` moves the switch to 8; an empty language key turns it off (9 is then a wrong key)."""
+    menu = copy_workspace(tmp_path)
+    text = menu.read_text(encoding="utf-8")
+    menu.write_text(text.replace("  start: welcome\n", '  start: welcome\n  language_key: "8"\n', 1), encoding="utf-8")
+    moved = run_ivr("call", "--menu", str(menu), "--db", str(tmp_path / "a.sqlite3"), "--at", "2026-11-30T10:00:00+08:00", "--keys", "8")
+    assert "For business cooperation, press 1" in moved.stdout
+    menu.write_text(text.replace("  start: welcome\n", '  start: welcome\n  language_key: ""\n', 1), encoding="utf-8")
+    off = run_ivr("call", "--menu", str(menu), "--db", str(tmp_path / "b.sqlite3"), "--at", "2026-11-30T10:00:00+08:00", "--keys", "9")
+    assert "抱歉，您的输入有误" in off.stdout and "For business cooperation" not in off.stdout
+
+
+def test_a_segment_in_a_language_the_menu_lacks_is_a_located_error(tmp_path: Path) -> None:
+    """`{fr-FR: …}` in a prompt of a zh-CN/en-US menu is an error at that text."""
+    menu = copy_workspace(tmp_path)
+    text = menu.read_text(encoding="utf-8")
+    old = "{en-US: For English, press 9.}"
+    assert old in text
+    menu.write_text(text.replace(old, old + "{fr-FR: Pour le français, tapez 8.}", 1), encoding="utf-8")
+    line = next(i for i, row in enumerate(menu.read_text(encoding="utf-8").splitlines(), start=1) if "fr-FR" in row)
+    messages = [(p.line, p.message) for p in check_menu(menu)]
+    assert (line, "a segment in 'fr-FR', which is not one of the menu's languages (zh-CN, en-US)") in messages
+
+
+def test_order_status_follows_a_language_switch(caller: Caller) -> None:
+    """A caller who presses 9 at the order status hears the status again in English, not the Chinese one."""
+    call = caller.dial("2 202611280001# 9")
+    statuses = [line for line in call.of("say") if line["node"] == "order_status"]
+    assert [s["lang"] for s in statuses] == ["zh-CN", "en-US"]
+    assert "已支付" in statuses[0]["text"] and not CJK.search(statuses[1]["text"])
