@@ -26,6 +26,8 @@ class ActionSpec:
     build: Callable[[Mapping[str, str]], Action]
     check_data: Callable[[Mapping[str, str], tuple[str, ...]], list[tuple[str, str]]]  # (data name, problem)
     examples: Callable[[Mapping[str, str]], dict[str, str]]  # outcome -> digits that produce it (for generated flows)
+    # The values it can give that a caller hears, per language (rendered ahead where a language is played from audio).
+    spoken: Callable[[Mapping[str, str]], dict[str, list[str]]] = lambda data: {}
 
 
 def _check_orders(data: Mapping[str, str], languages: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -41,6 +43,7 @@ REGISTRY: dict[str, ActionSpec] = {
         lambda data: OrderLookup(CsvOrderSource(data["orders"])),
         _check_orders,
         lambda data: {"found": CsvOrderSource(data["orders"]).first_id() or "1", "not_found": "0" * 12},
+        lambda data: CsvOrderSource(data["orders"]).statuses(),
     ),
 }
 

@@ -7,6 +7,7 @@ import sys
 from datetime import datetime
 from typing import TextIO
 
+from ivr.engine.actions import Say
 from ivr.engine.engine import Engine
 from ivr.simulator import Line, SimulatedCall
 from ivr.speech import Speaker
@@ -50,6 +51,7 @@ class ConsoleCall:
         self.as_json = as_json
         self.speaker = speaker
         self.typed_on_terminal = False  # keys typed at a terminal are already on screen
+        self._said = 0  # prompts spoken so far
         call.on_line = self._show
 
     def _show(self, line: Line) -> None:
@@ -61,7 +63,10 @@ class ConsoleCall:
             self.out.write(format_line(line) + "\n")
         self.out.flush()
         if self.speaker is not None and line["type"] == "say":
-            self.speaker.say(line["lang"], line["text"])
+            # The engine's own prompt (with its language segments and pieces), as a caller would hear it.
+            says = [a for a in self.call.actions if isinstance(a, Say)]
+            self.speaker.say_action(says[self._said] if self._said < len(says) else Say(line["node"], line["lang"], line["text"]))
+            self._said += 1
 
     def run_scripted(self, entries: list[str]) -> list[Line]:
         """Answer gathers from `entries`; hang up when they run out."""
@@ -115,7 +120,7 @@ def run_call(
     """Place one call on the console and return its transcript."""
     speaker = None
     if speak:
-        speaker, reason = Speaker.open(audio_dir)
+        speaker, reason = Speaker.open(audio_dir, engine.menu)
         if speaker is None:
             err.write(f"ivr call: --speak: {reason}; the call goes on without sound.\n")
     call = SimulatedCall(engine, at=at, caller=caller, lang=lang, voicemail=voicemail, transfer_result=transfer_result)

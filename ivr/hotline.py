@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ivr.actions import build_actions
 from ivr.audio.index import AudioIndex
+from ivr.audio.plan import Played, Spoken, VoiceSource, assemble, voice_sources
 from ivr.config import Settings
+from ivr.engine.actions import Say
 from ivr.engine.engine import Engine, Step
 from ivr.engine.services import TicketSink
 from ivr.errors import ConfigError, ServiceError
@@ -36,9 +38,12 @@ __all__ = [
     "ConfigError",
     "Engine",
     "Hotline",
+    "Played",
     "ServiceError",
     "Settings",
+    "Spoken",
     "Step",
+    "VoiceSource",
     "data_texts",
     "engine_for",
     "open_hotline",
@@ -89,6 +94,7 @@ class Hotline:
     menus: MenuLibrary
     clock: Clock
     audio: AudioIndex  # rendered prompts, for adapters that play them
+    _sources: dict[tuple[str, int | None], dict[str, VoiceSource]] = field(default_factory=dict, repr=False)
 
     @property
     def engine(self) -> Engine:
@@ -98,6 +104,18 @@ class Hotline:
     def engine_for_file(self, path: str | Path) -> Engine:
         """An engine for another menu file on the same store (QA runs each flow on its own menu)."""
         return engine_for(load_menu(path), self.tickets, self.settings)
+
+    def voice_sources(self, menu: Menu) -> dict[str, VoiceSource]:
+        """Where each language's prompts come from (computed once per menu version and audio build)."""
+        key = (menu.version, self.audio.generation)
+        cached = self._sources.get(key)
+        if cached is None:
+            cached = self._sources[key] = voice_sources(menu, self.audio)
+        return cached
+
+    def assemble(self, say: Say, played: set[str]) -> list[Played | Spoken] | None:
+        """A prompt as rendered pieces to play (languages in `played`) and words to speak."""
+        return assemble(say, self.audio, played)
 
     def drain_spool(self) -> int:
         """Move spooled tickets into the database; how many still wait (0 without a spool)."""

@@ -125,6 +125,7 @@ class Voice:
     voice: str
     language: str
     render: str = ""  # the espeak-ng voice for rendered prompts ('' = espeak-ng's own choice for the language)
+    source: str = "say"  # "say": the carrier's voice; "audio": played from audio/ when every piece is built
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,17 @@ class CsvOrderSource:
             self._orders = self._load()
         return next(iter(self._orders), None)
 
+    def statuses(self) -> dict[str, list[str]]:
+        """Every status text in the file, per language."""
+        if self._orders is None:
+            self._orders = self._load()
+        out: dict[str, list[str]] = {}
+        for order in self._orders.values():
+            for lang, text in order.status.items():
+                if text and text not in out.setdefault(lang, []):
+                    out[lang].append(text)
+        return out
+
     def find(self, order_id: str) -> Order | None:
         """The order with this id, or None."""
         if self._orders is None:

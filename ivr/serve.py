@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -39,7 +40,13 @@ def _log_to_stderr() -> None:
 
 def serve(host: str, port: int, workers: int, threads: int = 1, timeout: int = 20) -> None:
     """Run until stopped; `timeout` kills a stuck worker well inside Twilio's 15 s budget plus margin."""
-    create_app()  # fail fast, in the foreground, on a bad menu or missing settings
+    app = create_app()  # fail fast, in the foreground, on a bad menu or missing settings
+    hotline = app.extensions["ivr.voice"].hotline
+    public = hotline.settings.public_url
+    for source in hotline.voice_sources(hotline.engine.menu).values():
+        # Twilio can only fetch <Play> audio from the public URL: without one, every language is spoken.
+        shown = source if public or source.source == "say" else f"{source.lang}: carrier voice (no IVR_PUBLIC_URL to play audio from)"
+        print(f"ivr serve: {shown}", file=sys.stderr)
     HotlineServer(
         {
             "bind": f"{host}:{port}",

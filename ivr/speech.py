@@ -11,7 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from ivr.audio.index import AudioIndex
+from ivr.audio.plan import Played, Spoken, assemble, voice_sources
 from ivr.audio.tts import ESPEAK_NAMES
+from ivr.engine.actions import Say
+from ivr.ir import Menu
 
 
 def audio_output_problem() -> str | None:
@@ -26,24 +29,36 @@ def audio_output_problem() -> str | None:
 
 
 class Speaker:
-    """Speaks text in a language, playing the rendered prompt when there is one; build it with `Speaker.open()`."""
+    """Speaks prompts: languages played from audio as their rendered pieces, the others with text-to-speech.
 
-    def __init__(self, engine: Any, audio: AudioIndex | None = None, play: Callable[[Path], None] | None = None) -> None:
+    Build it with `Speaker.open()`; like the webhooks, it never mixes the two for one language.
+    """
+
+    def __init__(
+        self,
+        engine: Any,
+        audio: AudioIndex | None = None,
+        play: Callable[[Path], None] | None = None,
+        played_languages: set[str] | None = None,
+    ) -> None:
         self._engine = engine
         self._voices: dict[str, str] = {}
         self.audio = audio
         self.play = play or _aplay
+        self.played_languages = played_languages or set()  # languages whose menu voice says `source: audio`, fully built
 
     @classmethod
-    def open(cls, audio_dir: str | Path | None = None) -> tuple[Speaker | None, str]:
-        """A speaker, or None and the reason there is none."""
+    def open(cls, audio_dir: str | Path | None = None, menu: Menu | None = None) -> tuple[Speaker | None, str]:
+        """A speaker, or None and the reason there is none; `menu` says which languages are played from audio."""
         problem = audio_output_problem()
         if problem:
             return None, problem
         try:
             import pyttsx3
 
-            return cls(pyttsx3.init(), AudioIndex(audio_dir) if audio_dir else None), ""
+            index = AudioIndex(audio_dir) if audio_dir else None
+            played = {s.lang for s in voice_sources(menu, index).values() if s.source == "audio"} if index and menu else set()
+            return cls(pyttsx3.init(), index, played_languages=played), ""
         except Exception as exc:  # pyttsx3 raises bare RuntimeError/OSError/ImportError by driver
             return None, f"text-to-speech unavailable ({exc})"
 
@@ -60,12 +75,21 @@ class Speaker:
                     break
         return self._voices.get(lang)
 
-    def say(self, lang: str, text: str) -> None:
-        """Play the rendered prompt (`ivr audio build`) if there is one, else speak it; wait until done."""
-        entry = self.audio.lookup(lang, text) if self.audio else None
-        if entry is not None and self.audio is not None:
-            self.play(self.audio.full_file(entry))
+    def say_action(self, action: Say) -> None:
+        """Say one prompt as a caller on the phone would hear it; wait until done."""
+        items = assemble(action, self.audio, self.played_languages) if self.audio and self.played_languages else None
+        if items is None:
+            for lang, text in action.parts:
+                self.say(lang, text)
             return
+        for item in items:
+            if isinstance(item, Played) and self.audio is not None:
+                self.play(self.audio.full_file(item.entry))
+            elif isinstance(item, Spoken):
+                self.say(item.lang, item.text)
+
+    def say(self, lang: str, text: str) -> None:
+        """Speak `text` with the text-to-speech voice of `lang`; wait until done."""
         voice = self.voice_for(lang)
         if voice:
             self._engine.setProperty("voice", voice)

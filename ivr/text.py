@@ -94,3 +94,33 @@ def without_segments(template: str) -> str:
 def segment_languages(template: str) -> list[str]:
     """The languages a text's segments name."""
     return [m.group(1) for m in SEGMENT.finditer(template)]
+
+
+# A chunk of a prompt worth a file of its own: it has something to say (a letter, a digit or a character).
+_SPEAKABLE = re.compile(r"[0-9A-Za-z\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+
+def separator(lang: str) -> str:
+    """What joins two sentences in `lang` (Chinese and Japanese take no space)."""
+    return _separator(lang)
+
+
+def pieces(lang: str, template: str, values: Mapping[str, str] | None = None) -> list[tuple[str, str, str]]:
+    """A prompt as (language, kind, content) pieces: fixed words ("text"), numbers read digit by digit ("digits")
+    and other values ("value"), segment by segment. Without `values` the content of a placeholder is its name."""
+    out: list[tuple[str, str, str]] = []
+    for part_lang, part in segments(lang, template):
+        at = 0
+        for match in _TOKEN.finditer(part):
+            if match.group(1) is None:
+                continue  # an escaped brace belongs to the words around it
+            fixed = render(part[at : match.start()], {})
+            if _SPEAKABLE.search(fixed):
+                out.append((part_lang, "text", fixed.strip()))
+            content = match.group(1) if values is None else values.get(match.group(1), "")
+            out.append((part_lang, "digits" if match.group(2) == "digits" else "value", content))
+            at = match.end()
+        rest = render(part[at:], {})
+        if _SPEAKABLE.search(rest):
+            out.append((part_lang, "text", rest.strip()))
+    return out

@@ -51,7 +51,7 @@ def test_check_catches_the_cmn_voice(tmp_path: Path) -> None:
     menu.write_text(text.replace("render: cmn-latn-pinyin", "render: cmn"), encoding="utf-8")
     result = run_ivr("audio", "check", "--menu", str(menu), "--out", str(tmp_path / "none"), timeout=300)
     assert result.returncode == 1, result.stdout
-    assert "welcome [zh-CN, voice cmn]: read as 'en', not as zh-CN" in result.stdout
+    assert "welcome:piece0 [zh-CN, voice cmn]: read as 'en', not as zh-CN" in result.stdout
     assert "goodbye [zh-CN, voice cmn]" in result.stdout
 
 

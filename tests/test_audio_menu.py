@@ -14,6 +14,7 @@ import pytest
 from ivr.audio import AudioManifest, Entry
 from ivr.audio.index import AudioIndex
 from ivr.audio.prompts import menu_prompts
+from ivr.engine.actions import Say
 from ivr.loading.menu_loader import load_menu
 from ivr.speech import Speaker
 from tests.webhooks import PUBLIC_URL, TOKEN, Clock, make_app
@@ -23,9 +24,12 @@ BASELINE = Path(__file__).parent / "menus" / "broken" / "_valid.yaml"
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (make test installs it)")
 
 
-def small_menu(folder: Path, recording: Path | None = None) -> Path:
-    """A copy of the small baseline menu, optionally with a prerecorded English welcome."""
+def small_menu(folder: Path, recording: Path | None = None, source: str = "") -> Path:
+    """A copy of the small baseline menu, optionally with a prerecorded English welcome, and Chinese played from `source`."""
     text = BASELINE.read_text(encoding="utf-8")
+    if source:
+        voice = f"  voices: {{zh-CN: {{voice: Polly.Zhiyu, language: cmn-CN, source: {source}}}}}\n"
+        text = text.replace("  fallback_queue: general\n", "  fallback_queue: general\n" + voice)
     if recording is not None:
         text = text.replace(
             "      en-US: Hello, and welcome to after-sales technical support.\n",
@@ -84,9 +88,9 @@ def test_prerecorded_prompt_is_used_instead_of_speech(tmp_path: Path) -> None:
 
 
 @needs_espeak
-def test_webhook_plays_rendered_prompts_and_says_the_rest(tmp_path: Path) -> None:
-    """With audio built and a public URL, TwiML has <Play> for rendered prompts, and the audio URL serves the WAV."""
-    menu = small_menu(tmp_path)
+def test_webhook_plays_every_prompt_of_a_language_played_from_audio(tmp_path: Path) -> None:
+    """With `source: audio` and audio built, every Chinese prompt is <Play> (no Chinese <Say>); the audio URL serves the WAV."""
+    menu = small_menu(tmp_path, source="audio")
     out = tmp_path / "audio"
     build(menu, out)
     app = make_app(f"sqlite:///{tmp_path / 'db.sqlite3'}", Clock(), IVR_MENU=str(menu), IVR_AUDIO_DIR=str(out))
@@ -97,6 +101,7 @@ def test_webhook_plays_rendered_prompts_and_says_the_rest(tmp_path: Path) -> Non
     first = ET.fromstring(call.responses[0])
     plays = [p.text or "" for p in first.iter("Play")]
     assert plays and all(p.startswith(f"{PUBLIC_URL}/voice/audio/zh-CN/") and p.endswith(".8k.wav") for p in plays)
+    assert [s.text for body in call.responses for s in ET.fromstring(body).iter("Say") if s.get("language") == "cmn-CN"] == []
     response = app.test_client().get(plays[0].removeprefix(PUBLIC_URL))
     body = response.get_data()
     response.close()
@@ -104,8 +109,8 @@ def test_webhook_plays_rendered_prompts_and_says_the_rest(tmp_path: Path) -> Non
     assert app.test_client().get("/voice/audio/../manifest.json").status_code == 404
 
 
-def test_speak_plays_rendered_files_and_speaks_others(tmp_path: Path) -> None:
-    """--speak plays the rendered WAV when the prompt was built, and uses text-to-speech otherwise."""
+def test_speak_plays_a_language_from_audio_or_speaks_it_whole(tmp_path: Path) -> None:
+    """--speak plays the rendered pieces of a language played from audio, and speaks a language that is not, never both."""
     out = tmp_path / "audio"
     out.mkdir()
     (out / "zh-CN").mkdir()
@@ -132,7 +137,7 @@ def test_speak_plays_rendered_files_and_speaks_others(tmp_path: Path) -> None:
 
     played: list[Path] = []
     tts = FakeTts()
-    speaker = Speaker(tts, AudioIndex(out), play=played.append)
-    speaker.say("zh-CN", "您好")
-    speaker.say("zh-CN", "工单号是 1 2 3")
-    assert played == [out / "zh-CN" / "a.wav"] and tts.said == ["工单号是 1 2 3"]
+    speaker = Speaker(tts, AudioIndex(out), play=played.append, played_languages={"zh-CN"})
+    speaker.say_action(Say.of("welcome", "zh-CN", "您好", {}))
+    speaker.say_action(Say.of("welcome", "en-US", "Hello", {}))
+    assert played == [out / "zh-CN" / "a.wav"] and tts.said == ["Hello"]

@@ -11,7 +11,7 @@ import pytest
 from ivr.testing.phone import HttpTransport, PhoneCall
 from tests.server import running_server
 from tests.webhooks import QUEUES, TOKEN
-from tests.workspace import run_ivr
+from tests.workspace import copy_workspace, run_ivr
 
 RESULT = re.compile(r"^(PASS|FAIL|SKIP|ERROR) +\d+ ms +(\S+)", re.M)
 
@@ -49,14 +49,22 @@ def test_live_server_gives_the_in_process_verdicts(tmp_path: Path, queues: dict[
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (make test installs it)")
 def test_flows_pass_against_a_server_that_plays_rendered_audio(tmp_path: Path) -> None:
-    """With audio/ built, the server answers <Play>; QA hears each played prompt's text and every shipped flow still passes."""
+    """With both languages played from built audio, the server answers <Play>; QA hears each prompt and every shipped flow passes."""
+    menu = copy_workspace(tmp_path)
+    text = menu.read_text(encoding="utf-8")
+    menu.write_text(
+        text.replace("render: cmn-latn-pinyin}", "render: cmn-latn-pinyin, source: audio}").replace(
+            "render: en-us}", "render: en-us, source: audio}"
+        ),
+        encoding="utf-8",
+    )
     audio = tmp_path / "audio"
-    built = run_ivr("audio", "build", "--out", str(audio), timeout=600)
+    built = run_ivr("audio", "build", "--menu", str(menu), "--out", str(audio), timeout=600)
     assert built.returncode == 0, built.stdout + built.stderr
     env = {"TWILIO_AUTH_TOKEN": TOKEN}
-    with running_server(tmp_path, IVR_TEST_CLOCK="1", IVR_AUDIO_DIR=str(audio)) as server:
+    with running_server(tmp_path, IVR_TEST_CLOCK="1", IVR_AUDIO_DIR=str(audio), IVR_MENU=str(menu)) as server:
         live = run_ivr("qa", "run", "tests/flows", "--url", server.url, env=env, timeout=300)
         greeting = PhoneCall(HttpTransport(server.url), server.url, TOKEN).post("/voice/incoming", CallStatus="ringing")
-    assert greeting.find(".//Play") is not None, "the server should play the rendered greeting"
+    assert greeting.find(".//Play") is not None and greeting.find(".//Say") is None, "the greeting should be played, not spoken"
     results = verdicts(live.stdout)
     assert len(results) >= 70 and set(results.values()) == {"PASS"}, live.stdout[-3000:]

@@ -99,3 +99,27 @@ def test_order_status_follows_a_language_switch(caller: Caller) -> None:
     statuses = [line for line in call.of("say") if line["node"] == "order_status"]
     assert [s["lang"] for s in statuses] == ["zh-CN", "en-US"]
     assert "已支付" in statuses[0]["text"] and not CJK.search(statuses[1]["text"])
+
+
+def test_serve_says_where_each_language_is_heard_from(tmp_path: Path) -> None:
+    """At start, `ivr serve` prints each language's source: the carrier's voice for the shipped menu."""
+    from tests.server import running_server
+
+    with running_server(tmp_path) as server:
+        log = server.log.read_text(encoding="utf-8", errors="replace")
+    assert "ivr serve: zh-CN: carrier voice (the menu asks for the carrier's voice Polly.Zhiyu)" in log
+    assert "ivr serve: en-US: carrier voice (the menu asks for the carrier's voice Polly.Joanna)" in log
+
+
+def test_a_language_played_from_audio_stays_spoken_until_every_piece_is_built(tmp_path: Path) -> None:
+    """`source: audio` with audio/ missing pieces keeps the whole language on the carrier's voice, saying why."""
+    from ivr.audio.index import AudioIndex
+    from ivr.audio.plan import voice_sources
+    from ivr.loading.menu_loader import load_menu
+
+    menu = copy_workspace(tmp_path)
+    text = menu.read_text(encoding="utf-8").replace("render: cmn-latn-pinyin}", "render: cmn-latn-pinyin, source: audio}")
+    menu.write_text(text, encoding="utf-8")
+    sources = voice_sources(load_menu(menu), AudioIndex(tmp_path / "audio"))
+    assert sources["zh-CN"].source == "say" and "pieces not built" in sources["zh-CN"].reason
+    assert sources["en-US"].source == "say" and "carrier's voice" in sources["en-US"].reason

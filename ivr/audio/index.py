@@ -43,6 +43,12 @@ class AudioIndex:
                 entries[(entry.lang, entry.text)] = entry  # recordings win: they are written last
             self._entries, self._mtime = entries, mtime
 
+    @property
+    def generation(self) -> int | None:
+        """Changes whenever the manifest read changes (its modification time), for caches built on it."""
+        self._refresh()
+        return self._mtime
+
     def lookup(self, lang: str, text: str) -> Entry | None:
         """The rendered audio for this text, if any."""
         self._refresh()

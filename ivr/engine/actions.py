@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
-from ivr.text import render, segments, without_segments
+from ivr.text import pieces, render, segments, without_segments
 
 
 @dataclass(frozen=True)
@@ -34,13 +34,17 @@ class Say(Action):
     text: str
     prompt: str = ""
     segments: tuple[tuple[str, str], ...] = ()
+    # The same prompt as (language, kind, content) pieces (fixed words, digits, values): how it is assembled
+    # from rendered audio where a language is played rather than spoken (ivr.text.pieces).
+    pieces: tuple[tuple[str, str, str], ...] = ()
 
     @classmethod
     def of(cls, node: str, lang: str, template: str, values: Mapping[str, str], prompt: str = "") -> Say:
-        """A prompt as said: run-time values filled in, split into its language segments."""
+        """A prompt as said: run-time values filled in, split into its language segments and its pieces."""
         parts = tuple((part_lang, render(part, values)) for part_lang, part in segments(lang, template))
         mixed = len(parts) > 1 or parts[0][0] != lang
-        return cls(node, lang, render(without_segments(template), values), prompt, parts if mixed else ())
+        spoken = render(without_segments(template), values)
+        return cls(node, lang, spoken, prompt, parts if mixed else (), tuple(pieces(lang, template, values)))
 
     @property
     def parts(self) -> tuple[tuple[str, str], ...]:

@@ -120,7 +120,7 @@ class Engine:
             if template:
                 out.append(Say.of(FALLBACK, language, template.get(language), {"ticket": number}, "fallback_ticket"))
             else:
-                out.append(Say(FALLBACK, language, spell_digits(number), "fallback_ticket"))
+                out.append(Say(FALLBACK, language, spell_digits(number), "fallback_ticket", pieces=((language, "digits", number),)))
         out.append(Hangup(FALLBACK, "error"))
         return tuple(out)
 

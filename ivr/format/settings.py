@@ -108,6 +108,13 @@ VOICE = Section(
         Word("voice", "Voice name of the telephony provider.", required=True),
         Word("language", "Language code the provider expects.", required=True),
         Word("render", "espeak-ng voice `ivr audio build` renders this language with (default: espeak-ng's voice for it)."),
+        Choice(
+            "source",
+            "Where callers hear this language from: the carrier's voice (say), or audio/ (recordings, else rendered) "
+            "when every piece is built; never both in one call.",
+            choices=("say", "audio"),
+            default="say",
+        ),
     ),
 )
 

@@ -60,7 +60,9 @@ def read_voices(r: Reader, settings: YMap, languages: tuple[str, ...], fields: F
             continue
         r.fields(v, VOICE.names, label)
         values, _ = fields.read(r, v, VOICE.fields, label)
-        voices[lang] = Voice(values.get("voice") or "", values.get("language") or lang, values.get("render") or "")
+        voices[lang] = Voice(
+            values.get("voice") or "", values.get("language") or lang, values.get("render") or "", values.get("source") or "say"
+        )
     return voices
 
 

@@ -211,14 +211,18 @@ class PhoneCall:
     def _say(self, verb: ET.Element) -> None:
         text = verb.text or ""
         words = "".join(text.split())
-        if verb.tag == "Say" and words and self._say_left.startswith(words):
+        at = self._say_left.find(words) if verb.tag == "Say" and words else -1
+        if verb.tag == "Play" and "part=" in text:
+            return  # the next rendered piece of the prompt already heard (its line names the whole prompt)
+        if at >= 0:
             # The next part of the prompt being said: a segment in another language has a <Say> of its own.
-            action, self._say_left = self._say_action, self._say_left[len(words) :]
+            action, self._say_left = self._say_action, self._say_left[at + len(words) :]
         else:
             action = self._trace.take("say", self._emit)
             self._say_action = action
             whole = "".join(str(action.get("text", "")).split())
-            self._say_left = whole[len(words) :] if verb.tag == "Say" and whole.startswith(words) else ""
+            at = whole.find(words) if verb.tag == "Say" else -1
+            self._say_left = whole[at + len(words) :] if at >= 0 else whole
         if verb.tag == "Play":
             # A rendered prompt: the caller hears its text, which the test-mode trace names (or nothing is known).
             url = (verb.text or "").strip()

@@ -14,9 +14,9 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
-from ivr.engine.actions import Action
+from ivr.engine.actions import Action, Say
 from ivr.engine.events import Event
-from ivr.hotline import Engine, Hotline, ServiceError, Step
+from ivr.hotline import Engine, Hotline, Played, ServiceError, Spoken, Step
 from ivr.web.twilio import VoiceRequest
 from ivr.web.twiml import StepUrls, TwimlRenderer
 
@@ -68,13 +68,30 @@ class VoiceService:
         return self.hotline.clock()
 
     def _renderer(self, engine: Engine) -> TwimlRenderer:
-        voices = {lang: (v.voice, v.language) for lang, v in engine.menu.voices.items()}
-        return TwimlRenderer(voices, self.audio_url if self.settings.public_url else None)
+        menu = engine.menu
+        voices = {lang: (v.voice, v.language) for lang, v in menu.voices.items()}
+        # Twilio fetches <Play> audio from the public URL; without one, every language is spoken.
+        sources = self.hotline.voice_sources(menu) if self.settings.public_url else {}
+        played = {lang for lang, source in sources.items() if source.source == "audio"}
+        return TwimlRenderer(voices, (lambda say: self._played(say, played)) if played else None)
 
-    def audio_url(self, lang: str, text: str) -> str | None:
-        """Where Twilio can fetch the rendered audio of a prompt (its 8 kHz copy), if it was rendered."""
-        entry = self.hotline.audio.lookup(lang, text)
-        return f"{self.settings.public_url}{PREFIX}/audio/{entry.telephone}" if entry else None
+    def _played(self, say: Say, played: set[str]) -> list[tuple[str, str, str]] | None:
+        """A prompt as Twilio should hear it: the 8 kHz URLs of its rendered pieces, and words to speak."""
+        if not ({say.lang} | {lang for lang, _ in say.parts}) & played:
+            return None
+        items = self.hotline.assemble(say, played)
+        if items is None:
+            log.warning("prompt %s (%s) has a piece that is not rendered; it is spoken this once", say.prompt, say.lang)
+            return None
+        out: list[tuple[str, str, str]] = []
+        for n, item in enumerate(items, start=1):
+            if isinstance(item, Played):
+                # Pieces after the first carry their place, so a listener (the QA stand-in) knows one prompt goes on.
+                part = f"?part={n}" if n > 1 else ""
+                out.append(("play", f"{self.settings.public_url}{PREFIX}/audio/{item.entry.telephone}{part}", ""))
+            elif isinstance(item, Spoken):
+                out.append(("say", item.lang, item.text))
+        return out
 
     def start(self, request: VoiceRequest) -> str:
         """A call arrives: greet, and store the call at step 1 (a repeated request gets the same answer)."""

@@ -52,20 +52,28 @@ class TwimlRenderer:
     def __init__(
         self,
         voices: Mapping[str, tuple[str, str]],
-        audio_url: Callable[[str, str], str | None] | None = None,
+        played: Callable[[Say], list[tuple[str, str, str]] | None] | None = None,
     ) -> None:
         self.voices = dict(voices)  # language -> (voice, language code the carrier expects), from the menu
-        self.audio_url = audio_url  # (lang, text) -> URL of rendered audio, when prompts are rendered
+        # A prompt in a language played from audio -> ("play", url, "") and ("say", lang, text) items, else None.
+        self.played = played
 
     def say(self, target: VoiceResponse | TwimlGather, action: Say) -> None:
-        """Play the prompt's rendered audio if there is any, else speak it with the voice of its language."""
-        url = self.audio_url(action.lang, action.text) if self.audio_url else None
-        if url:
-            target.play(url)
+        """Play the prompt's pieces where its language is played from audio; speak the rest in its language's voice."""
+        items = self.played(action) if self.played else None
+        if items is not None:
+            for kind, first, second in items:
+                if kind == "play":
+                    target.play(first)
+                else:
+                    self._speak(target, first, second)
             return
         for lang, text in action.parts:  # a part in another language is spoken by that language's voice
-            voice, language = self.voices.get(lang, ("", lang))  # unnamed: the carrier's own voice for the language
-            target.say(text.strip(), voice=voice or None, language=language)
+            self._speak(target, lang, text)
+
+    def _speak(self, target: VoiceResponse | TwimlGather, lang: str, text: str) -> None:
+        voice, language = self.voices.get(lang, ("", lang))  # unnamed: the carrier's own voice for the language
+        target.say(text.strip(), voice=voice or None, language=language)
 
     def render(self, actions: Iterable[Action], urls: StepUrls) -> str:
         """The TwiML document for `actions`."""
