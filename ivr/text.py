@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 
 # {name} or {name|digits}: a value the engine knows at run time (ticket, order id...). `{{` and `}}` are
 # literal braces: text taken from data (scope/) is escaped so that it can never act as a placeholder.
@@ -124,3 +125,36 @@ def pieces(lang: str, template: str, values: Mapping[str, str] | None = None) ->
         if _SPEAKABLE.search(rest):
             out.append((part_lang, "text", rest.strip()))
     return out
+
+
+@dataclass(frozen=True)
+class CompiledPrompt:
+    """A prompt text parsed once: its segments, its whole text without markup, and its pieces (placeholders by name)."""
+
+    segments: tuple[tuple[str, str], ...]
+    plain: str
+    pieces: tuple[tuple[str, str, str, str], ...]  # (language, kind, text or placeholder name, filter)
+    fixed: bool  # no placeholder: nothing to fill in at run time
+    said: tuple[str, tuple[tuple[str, str], ...], tuple[tuple[str, str, str], ...]] | None = None  # a fixed prompt, as said
+
+
+@lru_cache(maxsize=8192)
+def compile_prompt(lang: str, template: str) -> CompiledPrompt:
+    """Parse a prompt once per text (a step fills in values; it need not parse the text again)."""
+    named = tuple((part_lang, kind, content, "digits" if kind == "digits" else "") for part_lang, kind, content in pieces(lang, template))
+    compiled = CompiledPrompt(tuple(segments(lang, template)), without_segments(template), named, not placeholders(template))
+    return replace(compiled, said=_fill(compiled, {})) if compiled.fixed else compiled
+
+
+def fill(prompt: CompiledPrompt, values: Mapping[str, str]) -> tuple[str, tuple[tuple[str, str], ...], tuple[tuple[str, str, str], ...]]:
+    """(whole text, segments, pieces) of a compiled prompt with `values` filled in."""
+    return prompt.said if prompt.said is not None else _fill(prompt, values)
+
+
+def _fill(prompt: CompiledPrompt, values: Mapping[str, str]) -> tuple[str, tuple[tuple[str, str], ...], tuple[tuple[str, str, str], ...]]:
+    whole = render(prompt.plain, values)
+    parts = tuple((part_lang, render(part, values)) for part_lang, part in prompt.segments)
+    filled = tuple(
+        (part_lang, kind, content if kind == "text" else values.get(content, "")) for part_lang, kind, content, _ in prompt.pieces
+    )
+    return whole, parts, filled

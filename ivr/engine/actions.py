@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
-from ivr.text import pieces, render, segments, without_segments
+from ivr.text import compile_prompt, fill
 
 
 @dataclass(frozen=True)
@@ -41,10 +41,9 @@ class Say(Action):
     @classmethod
     def of(cls, node: str, lang: str, template: str, values: Mapping[str, str], prompt: str = "") -> Say:
         """A prompt as said: run-time values filled in, split into its language segments and its pieces."""
-        parts = tuple((part_lang, render(part, values)) for part_lang, part in segments(lang, template))
+        spoken, parts, filled = fill(compile_prompt(lang, template), values)
         mixed = len(parts) > 1 or parts[0][0] != lang
-        spoken = render(without_segments(template), values)
-        return cls(node, lang, spoken, prompt, parts if mixed else (), tuple(pieces(lang, template, values)))
+        return cls(node, lang, spoken, prompt, parts if mixed else (), filled)
 
     @property
     def parts(self) -> tuple[tuple[str, str], ...]:

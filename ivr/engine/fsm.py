@@ -72,7 +72,7 @@ class CallModel:
         snap = self.snap
         values = snap.values
         suffix = f"@{snap.lang}"
-        if any(name.endswith(suffix) for name in values):  # a value given per language: the call's language wins
+        if values and any(name.endswith(suffix) for name in values):  # a value given per language: the call's language wins
             values = {**values, **{name.removesuffix(suffix): v for name, v in values.items() if name.endswith(suffix)}}
         self.out.append(Say.of(snap.node, snap.lang, text.get(snap.lang), values, f"{snap.node}:{part}" if part else snap.node))
 
