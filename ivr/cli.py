@@ -173,14 +173,23 @@ def _audio_check(menu: Menu, folder: Path) -> int:
     from ivr.audio.phonemes import check_prompts
     from ivr.audio.prompts import menu_prompts, renderer_for
 
-    problems = check_prompts(menu_prompts(menu), renderer_for(menu))
-    for problem in problems:
-        print(f"{menu.source}: error: {problem}")
+    prompts = menu_prompts(menu)
+    problems = [str(p) for p in check_prompts(prompts, renderer_for(menu))]
     if (folder / "manifest.json").is_file():
+        from ivr.audio.index import AudioIndex
         from ivr.audio.levels import levels
 
-        print(levels(folder))
-    spoken = "every rendered prompt speaks its own language" if not problems else f"{len(problems)} prompt part(s) would not sound right"
+        index = AudioIndex(folder)
+        for spec in prompts:  # a build older than the menu, or a file deleted since
+            entry = index.lookup(spec.lang, spec.text)
+            if entry is None or not index.telephone_file(entry).is_file():
+                problems.append(f"{spec.id} [{spec.lang}]: not built in {folder} (run `ivr audio build`): {spec.text[:40]!r}")
+        report = levels(folder)
+        print(report)
+        problems += [f"level: {p}" for p in report.problems]
+    for problem in problems:
+        print(f"{menu.source}: error: {problem}")
+    spoken = "every rendered prompt speaks its own language" if not problems else f"{len(problems)} problem(s) with what callers would hear"
     print(f"{menu.source}: {spoken}", file=sys.stderr)
     return 1 if problems else 0
 

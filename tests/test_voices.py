@@ -13,7 +13,7 @@ from ivr.loading.menu_loader import check_menu
 from ivr.loading.scope_loader import read_scope
 from ivr.testing.phone import FlaskTransport, PhoneCall
 from ivr.testmode import CLOCK_FIELD, LANG_FIELD
-from tests.conftest import ROOT, Caller
+from tests.conftest import AFTER_HOURS, ROOT, Caller
 from tests.test_menu_coverage import TOUR, _catalog_tour
 from tests.webhooks import PUBLIC_URL, TOKEN, Clock, make_app
 from tests.workspace import copy_workspace, run_ivr
@@ -123,3 +123,47 @@ def test_a_language_played_from_audio_stays_spoken_until_every_piece_is_built(tm
     sources = voice_sources(load_menu(menu), AudioIndex(tmp_path / "audio"))
     assert sources["zh-CN"].source == "say" and "pieces not built" in sources["zh-CN"].reason
     assert sources["en-US"].source == "say" and "carrier's voice" in sources["en-US"].reason
+
+
+def test_a_switch_of_language_starts_the_counts_afresh(caller: Caller) -> None:
+    """After two silences in Chinese, 9 gives the caller all three tries again in English."""
+    call = caller.dial("- - 9 - -", at=AFTER_HOURS)
+    assert not call.ticket  # two English silences are still within the three allowed
+    assert [line["lang"] for line in call.of("say") if line["node"] == "closed"][-1] == "en-US"
+
+
+def test_an_empty_segment_is_an_error(tmp_path: Path) -> None:
+    """`{en-US: }` would be heard as nothing: it is an error at its text."""
+    menu = copy_workspace(tmp_path)
+    text = menu.read_text(encoding="utf-8")
+    menu.write_text(text.replace("{en-US: For English, press 9.}", "{en-US:  }", 1), encoding="utf-8")
+    assert any("an empty {en-US: } segment" in p.message for p in check_menu(menu))
+
+
+def test_a_played_language_with_a_missing_file_stays_spoken(tmp_path: Path) -> None:
+    """If a catalogued file is gone, the language is not played: no caller is sent to a URL that answers 404."""
+    import shutil as sh
+
+    from ivr.audio.index import AudioIndex
+    from ivr.audio.manifest import AudioManifest
+    from ivr.audio.plan import voice_sources
+    from ivr.loading.menu_loader import load_menu
+
+    if sh.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (make test installs it)")
+    menu = copy_workspace(tmp_path)
+    text = menu.read_text(encoding="utf-8").replace("render: cmn-latn-pinyin}", "render: cmn-latn-pinyin, source: audio}")
+    menu.write_text(text, encoding="utf-8")
+    audio = tmp_path / "audio"
+    assert run_ivr("audio", "build", "--menu", str(menu), "--out", str(audio), timeout=600).returncode == 0
+    loaded = load_menu(menu)
+    assert voice_sources(loaded, AudioIndex(audio))["zh-CN"].source == "audio"
+    entry = next(e for e in AudioManifest.load(audio) if e.lang == "zh-CN" and e.prompt == "main")
+    (audio / entry.telephone).unlink()
+    assert voice_sources(loaded, AudioIndex(audio))["zh-CN"].source == "say"
+    check = run_ivr("audio", "check", "--menu", str(menu), "--out", str(audio), timeout=300)
+    assert check.returncode == 1 and "main [zh-CN]: not built" in check.stdout
+    wrong = menu.read_text(encoding="utf-8").replace("render: cmn-latn-pinyin", "render: en-us")
+    menu.write_text(wrong, encoding="utf-8")
+    spoken_in_english = run_ivr("audio", "check", "--menu", str(menu), "--out", str(tmp_path / "none"), timeout=300)
+    assert spoken_in_english.returncode == 1 and "voice 'en-us' does not speak zh-CN" in spoken_in_english.stdout

@@ -37,6 +37,17 @@ class PhonemeProblem:
         return f"{self.prompt} [{self.lang}, voice {self.voice}]: {self.problem}: {snippet!r}"
 
 
+# espeak-ng voices of a language whose voice names differ from its tag (Mandarin's are cmn…; yue is Cantonese).
+VOICES_OF = {"zh": ("cmn",)}
+
+
+def speaks(voice: str, lang: str) -> bool:
+    """Whether an espeak-ng voice is one of `lang`'s: its name starts with the language (or its known voice names)."""
+    primary = lang.split("-", 1)[0].lower()
+    family = voice.rsplit("/", maxsplit=1)[-1].split("-", 1)[0].lower()
+    return family in VOICES_OF.get(primary, (primary,))
+
+
 def phonemes(voice: str, text: str) -> str:
     """What espeak-ng will say for `text` with `voice`, as its phoneme mnemonics."""
     if shutil.which("espeak-ng") is None:
@@ -55,6 +66,9 @@ def check_prompts(prompts: Iterable[PromptSpec], renderer: Pyttsx3Renderer) -> l
             continue  # a person recorded it: nothing to ask espeak-ng
         for lang, part in renderer.parts(spec.spoken or spec.text, spec.lang):
             voice = renderer.espeak_voice(lang)
+            if not speaks(voice, lang):
+                problems.append(PhonemeProblem(spec.id, spec.lang, part, voice, f"voice {voice!r} does not speak {lang}"))
+                continue
             switch = SWITCH.search(phonemes(voice, part))
             if switch:
                 problems.append(PhonemeProblem(spec.id, spec.lang, part, voice, f"read as {switch.group(1)!r}, not as {lang}"))

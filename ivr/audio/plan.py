@@ -58,13 +58,19 @@ def voice_sources(menu: Menu, index: AudioIndex) -> dict[str, VoiceSource]:
         if voice is None or voice.source != "audio":
             out[lang] = VoiceSource(lang, "say", f"the menu asks for the carrier's voice{' ' + voice.voice if voice else ''}")
             continue
-        missing = [text for text in needed.get(lang, []) if index.lookup(lang, text) is None]
+        missing = [text for text in needed.get(lang, []) if not _playable(index, lang, text)]
         if missing:
             reason = f"{len(missing)} of {len(needed[lang])} pieces not built in {index.audio_dir}: run `ivr audio build`"
             out[lang] = VoiceSource(lang, "say", reason)
         else:
             out[lang] = VoiceSource(lang, "audio", f"{len(needed.get(lang, []))} pieces in {index.audio_dir}")
     return out
+
+
+def _playable(index: AudioIndex, lang: str, text: str) -> bool:
+    """Whether the piece is catalogued and its telephone file is there to be fetched."""
+    entry = index.lookup(lang, text)
+    return entry is not None and index.telephone_file(entry).is_file()
 
 
 def assemble(say: Say, index: AudioIndex, played: set[str]) -> list[Played | Spoken] | None:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from ivr.errors import Problem
 from ivr.ir import BACK, Location, Node, current_menus
 from ivr.loading.reader import Reader
-from ivr.text import FILTERS, Text, escape, placeholders, segment_languages, without_placeholders, without_segments
+from ivr.text import FILTERS, SEGMENT, Text, escape, placeholders, segment_languages, without_placeholders, without_segments
 
 __all__ = ["check_placeholders", "resolve_scope"]
 
@@ -41,6 +41,9 @@ def resolve_scope(r: Reader, text: Text, values: Mapping[str, Text], where: Mapp
         for bad in re.findall(r"\{[^}]*\}|[{}]", without_placeholders(without_segments(SCOPE_REF.sub("", s)))):
             forms = "{name}, {name|digits}, {scope:path} or {LANG: words} ({{ and }} for braces)"
             r.error(loc, f"malformed placeholder {bad!r}: use {forms}")
+        for match in SEGMENT.finditer(s):
+            if not match.group(2).strip():
+                r.error(loc, f"an empty {{{match.group(1)}: }} segment: a caller would hear nothing there")
         for other in segment_languages(s):
             if other not in languages:
                 r.error(loc, f"a segment in {other!r}, which is not one of the menu's languages ({', '.join(languages)})")

@@ -74,6 +74,7 @@ class MenuNode(PromptedNode):
 
 def _next_language(call: CallModel) -> None:
     call.snap.lang = call.menu.next_language(call.snap.lang)
+    call.snap.invalid = call.snap.no_input = 0  # a caller who did not understand the other language starts afresh
 
 
 def _stack_top_is(parent: str) -> Callable[[CallModel], bool]:

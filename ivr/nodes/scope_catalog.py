@@ -19,24 +19,35 @@ def build(b: Build) -> list[Node]:
     scope = need_scope(b)
     if scope is None:
         return [MenuNode(b.node_id, b.location, intro, intro, retry, {}, where=b.where)]
-    if not 1 <= len(scope.categories) <= 9:
-        b.error(None, f"scope_catalog node {b.node_id!r}: the catalogue has {len(scope.categories)} categories; a menu offers 1 to 9")
+    # Keys 1-9 for the entries of each generated menu, leaving out the key that switches language everywhere.
+    keys = [k for k in "123456789" if not (len(b.languages) > 1 and k == b.language_key)]
+    if not 1 <= len(scope.categories) <= len(keys):
+        b.error(
+            None, f"scope_catalog node {b.node_id!r}: the catalogue has {len(scope.categories)} categories; a menu offers 1 to {len(keys)}"
+        )
+    for category in scope.categories:
+        if len(category.software) > len(keys):
+            b.error(
+                None,
+                f"scope_catalog node {b.node_id!r}: category {category.id!r} has {len(category.software)} entries; "
+                f"a menu offers {len(keys)}",
+            )
 
-    def choose(key: int, name: Text) -> Text:
-        return fill(b, option, {"name": name, "key": Text(dict.fromkeys(b.languages, str(key)))}, "option")
+    def choose(key: str, name: Text) -> Text:
+        return fill(b, option, {"name": name, "key": Text(dict.fromkeys(b.languages, key))}, "option")
 
     nodes: list[Node] = []
     top_options: dict[str, str] = {}
     top_parts = [intro]
-    for i, category in enumerate(scope.categories[:9], start=1):
+    for i, category in zip(keys, scope.categories, strict=False):
         cat_id = f"{b.node_id}.{category.id}"
-        top_options[str(i)] = cat_id
+        top_options[i] = cat_id
         top_parts.append(choose(i, category.name))
         cat_options: dict[str, str] = {}
         cat_parts = [fill(b, heading, {"name": category.name}, "category")]
-        for j, software in enumerate(category.software[:9], start=1):
+        for j, software in zip(keys, category.software, strict=False):
             sw_id = f"{cat_id}.{software.id}"
-            cat_options[str(j)] = sw_id
+            cat_options[j] = sw_id
             cat_parts.append(choose(j, software.name))
             values = {"name": software.name, "supported": software.supported, "unsupported": software.unsupported}
             nodes.append(AnnounceNode(sw_id, b.location, fill(b, detail, values, "software"), BACK))

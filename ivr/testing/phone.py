@@ -45,9 +45,11 @@ class Reply:
 
 
 class Transport(Protocol):
-    """Sends one form POST."""
+    """Sends one form POST, and fetches what a <Play> names."""
 
     def post(self, path: str, form: dict[str, str], headers: dict[str, str]) -> Reply: ...
+
+    def fetch(self, path: str) -> int: ...
 
 
 class FlaskTransport:
@@ -60,6 +62,12 @@ class FlaskTransport:
         """POST through the test client."""
         response = self.client.post(path, data=form, headers=headers)
         return Reply(response.status_code, response.get_data(as_text=True), dict(response.headers))
+
+    def fetch(self, path: str) -> int:
+        """The status of a GET of the first byte of `path` (as Twilio fetches <Play> audio)."""
+        response = self.client.get(path, headers={"Range": "bytes=0-0"})
+        response.close()
+        return int(response.status_code)
 
 
 class HttpTransport:
@@ -78,6 +86,17 @@ class HttpTransport:
                 return Reply(resp.status, resp.read().decode("utf-8"), dict(resp.headers.items()))
         except urllib.error.HTTPError as exc:
             return Reply(exc.code, exc.read().decode("utf-8", "replace"), dict(exc.headers.items()))
+
+    def fetch(self, path: str) -> int:
+        """The status of a GET of the first byte of `path` (as Twilio fetches <Play> audio)."""
+        req = urllib.request.Request(self.base_url + path, headers={"Range": "bytes=0-0"})
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                resp.read()
+                return int(resp.status)
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            return int(exc.code)
 
 
 class TwilioError(AssertionError):
@@ -212,6 +231,10 @@ class PhoneCall:
         text = verb.text or ""
         words = "".join(text.split())
         at = self._say_left.find(words) if verb.tag == "Say" and words else -1
+        if verb.tag == "Play":
+            status = self.transport.fetch(self._path(text.strip()))
+            if status not in (200, 206):
+                raise TwilioError(f"<Play> {text.strip()} answered {status}: the caller would hear nothing there")
         if verb.tag == "Play" and "part=" in text:
             return  # the next rendered piece of the prompt already heard (its line names the whole prompt)
         if at >= 0:

@@ -25,6 +25,7 @@ __all__ = ["PREFIX", "TRACE", "VoiceService", "note"]
 log = logging.getLogger(__name__)
 
 PREFIX = "/voice"
+PLAYED = "played languages"  # in a call's snapshot: the languages it hears from audio (a name no placeholder can take)
 # What the engine did in the current request, for the test-mode trace header (per request, thread-safe).
 TRACE: ContextVar[dict[str, list[Any]] | None] = ContextVar("ivr_trace", default=None)
 
@@ -67,12 +68,13 @@ class VoiceService:
                 log.warning("ignoring a malformed test clock %r", request.test_clock[:40])
         return self.hotline.clock()
 
-    def _renderer(self, engine: Engine) -> TwimlRenderer:
-        menu = engine.menu
-        voices = {lang: (v.voice, v.language) for lang, v in menu.voices.items()}
-        # Twilio fetches <Play> audio from the public URL; without one, every language is spoken.
-        sources = self.hotline.voice_sources(menu) if self.settings.public_url else {}
-        played = {lang for lang, source in sources.items() if source.source == "audio"}
+    def _played_languages(self, engine: Engine) -> set[str]:
+        """The languages played from audio for a call starting now (Twilio fetches <Play> from the public URL)."""
+        sources = self.hotline.voice_sources(engine.menu) if self.settings.public_url else {}
+        return {lang for lang, source in sources.items() if source.source == "audio"}
+
+    def _renderer(self, engine: Engine, played: set[str]) -> TwimlRenderer:
+        voices = {lang: (v.voice, v.language) for lang, v in engine.menu.voices.items()}
         return TwimlRenderer(voices, (lambda say: self._played(say, played)) if played else None)
 
     def _played(self, say: Say, played: set[str]) -> list[tuple[str, str, str]] | None:
@@ -103,7 +105,10 @@ class VoiceService:
         lang = (request.test_lang or None) if self.settings.test_clock else None
         step = engine.start(request.call_sid, request.caller, now, lang)
         note(step=step)
-        response = self._renderer(engine).render(step.actions, StepUrls.for_step(PREFIX, 1))
+        played = self._played_languages(engine)
+        # Decided once per call: a rebuild or a missing file later never switches a language's voice mid-call.
+        step.snapshot.values[PLAYED] = ",".join(sorted(played))
+        response = self._renderer(engine, played).render(step.actions, StepUrls.for_step(PREFIX, 1))
         try:
             return self.store.calls.begin(request.call_sid, request.caller, request.called, step.snapshot, response, now).last_response
         except ServiceError as exc:
@@ -125,7 +130,9 @@ class VoiceService:
         engine = self.menus.for_version(record.snapshot.menu_version)  # a call keeps the version it started on
         step = engine.handle(record.snapshot, event, self.now(request))
         note(step=step)
-        response = self._renderer(engine).render(step.actions, StepUrls.for_step(PREFIX, record.seq + 1))
+        stored = record.snapshot.values.get(PLAYED)
+        played = set(filter(None, stored.split(","))) if stored is not None else self._played_languages(engine)
+        response = self._renderer(engine, played).render(step.actions, StepUrls.for_step(PREFIX, record.seq + 1))
         try:
             if not self.store.calls.advance(call_sid, record.seq, step.snapshot, response):
                 latest = self.store.calls.load(call_sid)
@@ -143,16 +150,16 @@ class VoiceService:
     def fallback(self) -> str:
         """Apologise in every language and offer to take a message, which becomes a ticket."""
         engine = self.engine
-        return self._renderer(engine).render(engine.fallback(), StepUrls.fallback(PREFIX))
+        return self._renderer(engine, self._played_languages(engine)).render(engine.fallback(), StepUrls.fallback(PREFIX))
 
     def fallback_ticket(self, request: VoiceRequest) -> str:
         """Turn the fallback message into a ticket and read its number back."""
         engine = self.engine
         url = "" if request.empty else request.recording_url
         actions = engine.fallback_ticket(request.call_sid or "unknown", request.caller, url, self.now(request))
-        return self._renderer(engine).render(actions, StepUrls.fallback(PREFIX))
+        return self._renderer(engine, self._played_languages(engine)).render(actions, StepUrls.fallback(PREFIX))
 
     def last_resort(self) -> str:
         """When even the store fails: apologise and hand the caller to the fallback queue, else hang up."""
         engine = self.engine
-        return self._renderer(engine).render(engine.last_resort(), StepUrls.fallback(PREFIX))
+        return self._renderer(engine, self._played_languages(engine)).render(engine.last_resort(), StepUrls.fallback(PREFIX))
