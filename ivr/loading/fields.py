@@ -86,10 +86,15 @@ class FieldReader:
             return self._outcomes(r, m, f, what, where)
         return None  # sections and free mappings have readers of their own
 
-    def _keys(self, r: Reader, m: YMap, f: Keys, what: str, where: dict[str, Location]) -> dict[str, str] | None:
+    @staticmethod
+    def _mapping(r: Reader, m: YMap, f: Field, what: str) -> YMap | None:
+        """The mapping a Keys or Outcomes field holds (missing: an error when required)."""
         if not f.required and f.name not in m.values:
             return None
-        keys = r.mapping(m.get(f.name), f"'{f.name}' of {what}", m.loc)
+        return r.mapping(m.get(f.name), f"'{f.name}' of {what}", m.loc)
+
+    def _keys(self, r: Reader, m: YMap, f: Keys, what: str, where: dict[str, Location]) -> dict[str, str] | None:
+        keys = self._mapping(r, m, f, what)
         if keys is None:
             return None
         if not keys.values:
@@ -112,9 +117,7 @@ class FieldReader:
         return options
 
     def _outcomes(self, r: Reader, m: YMap, f: Outcomes, what: str, where: dict[str, Location]) -> dict[str, str] | None:
-        if not f.required and f.name not in m.values:
-            return None
-        on = r.mapping(m.get(f.name), f"'{f.name}' of {what}", m.loc)
+        on = self._mapping(r, m, f, what)
         if on is None:
             return None
         outcomes: dict[str, str] = {}
