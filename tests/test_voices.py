@@ -167,3 +167,10 @@ def test_a_played_language_with_a_missing_file_stays_spoken(tmp_path: Path) -> N
     menu.write_text(wrong, encoding="utf-8")
     spoken_in_english = run_ivr("audio", "check", "--menu", str(menu), "--out", str(tmp_path / "none"), timeout=300)
     assert spoken_in_english.returncode == 1 and "voice 'en-us' does not speak zh-CN" in spoken_in_english.stdout
+
+
+def test_healthz_shows_where_each_language_is_heard_from(tmp_path: Path) -> None:
+    """/healthz says, per language, whether new calls hear the carrier's voice or audio."""
+    app = make_app(f"sqlite:///{tmp_path / 'db.sqlite3'}", Clock())
+    body = app.test_client().get("/healthz").get_json()
+    assert body["voices"] == {"zh-CN": "say", "en-US": "say"}

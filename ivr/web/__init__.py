@@ -58,6 +58,9 @@ def healthz() -> tuple[Response, int]:
     svc.menus.current()  # a health check also picks up an edited menu, so it reports what is in service
     spooled = svc.hotline.drain_spool()  # and moves tickets spooled during an outage into the database
     body: dict[str, Any] = {"status": "ok", "menu": svc.menus.status(), "test_clock": svc.settings.test_clock}
+    # Where each language is heard from now (new calls): audio only with a public URL to play it from.
+    sources = svc.hotline.voice_sources(svc.engine.menu)
+    body["voices"] = {lang: s.source if svc.settings.public_url else "say" for lang, s in sources.items()}
     try:
         svc.store.calls.ping()
         body["database"] = "ok"
