@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ivr.audio.build import PromptSpec
-from ivr.audio.tts import Pyttsx3Renderer, TtsUnavailableError
+from ivr.audio.tts import ESPEAK_NAMES, Pyttsx3Renderer, TtsUnavailableError
 
 __all__ = ["PhonemeProblem", "check_prompts", "phonemes"]
 
@@ -37,15 +37,15 @@ class PhonemeProblem:
         return f"{self.prompt} [{self.lang}, voice {self.voice}]: {self.problem}: {snippet!r}"
 
 
-# espeak-ng voices of a language whose voice names differ from its tag (Mandarin's are cmn…; yue is Cantonese).
-VOICES_OF = {"zh": ("cmn",)}
+def _family(voice: str) -> str:
+    return voice.rsplit("/", maxsplit=1)[-1].split("-", 1)[0].lower()
 
 
 def speaks(voice: str, lang: str) -> bool:
-    """Whether an espeak-ng voice is one of `lang`'s: its name starts with the language (or its known voice names)."""
+    """Whether an espeak-ng voice is one of `lang`'s: named after the language, or after espeak-ng's own name for it
+    (ESPEAK_NAMES: Mandarin's voices are cmn…, so `yue`, Cantonese, is not one of zh's)."""
     primary = lang.split("-", 1)[0].lower()
-    family = voice.rsplit("/", maxsplit=1)[-1].split("-", 1)[0].lower()
-    return family in VOICES_OF.get(primary, (primary,))
+    return _family(voice) in {primary, _family(ESPEAK_NAMES.get(primary, primary))}
 
 
 def phonemes(voice: str, text: str) -> str:
