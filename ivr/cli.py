@@ -73,8 +73,9 @@ def cmd_call(args: argparse.Namespace) -> int:
 def cmd_menu_check(args: argparse.Namespace) -> int:
     """Validate menu files; print problems as file:line:column."""
     status = 0
+    durations = _audio_durations(Path(args.audio))  # rendered lengths for the time budgets; estimated without
     for path in args.paths:
-        problems = check_menu(path, max_depth=args.max_depth)
+        problems = check_menu(path, max_depth=args.max_depth, durations=durations)
         for problem in problems:
             print(problem, file=sys.stdout)
         errors = sum(p.severity == "error" for p in problems)
@@ -124,13 +125,23 @@ def cmd_menu_report(args: argparse.Namespace) -> int:
     rows = routes(menu, args.lang, durations)
     if args.json:
         print(json.dumps([r.__dict__ for r in rows], ensure_ascii=False, indent=2))
-        return 0
-    width = max((len(r.destination) for r in rows), default=20)
-    print(f"{'destination':<{width}}  {'seconds':>7}  keys")
-    for r in rows:
-        mark = "~" if r.estimated else " "
-        print(f"{r.destination:<{width}}  {r.seconds:6.1f}{mark}  {' '.join(r.keys) or '-'}")
-    print("~ estimated from the text (no rendered audio); keys in parentheses are what happens, not what is pressed")
+    else:
+        width = max((len(r.destination) for r in rows), default=20)
+        print(f"{'destination':<{width}}  {'hours':<6}  {'seconds':>7}  keys")
+        for r in rows:
+            mark = "~" if r.estimated else " "
+            print(f"{r.destination:<{width}}  {r.hours:<6}  {r.seconds:6.1f}{mark}  {' '.join(r.keys) or '-'}")
+        print(
+            "seconds: prompts heard before the destination; a menu counts up to the end of the clause that announces the key "
+            "pressed (callers barge in), every other prompt whole; ~ estimated from the text (no rendered audio); "
+            "keys in parentheses are what happens, not what is pressed"
+        )
+    over = [r for r in rows if args.max_seconds is not None and r.seconds > args.max_seconds]
+    if over:
+        print(f"{len(over)} destination(s) over --max-seconds {args.max_seconds:g}:", file=sys.stderr)
+        for r in over:
+            print(f"  {r.destination} ({r.hours}): {r.seconds:.1f} s", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -396,6 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("paths", nargs="+", metavar="PATH")
     check.add_argument("--max-depth", type=int, default=4, help="warn about menus nested deeper than this (default 4)")
     check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    check.add_argument("--audio", default="audio", help="rendered audio folder for the time budgets (default: audio; else estimated)")
     check.set_defaults(func=cmd_menu_check)
 
     schema = menu.add_parser("schema", help="print the JSON Schema of the menu format")
@@ -410,6 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--lang", help="the callers' language (default: the menu's)")
     report.add_argument("--audio", default="audio", help="rendered audio folder for real durations (default: audio)")
     report.add_argument("--json", action="store_true", help="print JSON")
+    report.add_argument("--max-seconds", type=float, metavar="N", help="exit 1 when any destination is heard after more than N s")
     report.set_defaults(func=cmd_menu_report)
 
     publish = menu.add_parser("publish", help="validate a menu and publish it to every worker through the database")

@@ -1,4 +1,4 @@
-"""Business hours: a weekly schedule in the menu's time zone, dated overrides and a force switch."""
+"""Business hours: a weekly schedule in the menu's time zone, dated overrides, a force switch, and why the line is closed."""
 
 from __future__ import annotations
 
@@ -7,9 +7,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from ivr.text import Text
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 YEARS = range(1900, 9000)  # a call's clock outside these is a mistake (and near year 1 or 9999 time zones overflow)
 FORCE_VALUES = ("auto", "open", "closed")
+CLOSED_REASON = "closed_reason"  # the call value the closed branch of an hours node sets, for {closed_reason}
+# Why the line is closed, and what a menu that says nothing else says, by primary language tag.
+DEFAULT_REASONS: Mapping[str, Mapping[str, str]] = {
+    "after_hours": {"zh": "现在是非工作时间。", "en": "Our phone lines are closed at the moment."},
+    "holiday": {"zh": "今天是节假日，人工服务暂停。", "en": "Our phone lines are closed today for a holiday."},
+    "forced": {"zh": "热线暂时停止服务。", "en": "Our phone lines are temporarily out of service."},
+}
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,9 @@ class Schedule:
     weekly: Mapping[int, tuple[Window, ...]]  # weekday (Monday = 0) -> windows
     overrides: Mapping[date, tuple[Window, ...]] = field(default_factory=dict)  # () = closed all day
     force: str = "auto"
+    # Why the line is closed, as said (no placeholders; braces plain): after_hours, holiday, forced (DEFAULT_REASONS).
+    reasons: Mapping[str, Text] = field(default_factory=dict)
+    override_reasons: Mapping[date, Text] = field(default_factory=dict)  # an override's own reason, as said
 
     def windows_on(self, day: date) -> tuple[Window, ...]:
         """The windows that open on `day`, overrides first."""
@@ -69,6 +81,26 @@ class Schedule:
                 if window.start_minutes <= minute + offset < window.end_minutes:
                     return True
         return False
+
+    def closed_reason(self, at: datetime, force: str | None = None) -> Text:
+        """Why the line is closed at `at`: forced closed, else a dated override's own reason (a closed day: the
+        holiday reason), else the after-hours one. Empty where the schedule gives no such reason."""
+        switch = force if force and force != "auto" else self.force
+        if switch == "closed":
+            return self.reasons.get("forced", Text({}))
+        if at.tzinfo is None:
+            raise ValueError("business hours need an aware datetime")
+        today = at.astimezone(ZoneInfo(self.timezone)).date()
+        if today in self.overrides:
+            if today in self.override_reasons:
+                return self.override_reasons[today]
+            if not self.overrides[today]:
+                return self.reasons.get("holiday", Text({}))
+        return self.reasons.get("after_hours", Text({}))
+
+    def reason_texts(self) -> list[Text]:
+        """Every reason the closed branch can give (for rendering them ahead)."""
+        return [*self.reasons.values(), *self.override_reasons.values()]
 
 
 def parse_window(spec: str) -> Window:

@@ -16,9 +16,10 @@ from typing import Any, ClassVar
 from ivr.hours import Schedule
 from ivr.text import Text
 
-__all__ = ["BACK", "Location", "LoopLimit", "Menu", "Node", "Queue", "Retry", "Voice", "current_menus"]
+__all__ = ["BACK", "RETRY", "Budgets", "Location", "LoopLimit", "Menu", "Node", "Queue", "Retry", "Voice", "current_menus"]
 
 BACK = "back"  # a target that returns to the previous menu
+RETRY = "retry"  # a target that dials again the transfer whose failure led here
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,11 @@ class Node:
         """Names of call values set here, for {name} placeholders in later prompts."""
         return frozenset()
 
+    def provides_on(self, edge: str) -> frozenset[str]:
+        """The call values set here when the call leaves by `edge` (an `edges()` label): all of provides() unless a
+        node sets some on one branch only."""
+        return self.provides()
+
     def actions(self) -> tuple[str, ...]:
         """The named actions (ivr/actions.py) this node runs."""
         return ()
@@ -129,6 +135,17 @@ class Voice:
 
 
 @dataclass(frozen=True)
+class Budgets:
+    """What callers may be made to sit through; `ivr menu check` warns about each breach (ivr/budgets.py)."""
+
+    greeting_seconds: int = 8  # prompts before the first node that waits for the caller
+    prompt_seconds: int = 20  # any one text of a node, in any language
+    destination_seconds: int = 25  # prompts heard before a transfer, ticket or announcement, in hours and after
+    max_options: int = 5  # keys of one menu
+    person_within_menus: int = 3  # menus from the start to a transfer while the line is open
+
+
+@dataclass(frozen=True)
 class LoopLimit:
     """How many caller entries a call may take before it ends politely."""
 
@@ -162,6 +179,7 @@ class Menu:
     files: tuple[str, ...] = ()  # every file this version was built from (menu, scope, data), for reloads
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)  # their text, as loaded
     language_key: str = ""  # reserved in every menu for the next language ('' = none)
+    budgets: Budgets = field(default_factory=Budgets)
 
     def node(self, node_id: str) -> Node:
         """The node called `node_id`."""

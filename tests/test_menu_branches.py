@@ -6,6 +6,7 @@ import pytest
 
 from ivr.ir import Menu
 from ivr.scope import Scope
+from ivr.spoken_time import spoken_daily
 from ivr.store.tickets import TicketStore
 from tests.conftest import AFTER_HOURS, Caller
 
@@ -53,9 +54,9 @@ class TestInHours:
         assert third.transfer == "orders"
 
     def test_order_entry_short_entry_is_invalid_and_lone_pound_is_silence(self, caller: Caller) -> None:
-        """Too few digits is an invalid entry; # alone ends an empty entry, which the phone reports as no input."""
+        """Too few digits is a wrong entry with its own prompt; # alone ends an empty entry, which the phone reports as no input."""
         call = caller.dial("2 12# #")
-        assert "没有找到该订单号" in call.said
+        assert "订单号太短" in call.said and "没有找到该订单号" not in call.said
         assert "没有收到您的按键" in call.said
         assert call.of("input")[-1]["digits"] == ""
         assert call.of("gather")[-1]["node"] == "order_entry"
@@ -159,51 +160,60 @@ class TestFailures:
         assert call.of("gather")[-1]["node"] == "account"
 
     def test_failed_transfer_falls_back_to_a_callback_ticket(self, caller: Caller, store: TicketStore) -> None:
-        """When nobody answers a transfer, the caller gets a callback ticket read back."""
-        call = caller.dial("1", transfer_result="no-answer")
+        """When nobody answers a transfer, the caller is asked first; 1 then gives a callback ticket read back."""
+        asked = caller.dial("1", transfer_result="no-answer")
+        assert "回电请按1" in asked.said and asked.ticket is None
+        call = caller.dial("1 1", transfer_result="no-answer")
         assert call.ticket is not None and call.ticket["category"] == "callback"
         assert " ".join(call.ticket["number"]) in call.said
         assert store.find(call.ticket["number"]) is not None
         assert call.end["reason"] == "completed"
 
     def test_runaway_call_ends_politely(self, caller: Caller, menu: Menu) -> None:
-        """A caller who only repeats the menu is told goodbye after the loop bound."""
-        call = caller.dial(" ".join(["*"] * 100))
+        """A caller who only repeats the menu is told goodbye after the loop bound (after hours; in hours, a person)."""
+        call = caller.dial(" ".join(["*"] * 100), at=AFTER_HOURS)
         assert call.end == {"type": "hangup", "node": "runaway", "reason": "loop_limit"}
         assert len(call.of("input")) == menu.loop_limit.max_steps + 1
+        in_hours = caller.dial(" ".join(["*"] * 100))
+        assert in_hours.transfer == "general" and in_hours.end["reason"] == "transferred"
+        assert len(in_hours.of("input")) == menu.loop_limit.max_steps + 1
 
 
 class TestScope:
     """The service-scope menu, generated from scope/ data."""
 
     def test_covered_list_reads_every_in_scope_item(self, caller: Caller, scope: Scope) -> None:
-        """4 → 1 reads every in-scope item, then returns to the scope menu."""
-        call = caller.dial("4 1")
+        """4 → 4 reads every in-scope item, a page at a time (1 for the next), then returns to the scope menu."""
+        call = caller.dial("4 4 1 1")
         for item in scope.lists["in_scope"]:
             assert item.text.get("zh-CN") in call.said
         assert call.of("gather")[-1]["node"] == "scope_menu"
 
     def test_not_covered_list_reads_every_out_of_scope_item(self, caller: Caller, scope: Scope) -> None:
-        """4 → 2 reads every out-of-scope item in English for an English caller."""
-        call = caller.dial("4 2", lang="en-US")
+        """4 → 5 reads every out-of-scope item in English for an English caller, page by page."""
+        call = caller.dial("4 5 1 1", lang="en-US")
         for item in scope.lists["out_of_scope"]:
             assert item.text.get("en-US") in call.said
 
     def test_every_third_party_entry_is_reachable(self, caller: Caller, scope: Scope) -> None:
-        """4 → 3 → category → software reads that software's supported and unsupported example."""
+        """4 → category → software (three a page, 4 for more) reads that software's supported and unsupported examples."""
         for i, category in enumerate(scope.categories, start=1):
-            for j, software in enumerate(category.software, start=1):
-                call = caller.dial(f"4 3 {i} {j}")
-                assert software.supported.get("zh-CN") in call.said
-                assert software.unsupported.get("zh-CN") in call.said
-                assert call.of("gather")[-1]["node"] == f"third_party.{category.id}"
+            for j, software in enumerate(category.software):
+                page, key = divmod(j, 3)
+                call = caller.dial(" ".join(["4", str(i), *["4"] * page, str(key + 1)]))
+                for example in (*software.supported, *software.unsupported):
+                    assert example.get("zh-CN") in call.said
+                page_node = f"scope_menu.{category.id}" + (f".page{page + 1}" if page else "")
+                assert call.of("gather")[-1]["node"] == page_node
 
     def test_channels_are_read_with_their_hours(self, caller: Caller, scope: Scope) -> None:
-        """4 → 4 names the other channels and their hours."""
-        call = caller.dial("4 4")
-        for channel_id in ("im", "tickets", "enterprise_groups", "notifications"):
-            assert scope.channels[channel_id].name.get("zh-CN") in call.said
-        assert "7x24 小时" in call.said
+        """4 → 3 → a channel names it and says its hours as a caller hears them."""
+        for key, channel_id in enumerate(("tickets", "enterprise_groups", "im", "notifications", "phone"), start=1):
+            call = caller.dial(f"4 3 {key}")
+            channel = scope.channels[channel_id]
+            assert channel.name.get("zh-CN") in call.said
+            if channel.daily_hours and channel.timezone:
+                assert spoken_daily(channel.daily_hours, channel.timezone, "zh-CN") in call.said
 
     def test_scope_after_hours_comes_back_to_the_closed_menu(self, caller: Caller) -> None:
         """After hours, 2 → scope menu, and # returns to the closed menu."""
@@ -215,10 +225,11 @@ class TestAfterHours:
     """The closed menu: hours announcement, messages and callback tickets."""
 
     def test_closed_menu_says_phone_hours_and_ticket_service(self, caller: Caller) -> None:
-        """Closed: the phone hours and the 7x24 ticket service with a 10-minute first response are said."""
+        """Closed: why, then the options, then the phone hours as the schedule says them (never typed, never '09:00-21:00')."""
         call = caller.dial("", at=AFTER_HOURS)
         closed = next(line["text"] for line in call.of("say") if line["node"] == "closed")
-        assert "09:00-21:00" in closed and "7x24" in closed and "10分钟" in closed
+        assert closed.startswith("现在是非工作时间。") and "北京时间每天上午9点到晚上9点" in closed
+        assert "09:00" not in closed and "7x" not in closed
 
     def test_message_becomes_a_ticket_read_back_digit_by_digit(self, caller: Caller, store: TicketStore) -> None:
         """1 records a message, creates a ticket with it, reads its number digit by digit and says goodbye."""

@@ -73,9 +73,9 @@ def test_scope_template_typo_is_reported_once_at_its_language(tmp_path: Path) ->
     """A misspelt {field} in a generated menu's template is one error, at the language line, with the field meant."""
     menu = copy_workspace(tmp_path)
     text = menu.read_text(encoding="utf-8")
-    old = 'zh-CN: "{name}请按{key}；"'
+    old = 'zh-CN: "{name}按{key}，"'
     assert old in text
-    menu.write_text(text.replace(old, 'zh-CN: "{name}请按{kye}；"', 1), encoding="utf-8")
+    menu.write_text(text.replace(old, 'zh-CN: "{name}按{kye}，"', 1), encoding="utf-8")
     line = next(i for i, row in enumerate(menu.read_text(encoding="utf-8").splitlines(), start=1) if "{kye}" in row)
     problems = check_menu(menu)
     assert [(p.line, p.column) for p in problems] == [(line, 14)]

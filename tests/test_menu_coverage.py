@@ -18,19 +18,58 @@ from ivr.simulator import SimulatedCall
 from ivr.store.tickets import TicketStore
 from tests.conftest import AFTER_HOURS, IN_HOURS
 
+ScriptedCall = tuple[datetime, str, dict[str, str]]  # when, the entries ('-' = silence), SimulatedCall options
+
 ORDER = "202611280001#"
-TOUR: list[tuple[datetime, str, dict[str, str]]] = [
+NOT_AN_ORDER = "12345678#"  # long enough, but no such order
+TOO_SHORT = "1#"  # below the entry's min_digits
+LOOP = " ".join(["*"] * 45)  # repeats past the menu's loop_limit
+BUSY = {"transfer_result": "busy"}
+ANONYMOUS = "anonymous"  # a withheld number: it cannot be called back
+
+# How the shipped menu pages what it reads out (its `per_page` fields); change them together.
+SOFTWARE_PER_PAGE = 3  # scope_menu: software offered on one page of a category, the next key is "more"
+ITEMS_PER_PAGE = 2  # scope_covered and scope_not_covered
+TERMS_PER_PAGE = 1  # third_party_terms
+
+
+def _paged(reach: str, pages: int, *, retries: bool = True) -> list[ScriptedCall]:
+    """Calls through an announcement read page by page (1 goes on, # returns to the menu above).
+
+    On every page that goes on: back with # (after repeat, a wrong key, silence and the language key, with
+    `retries`), and three wrong keys and three silences; then one call hears it to its end.
+    """
+    calls: list[ScriptedCall] = []
+    for page in range(pages - 1):
+        here = reach + " 1" * page
+        if retries:
+            calls += [(IN_HOURS, f"{here} * 7 - 9 #", {}), (IN_HOURS, f"{here} 7 7 7", {}), (IN_HOURS, f"{here} - - -", {})]
+        else:
+            calls.append((IN_HOURS, f"{here} #", {}))
+    calls.append((IN_HOURS, reach + " 1" * (pages - 1), {}))
+    return calls
+
+
+def _pages(items: int, per_page: int) -> int:
+    """How many pages a list of `items` takes."""
+    return max(1, -(-items // per_page))
+
+
+TOUR: list[ScriptedCall] = [
+    # Main menu: each key, repeat, the language key, wrong keys and silence (three of either reach an agent).
     (IN_HOURS, "1", {}),
-    (IN_HOURS, "1", {"transfer_result": "busy"}),
     (IN_HOURS, "0", {}),
     (IN_HOURS, "* 9 9", {}),
     (IN_HOURS, "7 - 7 - 7", {}),
     (IN_HOURS, "- - -", {}),
-    (IN_HOURS, "2 * - 1# " + ORDER + " * 7 - # 2 12345678# " + ORDER + " 0", {}),
-    (IN_HOURS, "2 1# 1# 1#", {}),
+    # Orders: too short, not found, found (then status, back, and an agent); three failures of each kind.
+    (IN_HOURS, f"2 * - {TOO_SHORT} {ORDER} * 7 - # 2 {NOT_AN_ORDER} {ORDER} 0", {}),
+    (IN_HOURS, f"2 {TOO_SHORT} {TOO_SHORT} {TOO_SHORT}", {}),
+    (IN_HOURS, f"2 {NOT_AN_ORDER} {NOT_AN_ORDER} {NOT_AN_ORDER}", {}),
     (IN_HOURS, "2 - - -", {}),
-    (IN_HOURS, "2 " + ORDER + " 7 7 7", {}),
-    (IN_HOURS, "2 " + ORDER + " - - -", {}),
+    (IN_HOURS, f"2 {ORDER} 7 7 7", {}),
+    (IN_HOURS, f"2 {ORDER} - - -", {}),
+    # Account: forgot password (self-service, then an agent), locked, other; back, wrong keys, silence.
     (IN_HOURS, "3 * 7 - 1 * 7 - # 2", {}),
     (IN_HOURS, "3 3", {}),
     (IN_HOURS, "3 1 0", {}),
@@ -38,43 +77,72 @@ TOUR: list[tuple[datetime, str, dict[str, str]]] = [
     (IN_HOURS, "3 - - -", {}),
     (IN_HOURS, "3 1 7 7 7", {}),
     (IN_HOURS, "3 1 - - -", {}),
-    (IN_HOURS, "4 * 7 - 1 2 4 #", {}),
-    (IN_HOURS, "4 7 7 7", {}),
-    (IN_HOURS, "4 - - -", {}),
-    (IN_HOURS, " ".join(["*"] * 45), {}),
+    # After hours: a message, wrong keys and silence end in a callback ticket.
     (AFTER_HOURS, "1", {"voicemail": "控制台无法打开"}),
     (AFTER_HOURS, "* 7 - 7 - 7", {}),
     (AFTER_HOURS, "- - -", {}),
-    (AFTER_HOURS, "2 #", {}),
-    (AFTER_HOURS, "2 7 7 7", {}),
-    (IN_HOURS, "0", {"transfer_result": "no-answer"}),
-    (IN_HOURS, "2 1# 1# 1#", {"transfer_result": "failed"}),
-    (IN_HOURS, "3 2", {"transfer_result": "busy"}),
-    (IN_HOURS, "3 3", {"transfer_result": "no-answer"}),
-    (IN_HOURS, "3 1 0", {"transfer_result": "no-answer"}),
-    # The language key, reserved in every menu: the menu again, in the next language.
+    # Channels (4 3): each announcement goes on with 1 and returns to the channels menu at its end or with #.
+    (IN_HOURS, "4 3 * 7 - 9 #", {}),
+    (IN_HOURS, "4 3 7 7 7 #", BUSY),  # no agent free: # returns to the channels menu
+    (IN_HOURS, "4 3 - - -", {}),
+    *_paged("4 3 1", 2),  # tickets: hours and response, then how to open one
+    *_paged("4 3 2", 3),  # group chats: hours and response, how to reach them, what they give
+    *_paged("4 3 3", 2),  # live chat: hours and what it is for, then how to reach it
+    *_paged("4 3 4", 2),  # notifications: how and what, then how to subscribe
+    *_paged("4 3 5", 2),  # this hotline: hours and what it is for, then its number
+    # Failed transfers: 1 a call back, 2 a message, 0 the same team again, # back to the menu the caller was in.
+    (IN_HOURS, "1 0 #", BUSY),
+    (IN_HOURS, "0 0 * 7 - 9 1", {"transfer_result": "no-answer"}),
+    (IN_HOURS, f"2 {ORDER} 0 0 #", {"transfer_result": "failed"}),
+    (IN_HOURS, "3 2 0 #", BUSY),
+    (IN_HOURS, "3 3 0 2", {**BUSY, "voicemail": "无法登录控制台"}),
+    (IN_HOURS, "3 1 0 0 #", BUSY),
+    (IN_HOURS, "0 7 7 7", BUSY),
+    (IN_HOURS, "0 - - -", BUSY),
+    # Anonymous caller: no callback ticket, a message is offered instead; an empty one ends with a goodbye.
+    (AFTER_HOURS, "- - -", {"caller": ANONYMOUS, "voicemail": "控制台无法打开"}),
+    (AFTER_HOURS, "1", {"caller": ANONYMOUS}),
+    # Empty message: a callback ticket for the caller's number.
+    (AFTER_HOURS, "1", {}),
+    # Loop limit: in hours an agent (or the polite end when none answers), after hours the polite end.
+    (IN_HOURS, LOOP, {}),
+    (IN_HOURS, LOOP, BUSY),
+    (AFTER_HOURS, LOOP, {}),
+    # The language key, reserved in every menu: the menu again, in the next language (the scope menus and
+    # pages, channels and agents_unavailable take it in their own calls above and below).
     (IN_HOURS, "3 9 1 9 0", {}),
-    (IN_HOURS, "2 " + ORDER + " 9 0", {}),
-    (IN_HOURS, "4 9 3 9 1 9 #", {}),
-    (IN_HOURS, "4 3 2 9 #", {}),
+    (IN_HOURS, f"2 {ORDER} 9 0", {}),
     (AFTER_HOURS, "9 1", {"voicemail": "cannot log in"}),
 ]
 
 
-def _catalog_tour(scope: Scope) -> list[tuple[datetime, str, dict[str, str]]]:
-    """Calls that visit every category and software item, with repeat, back and failures in each menu."""
-    calls: list[tuple[datetime, str, dict[str, str]]] = [
-        (IN_HOURS, "4 3 * 7 - #", {}),
-        (IN_HOURS, "4 3 7 7 7", {}),
-        (IN_HOURS, "4 3 - - -", {}),
+def _catalog_tour(scope: Scope) -> list[ScriptedCall]:
+    """Calls through the scope menu: every category page and software item, the terms, and both lists, from scope data."""
+    calls: list[ScriptedCall] = [
+        (IN_HOURS, "4 * 7 - 9 #", {}),
+        (IN_HOURS, "4 7 7 7 #", BUSY),  # no agent free: # returns to the scope menu
+        (IN_HOURS, "4 - - -", {}),
+        (AFTER_HOURS, "2 #", {}),
+        (AFTER_HOURS, "2 7 7 7", {}),
     ]
+    more = str(SOFTWARE_PER_PAGE + 1)
+    terms_pages = _pages(len(scope.lists["third_party_terms"]), TERMS_PER_PAGE)
     for i, category in enumerate(scope.categories, start=1):
-        keys = " ".join(f"{j}" for j in range(1, len(category.software) + 1))
-        calls += [
-            (IN_HOURS, f"4 3 {i} * 7 - {keys} #", {}),
-            (IN_HOURS, f"4 3 {i} 7 7 7", {}),
-            (IN_HOURS, f"4 3 {i} - - -", {}),
-        ]
+        pages = [category.software[n : n + SOFTWARE_PER_PAGE] for n in range(0, len(category.software), SOFTWARE_PER_PAGE)]
+        for n, page in enumerate(pages):
+            here = f"4 {i}" + f" {more}" * n  # a page of the category: its software, then "more" (or the terms)
+            software = " ".join(str(key) for key in range(1, len(page) + 1))  # each is told, then the page again
+            calls += [
+                (IN_HOURS, f"{here} * 7 - 9 {software} #", {}),
+                (IN_HOURS, f"{here} 7 7 7 #", BUSY),  # no agent free: # returns to this page
+                (IN_HOURS, f"{here} - - -", {}),
+            ]
+        # The terms of third-party advice close every category: # or their end returns to its last page.
+        last_page = f"4 {i}" + f" {more}" * (len(pages) - 1)
+        calls += _paged(f"{last_page} {len(pages[-1]) + 1}", terms_pages, retries=i == 1)
+    # What support covers (4 4) and does not (4 5), page by page.
+    calls += _paged("4 4", _pages(len(scope.lists["in_scope"]), ITEMS_PER_PAGE))
+    calls += _paged("4 5", _pages(len(scope.lists["out_of_scope"]), ITEMS_PER_PAGE))
     return calls
 
 

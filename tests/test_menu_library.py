@@ -42,7 +42,7 @@ def test_refused_edit_keeps_a_reverted_version_in_service(tmp_path: Path) -> Non
     menu_file = copy_workspace(tmp_path)
     library = MenuLibrary(str(menu_file), lambda m: engine_for(m, None, Settings()), interval=0, versions=store.menus)
     original = library.current_version
-    greeting = "您好，欢迎致电火山引擎售后技术支持热线。"
+    greeting = "您好，欢迎致电火山引擎售后。"
     _edit(menu_file, greeting, "您好，版本Y欢迎您。", 1)
     assert library.refresh() and library.current_version != original
     _edit(menu_file, "您好，版本Y欢迎您。", greeting, 2)

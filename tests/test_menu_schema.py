@@ -373,3 +373,20 @@ def test_digits_pattern_matches_exactly_the_range(low: int, high: int) -> None:
 def test_language_tag_is_the_loaders() -> None:
     """Language tags follow the loader's own pattern."""
     assert f"^{LANG.pattern}$" == LANGUAGE_TAG
+
+
+def test_an_override_with_its_reason_is_valid_in_the_schema_and_the_loader(tmp_path: Path) -> None:
+    """`"DATE": {hours: closed, reason: {…}}` is accepted by both; a reason that is not a text is refused by both."""
+    text = SHIPPED.read_text(encoding="utf-8")
+    reason = '"2027-02-17": {hours: closed, reason: {zh-CN: 春节期间人工电话服务暂停。, en-US: Closed for the Spring Festival.}}'
+    good = tmp_path / "menus" / "good.yaml"
+    good.parent.mkdir()
+    for name in ("orders.sample.csv",):
+        (good.parent / name).write_bytes((SHIPPED.parent / name).read_bytes())
+    (tmp_path / "scope").symlink_to(ROOT / "scope")
+    good.write_text(text.replace("    overrides: {}\n", f"    overrides:\n      {reason}\n", 1), encoding="utf-8")
+    assert errors(load(good)) == []
+    assert [p for p in check_menu(good) if p.severity == "error"] == []
+    bad = good.with_name("bad.yaml")
+    bad.write_text(text.replace("    overrides: {}\n", '    overrides:\n      "2027-02-17": {hours: closed, reason: 7}\n', 1), encoding="utf-8")
+    assert errors(load(bad)) and [p for p in check_menu(bad) if p.severity == "error"]

@@ -61,7 +61,7 @@ def test_every_filter_and_known_value_passes() -> None:
     ("node", "old", "new"),
     [
         ("runaway", "本次通话已进行较长时间，", "本次通话已进行较长时间，工单{ticket|digits}，"),
-        ("ticket_number", "首次响应。", "首次响应。订单{order_id|digits}。"),
+        ("ticket_number", "尽快回复您。", "尽快回复您。订单{order_id|digits}。"),
         ("goodbye", "      zh-CN: 感谢您的来电，再见。\n", "      zh-CN: 感谢您的来电，{order_status}，再见。\n"),
     ],
     ids=["runaway-before-any-ticket", "order-after-voicemail", "status-at-goodbye"],
@@ -105,7 +105,7 @@ def test_braces_in_scope_data_are_spoken_as_they_are(tmp_path: Path, store: Tick
     scope.write_text(text.replace(marker, 'en-US: "Troubleshooting SSH {port} and {ticket|digits} startup failures', 1), encoding="utf-8")
     assert check_menu(menu) == []
     call = SimulatedCall(engine_for(load_menu(menu), store, Settings()), at=IN_HOURS, lang="en-US")
-    call.run(["4", "3", "1", "1"])
+    call.run(["4", "1", "1"])
     assert "Troubleshooting SSH {port} and {ticket|digits} startup failures" in "\n".join(
         line["text"] for line in call.lines if line["type"] == "say"
     )

@@ -12,7 +12,7 @@ from tests.server import Server, health, running_server, wait_for_health
 from tests.webhooks import TOKEN, said
 from tests.workspace import copy_workspace
 
-WELCOME = "您好，欢迎致电火山引擎售后技术支持热线。"
+WELCOME = "您好，欢迎致电火山引擎售后。"
 ACCOUNT = "账号登录问题：忘记密码请按1"
 RELOAD_INTERVAL = 0.2  # IVR_RELOAD_INTERVAL of the server under test
 

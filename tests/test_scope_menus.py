@@ -32,31 +32,32 @@ def workspace(tmp_path: Path) -> Path:
 
 
 def test_new_catalogue_entry_gets_a_key_and_an_announcement(workspace: Path) -> None:
-    """Adding software to scope/third_party.yaml adds key 7 under its category, with its examples."""
+    """Adding software to scope/third_party.yaml offers it under its category (on a next page, past three), with its examples."""
     path = workspace / "scope" / "third_party.yaml"
     text = path.read_text(encoding="utf-8")
     marker = '  - id: "security_policy_tools"'
     assert marker in text
     path.write_text(text.replace(marker, EXTRA_SOFTWARE + marker), encoding="utf-8")
     menu = load_menu(workspace / "menus" / "volcengine.yaml")
-    category = menu.nodes["third_party.system_tools"]
-    assert isinstance(category, MenuNode)
-    assert category.options["7"] == "third_party.system_tools.redis"
-    assert "Redis请按7" in category.prompt.get("zh-CN")
-    entry = menu.nodes["third_party.system_tools.redis"]
+    last_page = menu.nodes["scope_menu.system_tools.page3"]
+    assert isinstance(last_page, MenuNode)
+    assert last_page.options["1"] == "scope_menu.system_tools.redis"
+    assert "Redis按1" in last_page.prompt.get("zh-CN")
+    assert menu.nodes["scope_menu.system_tools.page2"].options["4"] == "scope_menu.system_tools.page3"  # type: ignore[attr-defined]
+    entry = menu.nodes["scope_menu.system_tools.redis"]
     assert isinstance(entry, AnnounceNode) and "Redis 集群性能调优" in entry.prompt.get("zh-CN")
 
 
 def test_scope_placeholders_follow_the_data(workspace: Path) -> None:
-    """Changing the ticket first-response time in scope/ changes what the closed menu says."""
+    """Changing the ticket first-response time in scope/ changes what the ticket channel says."""
     path = workspace / "scope" / "channels.yaml"
     text = path.read_text(encoding="utf-8")
     assert text.count("first_response_minutes: 10") == 2
     path.write_text(text.replace("first_response_minutes: 10", "first_response_minutes: 15", 1), encoding="utf-8")
     menu = load_menu(workspace / "menus" / "volcengine.yaml")
-    closed = menu.nodes["closed"]
-    assert isinstance(closed, MenuNode)
-    assert "15分钟" in closed.prompt.get("zh-CN") and "within 15 minutes" in closed.prompt.get("en-US")
+    tickets = menu.nodes["channel_tickets"]
+    assert isinstance(tickets, MenuNode)
+    assert "15分钟" in tickets.prompt.get("zh-CN") and "within 15 minutes" in tickets.prompt.get("en-US")
     assert menu.ticket_first_response_minutes == 15
 
 

@@ -44,7 +44,7 @@ def test_every_node_speaks_each_language_in_one_voice(tmp_path: Path, lang: str)
                     offers.add(text)
     assert dict(voices) == SHIPPED_VOICES
     assert offers == {"zh-CN": {"For English, press 9."}, "en-US": {"中文服务请按9。"}}[lang]  # the other language's offer, alone
-    assert {"main", "closed", "scope_menu", "third_party", "ticket_number", "goodbye"} <= nodes
+    assert {"main", "closed", "scope_menu", "scope_menu.system_tools", "ticket_number", "goodbye"} <= nodes
 
 
 def test_after_hours_caller_switches_to_english_and_leaves_an_english_ticket(tmp_path: Path) -> None:
@@ -75,10 +75,10 @@ def test_the_language_key_can_be_changed_or_turned_off(tmp_path: Path) -> None:
     text = menu.read_text(encoding="utf-8")
     menu.write_text(text.replace("  start: welcome\n", '  start: welcome\n  language_key: "8"\n', 1), encoding="utf-8")
     moved = run_ivr("call", "--menu", str(menu), "--db", str(tmp_path / "a.sqlite3"), "--at", "2026-11-30T10:00:00+08:00", "--keys", "8")
-    assert "For business cooperation, press 1" in moved.stdout
+    assert "For business partnerships, press 1" in moved.stdout
     menu.write_text(text.replace("  start: welcome\n", '  start: welcome\n  language_key: ""\n', 1), encoding="utf-8")
     off = run_ivr("call", "--menu", str(menu), "--db", str(tmp_path / "b.sqlite3"), "--at", "2026-11-30T10:00:00+08:00", "--keys", "9")
-    assert "抱歉，您的输入有误" in off.stdout and "For business cooperation" not in off.stdout
+    assert "抱歉，您的输入有误" in off.stdout and "For business partnerships" not in off.stdout
 
 
 def test_a_segment_in_a_language_the_menu_lacks_is_a_located_error(tmp_path: Path) -> None:

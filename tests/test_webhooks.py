@@ -70,8 +70,8 @@ class TestCallPaths:
         assert any(line["type"] == "transfer" for line in call.lines)
 
     def test_unanswered_transfer_becomes_a_callback_ticket(self, hotline: Hotline) -> None:
-        """A Dial that ends no-answer reaches the engine, which falls back to a ticket."""
-        call = hotline.call("0", transfer_result="no-answer")
+        """A Dial that ends no-answer reaches the engine, which asks the caller; 1 (call back) makes the ticket."""
+        call = hotline.call("0 1", transfer_result="no-answer")
         ticket = hotline.store.tickets.find_by_call(call.call_sid)
         assert ticket is not None and ticket.category == "callback"
         assert " ".join(ticket.number) in said(call.lines)
@@ -79,7 +79,7 @@ class TestCallPaths:
     def test_queue_without_address_takes_the_failure_path_at_once(self, tmp_path: Path) -> None:
         """A queue with no number or SIP address is treated as a failed transfer, not dialled."""
         hotline = make_hotline(tmp_path, IVR_QUEUE_BUSINESS="")
-        call = hotline.call("1")
+        call = hotline.call("1 1")
         assert not [line for line in call.lines if line["type"] == "transfer"]
         assert hotline.store.tickets.find_by_call(call.call_sid) is not None
 
@@ -298,9 +298,9 @@ def test_two_instances_serve_one_call_alternately(tmp_path: Path, database_url: 
     hotline = make_hotline(tmp_path, instances=2, IVR_DATABASE_URL=database_url)
     hotline.clock.now = AFTER_HOURS
     transport = Alternating(list(hotline.apps))
-    call = hotline.call("* 2 1 # 1", transport=transport, voicemail="发票问题")
+    call = hotline.call("* 2 4 # # 1", transport=transport, voicemail="发票问题")
     assert min(transport.sent) >= 3
-    assert "火山引擎技术支持的服务范围包含" in said(call.lines)
+    assert "火山引擎技术、产品、解决方案使用咨询" in said(call.lines)
     assert len(hotline.store.tickets.list_tickets()) == 1
 
 

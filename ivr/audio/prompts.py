@@ -7,6 +7,7 @@ from pathlib import Path
 from ivr.actions import REGISTRY
 from ivr.audio.build import PromptSpec
 from ivr.audio.tts import Pyttsx3Renderer
+from ivr.hours import CLOSED_REASON
 from ivr.ir import Menu
 from ivr.text import Text, pieces, placeholders, render, segment_languages
 
@@ -49,6 +50,10 @@ def menu_prompts(menu: Menu) -> list[PromptSpec]:
         for lang, values in REGISTRY[action].spoken(data).items():
             for value in values if lang in menu.languages else ():
                 add(f"{action}:value", lang, value)
+    if any(CLOSED_REASON in node.provides() for node in menu.nodes.values()):  # {closed_reason}: why the line is closed
+        for reason in menu.schedule.reason_texts():
+            for lang in menu.languages:
+                add(f"{CLOSED_REASON}:value", lang, reason.by_lang.get(lang, ""))
     for lang in menu.languages:
         for digit in DIGITS:
             add(f"digit:{digit}", lang, digit)

@@ -7,7 +7,8 @@ transitions (`Node.compile`) through a `MachineBuilder`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import defaultdict, deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, cast
@@ -18,12 +19,24 @@ from ivr.engine.actions import Action, Say
 from ivr.engine.coverage import Edge
 from ivr.engine.services import ActionResult
 from ivr.engine.snapshot import CallSnapshot
-from ivr.ir import BACK, Menu, current_menus
+from ivr.ir import BACK, RETRY, Menu, Node, current_menus
 from ivr.text import Text
 
-__all__ = ["MAX_STACK", "CallModel", "MachineBuilder", "Runtime", "call_of", "compile_machine", "triggers_from"]
+__all__ = [
+    "LAST_TRANSFER",
+    "MAX_STACK",
+    "CallModel",
+    "MachineBuilder",
+    "Runtime",
+    "call_of",
+    "compile_machine",
+    "dials",
+    "failed_transfers",
+    "triggers_from",
+]
 
 MAX_STACK = 16
+LAST_TRANSFER = "last_transfer"  # call value: the transfer node that dialled last, where `retry` returns
 
 CallHook = Callable[["CallModel"], Any]
 
@@ -32,6 +45,7 @@ class Runtime(Protocol):
     """What a call step needs from the engine running it (implemented by `Engine`)."""
 
     menu: Menu
+    hours_override: str | None  # "open" / "closed" force the line (IVR_HOURS_OVERRIDE); None follows the menu
 
     def enter(self, call: CallModel, moved: bool) -> None: ...
     def is_open(self, at: datetime) -> bool: ...
@@ -124,6 +138,36 @@ class CallModel:
         """The back key: leave the current menu for the one above it."""
         self.snap.menu = self.snap.stack.pop()
 
+    def dialling(self) -> None:
+        """The current node transfers the call: a `retry` after its failure comes back here."""
+        self.snap.values[LAST_TRANSFER] = self.snap.node
+
+
+def dials(node: Node) -> bool:
+    """Whether the node transfers the call (and so is where `retry` can lead)."""
+    destination = node.destination()
+    return destination is not None and destination[0] == "transfer"
+
+
+def failed_transfers(nodes: Mapping[str, Node]) -> dict[str, set[str]]:
+    """For each node, the transfers whose failure can lead there before another transfer dials (where `retry` goes)."""
+    # The back key needs no walk of its own: `retry` is refused where a call can arrive without a failed transfer,
+    # so a menu the back key returns to leads to it only through a transfer, or lies on one of these paths already.
+    result: dict[str, set[str]] = defaultdict(set)
+    for tid, transfer in nodes.items():
+        if not dials(transfer):
+            continue
+        todo = deque(transfer.edges().values())
+        seen: set[str] = set()
+        while todo:
+            nid = todo.popleft()
+            if nid in seen or nid not in nodes or dials(nodes[nid]):
+                continue
+            seen.add(nid)
+            result[nid].add(tid)
+            todo.extend(nodes[nid].edges().values())
+    return result
+
 
 def call_of(event: EventData) -> CallModel:
     """The call a machine callback is running for."""
@@ -139,11 +183,12 @@ def _wrap(hook: CallHook | None) -> list[Callable[[EventData], Any]]:
 
 
 class MachineBuilder:
-    """Collects the transitions nodes add; `back` targets become one edge per menu the caller can be in."""
+    """Collects the transitions nodes add; `back` and `retry` become one conditioned edge per menu or transfer they can mean."""
 
     def __init__(self, menu: Menu) -> None:
         self.menu = menu
         self.where = current_menus(menu.nodes)
+        self.retries = failed_transfers(menu.nodes)
         self.edges: list[dict[str, Any]] = []
 
     def menus_above(self, source: str) -> list[str]:
@@ -156,6 +201,10 @@ class MachineBuilder:
             for parent in self.menus_above(source):
                 conditions = [_in_menu(parent), *_wrap(when)]
                 self.edges.append(_edge(trigger, source, parent, conditions=conditions, before=_wrap(before)))
+        elif target == RETRY:  # dial again the transfer whose failure led here
+            for transfer in sorted(self.retries.get(source, ())):
+                conditions = [_dialled_last(transfer), *_wrap(when)]
+                self.edges.append(_edge(trigger, source, transfer, conditions=conditions, before=_wrap(before)))
         else:
             self.edges.append(_edge(trigger, source, target, conditions=_wrap(when), before=_wrap(before)))
 
@@ -170,6 +219,10 @@ class MachineBuilder:
 
 def _in_menu(parent: str) -> Callable[[EventData], bool]:
     return lambda ed: call_of(ed).snap.menu == parent
+
+
+def _dialled_last(transfer: str) -> Callable[[EventData], bool]:
+    return lambda ed: call_of(ed).snap.values.get(LAST_TRANSFER) == transfer
 
 
 def _edge(trigger: str, source: str, dest: str | None, **kw: Any) -> dict[str, Any]:

@@ -18,12 +18,54 @@ from ivr.format.fields import (
     Word,
     Words,
 )
-from ivr.hours import FORCE_VALUES
+from ivr.hours import DEFAULT_REASONS, FORCE_VALUES
+from ivr.ir import Budgets
 
-__all__ = ["DEFAULTS", "HOURS", "LOOP_LIMIT", "MENU_FILE", "QUEUE", "SETTINGS", "TICKETS", "VOICE", "WINDOWS"]
+__all__ = [
+    "BUDGETS",
+    "DEFAULTS",
+    "HOURS",
+    "LOOP_LIMIT",
+    "MENU_FILE",
+    "OVERRIDE",
+    "QUEUE",
+    "REASONS",
+    "SETTINGS",
+    "TICKETS",
+    "VOICE",
+    "WINDOWS",
+]
 
 # Opening hours: one 'HH:MM-HH:MM', a list of them, or 'closed' (read by the hours reader, schema in $defs.windows).
 WINDOWS = Word("windows", "Opening hours.")
+
+
+def _default_reason(name: str) -> str:
+    return " / ".join(DEFAULT_REASONS[name].values())
+
+
+REASONS = Section(
+    "'reasons'",
+    "Closed reasons",
+    "Why the line is closed: the closed branch of an hours node sets {closed_reason} to one of these, as said inside a "
+    "prompt (no placeholders but {hours}).",
+    (
+        Localised("after_hours", f"Outside the weekly hours (default: {_default_reason('after_hours')})."),
+        Localised("holiday", f"On a dated override that closes the day and gives no reason (default: {_default_reason('holiday')})."),
+        Localised("forced", f"While force or IVR_HOURS_OVERRIDE closes the line (default: {_default_reason('forced')})."),
+    ),
+)
+
+# A dated override written as a mapping, to give its reason (the plain form is its `hours` alone).
+OVERRIDE = Section(
+    "override 'DATE'",
+    "Override",
+    "One date's hours and why the line is closed that day.",
+    (
+        Word("hours", "Opening hours that day: 'HH:MM-HH:MM', a list of them, or 'closed'.", default="closed"),
+        Localised("reason", "Said as {closed_reason} while the line is closed that day (default: reasons.holiday on a closed day)."),
+    ),
+)
 
 HOURS = Section(
     "'hours'",
@@ -42,13 +84,15 @@ HOURS = Section(
         ),
         MapOf(
             "overrides",
-            "Dates (YYYY-MM-DD) → hours; an override decides its whole date.",
+            "Dates (YYYY-MM-DD) → hours, or {hours, reason} to say why the line is closed; an override decides its whole date.",
             key_pattern=DATE,
             key_doc="DATE",
             value=WINDOWS,
-            value_doc="Opening hours on this date.",
+            value_doc="Opening hours on this date, or a mapping (OVERRIDE).",
+            or_section=OVERRIDE,
         ),
         Choice("force", "open or closed overrides the schedule (IVR_HOURS_OVERRIDE wins over this).", choices=FORCE_VALUES, default="auto"),
+        Nested("reasons", REASONS.doc, section=REASONS),
     ),
 )
 
@@ -82,6 +126,38 @@ TICKETS = Section(
     "Tickets",
     "How tickets are promised.",
     (Count("first_response_minutes", "Promised first response (default: scope tickets channel, else 10).", low=1, high=10080),),
+)
+
+_BUDGETS = Budgets()  # the defaults live with the IR, which a menu without `budgets` gets
+BUDGETS = Section(
+    "'budgets'",
+    "Budgets",
+    "What callers may be made to sit through; `ivr menu check` warns about each breach, per language (an error under --strict).",
+    (
+        Count(
+            "greeting_seconds",
+            "Seconds of prompts from the start up to the first node that waits for the caller (its own prompt not counted).",
+            low=1,
+            high=120,
+            default=_BUDGETS.greeting_seconds,
+        ),
+        Count("prompt_seconds", "Seconds any one text of a node may take.", low=1, high=600, default=_BUDGETS.prompt_seconds),
+        Count(
+            "destination_seconds",
+            "Seconds of prompts heard before each transfer, ticket and announcement, in hours and after (as `ivr menu report`).",
+            low=1,
+            high=600,
+            default=_BUDGETS.destination_seconds,
+        ),
+        Count("max_options", "Keys one menu may offer (the language key not counted).", low=1, high=12, default=_BUDGETS.max_options),
+        Count(
+            "person_within_menus",
+            "Menus a caller goes through, at most, from the start to a transfer while the line is open.",
+            low=1,
+            high=20,
+            default=_BUDGETS.person_within_menus,
+        ),
+    ),
 )
 
 QUEUE = Section(
@@ -159,6 +235,7 @@ SETTINGS = Section(
         Word("fallback_queue", "Queue a call goes to when all else fails.", required=True, ref="queue"),
         MapOf("queues", "Queue name → where transfers to it go.", required=True, key_doc="NAME", value=QUEUE),
         Nested("tickets", TICKETS.doc, section=TICKETS),
+        Nested("budgets", BUDGETS.doc, section=BUDGETS),
         MapOf("voices", "Text-to-speech voice per language, for telephony.", key_pattern=LANGUAGE_TAG, key_doc="LANG", value=VOICE),
     ),
 )

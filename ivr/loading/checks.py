@@ -115,16 +115,27 @@ def check_back_targets(refs: Iterable[Ref], nodes: Mapping[str, Node]) -> list[P
 
 
 def check_ends_without_waiting(nodes: Mapping[str, Node], start: str, loc: Location, what: str) -> list[Problem]:
-    """From `start`, nodes that do not wait must lead to a hangup: used for the runaway exit."""
+    """From `start`, every way on without the caller must end in a hangup: used for the runaway exit.
+
+    Branches (hours) and transfers (a person in hours, and when nobody answers, on) are followed on every edge;
+    a node that waits for the caller fails the check."""
     seen: set[str] = set()
-    current = start
-    while current in nodes and current not in seen:
-        seen.add(current)
-        node = nodes[current]
-        if node.final:
-            return []
-        if node.waits or len(set(node.edges().values())) != 1:
+    todo = [start]
+    while todo:
+        current = todo.pop()
+        node = nodes.get(current)
+        if current in seen:
+            continue  # reached another way (loops without the caller are refused by their own check)
+        if node is None:
             break
-        current = next(iter(node.edges().values()))
+        seen.add(current)
+        if node.final:
+            continue
+        ways_on = node.unattended()
+        if node.takes_entries or not ways_on or (node.waits and not node.ends_call):
+            break
+        todo.extend(ways_on)
+    else:
+        return []
     message = f"{what} must lead straight to a hangup without waiting for the caller (it reaches {current!r})"
     return [Problem(loc.file, loc.line, loc.column, message)]

@@ -5,24 +5,46 @@ from __future__ import annotations
 import re
 
 from ivr.errors import Problem
+from ivr.hours import Window
 from ivr.ir import Location, Menu, current_menus
+from ivr.loading.reader import Reader
 from ivr.nodes import MenuNode
 
 DEFAULT_MAX_DEPTH = 4  # menus inside menus a caller can be asked to climb through
-# How prompts announce keys: "请按5", "按 5", "press 5", "press 5 or 6" …
+_DIGIT = r"[0-9](?![0-9])"  # one key: "press 12" names no single-digit key
+_ZH_RUN = rf"{_DIGIT}(?:\s*(?:到|至|或|和|、|，|,|-|~|～)\s*{_DIGIT})*"
+_EN_RUN = rf"{_DIGIT}(?:(?:\s*,\s*|\s+)(?:(?:or|and|to|through)\s+)?{_DIGIT}|\s*[-–]\s*{_DIGIT})*"
+# How prompts announce keys: "请按5", "按 5", "按1或2", "请按1到4"; "press 5", "press 5 or 6", "press 1 to 4",
+# and the later keys of a list: "…, or 2 to hear …", "…, 2 for …".
 ANNOUNCED = {
-    "zh": re.compile(r"按\s*([0-9])"),
-    "en": re.compile(r"\bpress(?:es|ing)?\s+([0-9])\b", re.IGNORECASE),
+    "zh": re.compile(rf"按\s*({_ZH_RUN})"),
+    # … and the terse later options of a list that began with "press": "Orders, 2." / "An agent, 0."
+    "en": re.compile(
+        rf"\bpress(?:es|ing)?\s+({_EN_RUN})|(?:,|\bor|\band)\s+({_DIGIT})(?=\s+(?:to|for)\b)|,\s+({_DIGIT})(?=\s*[.;])",
+        re.IGNORECASE,
+    ),
 }
+RANGE = re.compile(r"([0-9])\s*(?:到|至|-|–|~|～|\bto\b|\bthrough\b)\s*([0-9])", re.IGNORECASE)  # "1到4", "1 to 4": every key between
+
+
+def _keys_in(run: str) -> set[str]:
+    """The keys a run like "1、2或3" or "1 to 4" names."""
+    keys = set(re.findall(r"[0-9]", run))
+    for first, last in RANGE.findall(run):
+        keys |= {str(k) for k in range(int(first), int(last) + 1)}
+    return keys
 
 
 def announced_keys(lang: str, text: str) -> set[str]:
-    """The digit keys a prompt tells the caller to press."""
+    """The digit keys a prompt tells the caller to press (a range "1到4" names each key in it)."""
     pattern = ANNOUNCED.get(lang.split("-", maxsplit=1)[0])
-    found = set(pattern.findall(text)) if pattern else set()
     # A prompt may name the other language's key in that language ("For English, press 9").
-    for other in ANNOUNCED.values():
-        found |= set(other.findall(text))
+    patterns = [pattern] if pattern else []
+    patterns += [other for other in ANNOUNCED.values() if other is not pattern]
+    found: set[str] = set()
+    for each in patterns:
+        for match in each.finditer(text):
+            found |= set().union(*(_keys_in(run) for run in match.groups() if run))
     return found
 
 
@@ -47,6 +69,13 @@ def lint_menu(menu: Menu, max_depth: int = DEFAULT_MAX_DEPTH) -> list[Problem]:
                 warn(node.where.get(f"say {lang}", where), node.id, f"the {lang} prompt says to press {key}, but key {key} leads nowhere")
             for key in sorted(single - said):
                 warn(node.where.get(f"keys {key}", where), node.id, f"key {key} is never announced in the {lang} prompt")
+            if "short" in node.where:  # a short prompt of its own (else it is the prompt, checked above)
+                short_at = node.where.get(f"short {lang}", node.where["short"])
+                said = announced_keys(lang, node.reprompt.get(lang)) - reserved
+                for key in sorted(said - set(node.options)):
+                    warn(short_at, node.id, f"the {lang} short prompt says to press {key}, but key {key} leads nowhere")
+                for key in sorted(single - said if said else set()):  # a short prompt naming no key is a nudge
+                    warn(short_at, node.id, f"key {key} is left out of the {lang} short prompt, which announces the others")
         if menu.language_key and len(menu.languages) > 1 and menu.language_key in node.options:
             message = (
                 f"key {menu.language_key} is the language key in every other menu; here it leads to {node.options[menu.language_key]!r}"
@@ -87,3 +116,35 @@ def _depth(menu: Menu, limit: int) -> list[Problem]:
                 message = f"menu is {d} levels deep (limit {limit}): callers get lost below {limit} levels"
                 out.append(Problem(loc.file, loc.line, loc.column, message, node.id, severity="warning"))
     return out
+
+
+# ---- hours: checked where windows and texts are read, on the text as written (a scope fact is not typed) ----
+# Clock times and hours typed into a text: 09:00, 9:00, 9点, 9点半, 9 a.m., 9pm, 7x12, 7×24, 24/7.
+TYPED_HOURS = re.compile(
+    r"(?<![0-9:：])(?:[01]?[0-9]|2[0-4])[:：][0-5][0-9](?![0-9])"
+    r"|(?<![0-9第])[0-9]{1,2}\s*点(?!击)"
+    r"|(?<![0-9A-Za-z:])[0-9]{1,2}(?::[0-5][0-9])?\s*(?:[ap]\.\s?m\.|[ap]m\b)"
+    r"|(?<![0-9])7\s*[x×*]\s*(?:1[0-9]|2[0-4]|[0-9])(?![0-9])|(?<![0-9])24\s*/\s*7(?![0-9])",
+    re.IGNORECASE,
+)
+
+
+def typed_hours_warning(text: str) -> str | None:
+    """A warning when hours are typed into a text: they would not follow a change of menu.hours."""
+    found = list(dict.fromkeys(m.group(0) for m in TYPED_HOURS.finditer(text)))
+    if not found:
+        return None
+    return f"hours typed into the text ({', '.join(found)}): write {{hours}} so the announced hours follow menu.hours"
+
+
+def window_warning(window: Window) -> str | None:
+    """A warning for a window whose end is before its start: it runs overnight, which may be a swapped window."""
+    if window.until_midnight or window.end_minutes <= 1440:
+        return None  # ends the same day (or at midnight)
+    start, end = window.start.strftime("%H:%M"), window.end.strftime("%H:%M")
+    return f"window {start}-{end} runs past midnight to {end} the next day; if you meant {end}-{start}, swap them"
+
+
+def warn(r: Reader, loc: Location, message: str) -> None:
+    """Record a warning found while the menu is read."""
+    r.problems.append(Problem(loc.file, loc.line, loc.column, message, r.node, severity="warning"))

@@ -10,24 +10,30 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+from collections import deque
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from ivr.actions import REGISTRY
+from ivr.budgets import check_budgets
+from ivr.effort import Durations
+from ivr.engine.fsm import dials, failed_transfers
 from ivr.errors import DefinitionError, Problem
 from ivr.format.settings import SETTINGS
-from ivr.ir import Location, Menu, Node, Retry
+from ivr.ir import BACK, RETRY, Location, Menu, Node, Retry
 from ivr.loading.checks import check_back_targets, check_ends_without_waiting, check_graph, check_references
 from ivr.loading.fields import FieldReader, Ref
 from ivr.loading.lint import DEFAULT_MAX_DEPTH, lint_menu
-from ivr.loading.placeholders import check_placeholders, placeholder_problems, resolve_scope
+from ivr.loading.placeholders import HoursSpeaker, check_placeholders, placeholder_problems, resolve_scope, with_hours
 from ivr.loading.reader import Reader
 from ivr.loading.scope_loader import load_scope
 from ivr.loading.settings import (
     action_refs,
     check_action_data,
+    read_budgets,
     read_data,
     read_defaults,
     read_first_response,
@@ -38,7 +44,10 @@ from ivr.loading.settings import (
 )
 from ivr.loading.yamltree import Sources, YMap, YNode, YScalar, YSeq, parse_file
 from ivr.nodes import NODE_TYPES
+from ivr.nodes.record import RecordNode
+from ivr.nodes.scope_fill import speak_daily
 from ivr.scope import Scope
+from ivr.spoken_time import spoken_hours
 from ivr.text import Text
 
 __all__ = ["ALL_BUILDERS", "LANG", "check_menu", "load_menu"]
@@ -59,11 +68,16 @@ def load_menu(path: str | Path, *, actions: Collection[str] | None = None, sourc
     return menu
 
 
-def check_menu(path: str | Path, max_depth: int = DEFAULT_MAX_DEPTH) -> list[Problem]:
-    """Every error in a menu file and, when it has none, every warning (empty when it is sound)."""
+def check_menu(path: str | Path, max_depth: int = DEFAULT_MAX_DEPTH, durations: Durations | None = None) -> list[Problem]:
+    """Every error in a menu file and, when it has none, every warning (empty when it is sound).
+
+    `durations` gives rendered prompt lengths for the time budgets; without it they are estimated.
+    """
     menu, problems = _load(Path(path), set(REGISTRY), Sources())
-    if menu is not None and not any(p.severity == "error" for p in problems):
-        problems += lint_menu(menu, max_depth)
+    if any(p.severity == "error" for p in problems) or menu is None:
+        return sorted(p for p in problems if p.severity == "error")  # warnings found while reading wait for a sound menu
+    problems += lint_menu(menu, max_depth)
+    problems += check_budgets(menu, durations)
     return sorted(problems)
 
 
@@ -131,9 +145,10 @@ def _load(path: Path, action_names: set[str], files: Sources) -> tuple[Menu | No
     scope, scope_files = _scope(r, settings, base, read, languages, files)
     # When scope/ is set but broken, its own errors say why: prompts do not also call each fact unknown.
     scope_broken = scope is None and len(problems) > before
-    scope_values = scope.values() if scope else None if scope_broken else {}
+    scope_values = scope.values(speak_daily) if scope else None if scope_broken else {}
     refs: list[Ref] = []
     recorded: dict[tuple[str, str], str] = {}  # (lang, text) -> a prerecorded WAV to play instead of speech
+    said_hours: HoursSpeaker | None = None  # menu.hours as said, for {hours}, once the hours are read
 
     def read_text(rd: Reader, m: YMap, key: str, what: str, required: bool) -> Text | None:
         if key not in m.values:
@@ -145,9 +160,13 @@ def _load(path: Path, action_names: set[str], files: Sources) -> tuple[Menu | No
         if text is None:
             return None
         where = {lang: v.loc for lang, v in value.values.items()} if isinstance(value, YMap) else {}
-        return resolve_scope(rd, text, scope_values, where, languages) if scope_values is not None else text
+        # A node's {hours} is filled once its type has built it (with_hours): its own templates may mean other hours.
+        hours = said_hours if rd.node is None else None
+        return resolve_scope(rd, text, scope_values, where, languages, hours) if scope_values is not None else text
 
     plain = FieldReader(read_text, refs)
+    schedule = read_schedule(r, settings, plain, languages)
+    said_hours = partial(spoken_hours, schedule) if schedule is not None else None
     defaults, defaults_where = read_defaults(r, settings, languages, plain)
     key_values, _ = plain.read(r, settings, (SETTINGS.field("language_key"),), SETTINGS.label)
     language_key = key_values.get("language_key") or ""
@@ -158,7 +177,7 @@ def _load(path: Path, action_names: set[str], files: Sources) -> tuple[Menu | No
         context = (languages, scope, defaults, scope_broken, language_key)
         read_node = _read_node(r.for_node(node_id), node_id, value, nodes_map.keys[node_id], for_nodes, *context)
         for node in read_node:
-            nodes[node.id] = node
+            nodes[node.id] = with_hours(node, said_hours) if said_hours is not None else node
 
     simple = tuple(f for f in SETTINGS.fields if f.name in ("id", "default_language", "start", "on_error", "apology", "fallback_queue"))
     top_values, top_where = plain.read(r, settings, simple, SETTINGS.label)
@@ -172,8 +191,8 @@ def _load(path: Path, action_names: set[str], files: Sources) -> tuple[Menu | No
     default_language = top_values.get("default_language")
     if default_language is not None and languages and default_language not in languages:
         r.error(settings.values["default_language"].loc, f"default_language {default_language!r} is not one of {list(languages)}")
-    schedule = read_schedule(r, settings, plain)
     first_response = read_first_response(r, settings, scope, plain)
+    budgets = read_budgets(r, settings, plain)
     fallback_texts, where = plain.read(
         r, settings, tuple(f for f in SETTINGS.fields if f.name in ("fallback_prompt", "fallback_ticket")), SETTINGS.label
     )
@@ -193,11 +212,15 @@ def _load(path: Path, action_names: set[str], files: Sources) -> tuple[Menu | No
 
     # A node that failed to build is still declared: do not also call every reference to it unknown.
     declared = [*nodes, *(n for n in nodes_map.values if n not in nodes)]
-    reference_problems = check_references(refs, {"target": declared, "queue": queues, "action": action_names})
+    retries = [ref for ref in refs if ref[0] == "target" and ref[1] == RETRY]
+    named = [ref for ref in refs if ref not in retries]
+    reference_problems = check_references(named, {"target": declared, "queue": queues, "action": action_names})
     problems.extend(reference_problems)
     on_error = top_values.get("on_error") or ""
     if start in nodes and not reference_problems:  # graph findings would only echo a broken reference
         problems.extend(check_back_targets(refs, nodes))
+        problems.extend(_check_retry_targets(retries, nodes, [start, loop.target, on_error]))
+        problems.extend(_check_silent_loops(nodes))
         problems.extend(check_graph(nodes, [start, loop.target, on_error, defaults["on_max_failures"], defaults["on_transfer_failure"]]))
         if loop.target in nodes:
             problems.extend(check_ends_without_waiting(nodes, loop.target, loop_loc, "loop_limit.goto"))
@@ -229,6 +252,7 @@ def _load(path: Path, action_names: set[str], files: Sources) -> tuple[Menu | No
         fallback_ticket=fallback_texts.get("fallback_ticket"),
         fallback_queue=top_values.get("fallback_queue") or "",
         ticket_first_response_minutes=first_response,
+        budgets=budgets,
         data=data,
         voices=voices,
         recordings={f"{lang}\n{text}": file for (lang, text), file in recorded.items()},
@@ -251,8 +275,8 @@ def _read_node(
     language_key: str,
 ) -> list[Node]:
     """One `nodes:` entry, read by its type's fields and built by its type."""
-    if not re.fullmatch(r"[a-z][a-z0-9_]*", node_id) or node_id == "back":
-        nr.error(id_loc, "a node name must be lower-case letters, digits and '_' (and not 'back')")
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", node_id) or node_id in (BACK, RETRY):
+        nr.error(id_loc, "a node name must be lower-case letters, digits and '_' (and not 'back' or 'retry')")
     m = nr.mapping(value, f"node {node_id!r}", id_loc)
     if m is None:
         return []
@@ -270,6 +294,68 @@ def _read_node(
     nr.fields(m, node_type.names, what)
     values, where = fields.read(nr, m, node_type.fields, what)
     return node_type.build(_Build(nr, kind, node_id, id_loc, values, where, languages, scope, defaults, scope_broken, language_key))
+
+
+def _check_retry_targets(refs: list[Ref], nodes: Mapping[str, Node], roots: list[str]) -> list[Problem]:
+    """`retry` dials again the transfer that failed: only a caller's choice after a transfer's failure can use it."""
+    before = failed_transfers(nodes)
+    # Where a call can be without any transfer having failed: from the roots, never past a transfer.
+    unfailed: set[str] = set()
+    todo = deque(r for r in roots if r in nodes)
+    while todo:
+        nid = todo.popleft()
+        if nid not in unfailed:
+            unfailed.add(nid)
+            if not dials(nodes[nid]):
+                todo.extend(t for t in nodes[nid].edges().values() if t in nodes)
+    problems = []
+    for _, _, node, loc in refs:
+        if not node:
+            reason = "'retry' cannot be used in the menu settings: it needs a transfer that failed before"
+        elif node in nodes and not nodes[node].takes_entries:
+            reason = "'retry' is the caller's choice: use it in a menu's keys (or an entry's outcomes), not to redial unasked"
+        elif node in nodes and not before.get(node):
+            reason = f"'retry' needs a transfer whose failure leads to {node!r}, but no transfer's on_failure leads here"
+        elif node in unfailed:
+            reason = f"'retry' needs a failed transfer, but callers can reach {node!r} without any transfer failing first"
+        else:
+            continue
+        problems.append(Problem(loc.file, loc.line, loc.column, reason, node or None))
+    return problems
+
+
+def _check_silent_loops(nodes: Mapping[str, Node]) -> list[Problem]:
+    """An empty message must not lead back to its recording without the caller choosing anything."""
+    # The runaway guard counts only keys: a silent caller (a withheld number sent back by `no_number`) would go round for ever.
+    problems = []
+    for rid, record in nodes.items():
+        if not isinstance(record, RecordNode) or not record.no_message:
+            continue
+        came: dict[str, str] = {record.no_message: rid}
+        todo = deque([record.no_message])
+        while todo and rid not in todo:
+            node = nodes.get(todo.popleft())
+            if node is None:
+                continue
+            # Silence moves on from a recording by its `no_message`, and from a node that does not wait by any edge.
+            if isinstance(node, RecordNode):
+                ahead = [node.no_message] if node.no_message else []
+            else:
+                ahead = [] if node.waits else list(node.edges().values())
+            for target in ahead:
+                if target not in came:
+                    came[target] = node.id
+                    todo.append(target)
+        if rid not in todo:
+            continue
+        cycle, cursor = [rid], came[rid]
+        while cursor != rid:
+            cycle.append(cursor)
+            cursor = came[cursor]
+        loc = record.where.get("no_message", record.location)
+        message = f"a caller who says nothing goes round for ever: {' -> '.join([rid, *reversed(cycle[1:]), rid])}"
+        problems.append(Problem(loc.file, loc.line, loc.column, message, rid))
+    return problems
 
 
 def _check_outcomes(r: Reader, nodes: Mapping[str, Node]) -> None:

@@ -53,6 +53,11 @@ def _field(f: Field) -> Schema:
             schema["additionalProperties"] = _section(f.value)
         elif f.value is WINDOWS:
             schema["additionalProperties"] = {"$ref": "#/$defs/windows", "description": f.value_doc}
+            if f.or_section is not None:
+                schema["additionalProperties"] = {
+                    "description": f.value_doc,
+                    "anyOf": [{"$ref": "#/$defs/windows"}, _section(f.or_section)],
+                }
         elif isinstance(f.value, Word):
             schema["additionalProperties"] = {"type": "string", "minLength": 1}
         return schema
@@ -76,10 +81,10 @@ def menu_schema() -> Schema:
         "properties": {
             "menu": {"$ref": "#/$defs/settings", "description": f"Menu settings: {settings.doc[0].lower()}{settings.doc[1:]}"},
             "nodes": {
-                "description": "Node name (lower-case letters, digits, '_'; not 'back') → node.",
+                "description": "Node name (lower-case letters, digits, '_'; not 'back' or 'retry') → node.",
                 "type": "object",
                 "minProperties": 1,
-                "propertyNames": {"pattern": NODE_NAME, "not": {"const": "back"}},
+                "propertyNames": {"pattern": NODE_NAME, "not": {"enum": ["back", "retry"]}},
                 "additionalProperties": {"$ref": "#/$defs/node"},
             },
         },
@@ -98,7 +103,8 @@ def menu_schema() -> Schema:
             },
             "target": {
                 "title": "Target node",
-                "description": "A node name, or 'back' for the menu the caller is in.",
+                "description": "A node name, 'back' for the menu the caller is in, or 'retry' (in a menu a failed "
+                "transfer leads to) to dial that transfer again.",
                 "type": "string",
                 "pattern": TARGET,
             },

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ivr.errors import DefinitionError, Problem
+from ivr.hours import parse_window
 from ivr.ir import Location
 from ivr.loading.reader import Reader
 from ivr.loading.yamltree import Sources, YMap, YNode, YSeq, parse_file
@@ -49,12 +50,14 @@ def load_scope(
     channels = _channels(r, docs["channels.yaml"])
     lists = {key: _items(r, docs["coverage.yaml"], key) for key in ("in_scope", "out_of_scope")}
     third = docs["third_party.yaml"]
+    if "terms" in third.values:  # the note on third-party advice, point by point, as callers hear it
+        lists["third_party_terms"] = _items(r, third, "terms")
     categories = _categories(r, third)
     note = _text(r, third, "note")
     project = _text(r, docs["channels.yaml"], "project_customers")
     if len(problems) > before or note is None or project is None:
         return None, paths
-    return Scope(channels, lists, categories, note, project), paths
+    return Scope(channels, lists, categories, note, project, r.languages), paths
 
 
 def read_scope(folder: str | Path, languages: tuple[str, ...] | None = None) -> Scope:
@@ -113,6 +116,9 @@ def _entries(r: Reader, m: YMap, key: str, *, may_be_empty: bool = False) -> lis
     return out
 
 
+CHANNEL_WORDS = ("availability", "timezone", "daily_hours")  # plain strings; every other scalar-free value is a text or a list
+
+
 def _channels(r: Reader, doc: YMap) -> dict[str, Channel]:
     m = r.mapping(doc.get("channels"), "'channels'", doc.loc)
     channels = {}
@@ -122,14 +128,35 @@ def _channels(r: Reader, doc: YMap) -> dict[str, Channel]:
             continue
         name = _text(r, c, "name")
         reach = _text(r, c, "how_to_reach")
-        hours = _text(r, c, "hours") if "hours" in c.values else None
+        words = {key: r.string(c, key, f"channel {cid!r}") for key in CHANNEL_WORDS if key in c.values}
         minutes = r.integer(c, "first_response_minutes", f"channel {cid!r}", 0, 0, 100000) or None
-        best = []
-        if "best_for" in c.values:
-            best = [t for t in (_localised(r, e, "a best_for item", e.loc) for e in _entries(r, c, "best_for", may_be_empty=True)) if t]
+        texts: dict[str, Text] = {}
+        lists: dict[str, tuple[Text, ...]] = {}
+        for key, item in c.values.items():
+            if key in ("name", "how_to_reach", *CHANNEL_WORDS):
+                continue
+            if isinstance(item, YMap):
+                text = _localised(r, item, f"{key!r} of channel {cid!r}", item.loc)
+                if text:
+                    texts[key] = text
+            elif isinstance(item, YSeq):
+                entries = _entries(r, c, key, may_be_empty=True)
+                lists[key] = tuple(t for t in (_localised(r, e, f"an item of {key!r}", e.loc) for e in entries) if t)
+        if words.get("daily_hours"):
+            _check_daily_hours(r, c, str(words["daily_hours"]))
         if name and reach:
-            channels[cid] = Channel(cid, name, hours, reach, minutes, tuple(best))
+            channels[cid] = Channel(
+                cid, name, reach, words.get("daily_hours") or None, words.get("timezone") or None, minutes, texts, lists
+            )
     return channels
+
+
+def _check_daily_hours(r: Reader, c: YMap, spec: str) -> None:
+    """Daily hours must be 'HH:MM-HH:MM' (24:00 may end them), as the menu's own hours are written."""
+    try:
+        parse_window(spec)
+    except ValueError as exc:
+        r.error(c.values["daily_hours"].loc, f"daily_hours: {exc}")
 
 
 def _items(r: Reader, doc: YMap, key: str) -> tuple[ScopeItem, ...]:
@@ -142,15 +169,23 @@ def _items(r: Reader, doc: YMap, key: str) -> tuple[ScopeItem, ...]:
     return tuple(items)
 
 
+def _examples(r: Reader, sw: YMap, key: str) -> tuple[Text, ...]:
+    """One example question (a text) or several (a list of texts), each said as its own phrase."""
+    value = sw.get(key)
+    if isinstance(value, YSeq):
+        return tuple(t for t in (_localised(r, e, f"an example of {key!r}", e.loc) for e in _entries(r, sw, key)) if t)
+    text = _text(r, sw, key)
+    return (text,) if text else ()
+
+
 def _categories(r: Reader, doc: YMap) -> tuple[Category, ...]:
     categories = []
     for entry in _entries(r, doc, "categories"):
         software = []
         for sw in _entries(r, entry, "software"):
-            texts = [_text(r, sw, k) for k in ("name", "supported", "unsupported")]
-            if all(texts):
-                name, ok, not_ok = texts
-                assert name and ok and not_ok
+            name = _text(r, sw, "name")
+            ok, not_ok = _examples(r, sw, "supported"), _examples(r, sw, "unsupported")
+            if name and ok and not_ok:
                 software.append(Software(r.string(sw, "id", "software") or "", name, ok, not_ok))
         name = _text(r, entry, "name")
         if name:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -10,14 +11,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ivr.actions import REGISTRY
 from ivr.format import Count
-from ivr.format.settings import DEFAULTS, HOURS, LOOP_LIMIT, QUEUE, TICKETS, VOICE
-from ivr.hours import Schedule, Window, parse_days, parse_window
-from ivr.ir import Location, LoopLimit, Queue, Voice
+from ivr.format.settings import BUDGETS, DEFAULTS, HOURS, LOOP_LIMIT, OVERRIDE, QUEUE, REASONS, TICKETS, VOICE
+from ivr.hours import DEFAULT_REASONS, Schedule, Window, parse_days, parse_window
+from ivr.ir import Budgets, Location, LoopLimit, Queue, Voice
 from ivr.loading.fields import FieldReader, Ref
+from ivr.loading.lint import warn, window_warning
+from ivr.loading.placeholders import HoursSpeaker, fill_hours
 from ivr.loading.reader import Reader
 from ivr.loading.yamltree import Sources, YMap, YNode, YScalar, YSeq
 from ivr.scope import Scope
-from ivr.text import Text
+from ivr.spoken_time import spoken_hours
+from ivr.text import Text, placeholders, render, segment_languages
 
 
 def read_defaults(r: Reader, settings: YMap, languages: tuple[str, ...], fields: FieldReader) -> tuple[dict[str, Any], dict[str, Location]]:
@@ -128,8 +132,9 @@ def check_action_data(r: Reader, refs: list[Ref], data: dict[str, str], language
             r.error(where(data_name), problem)
 
 
-def read_schedule(r: Reader, settings: YMap, fields: FieldReader) -> Schedule | None:
-    """Business hours: time zone, weekly windows, dated overrides and the force switch."""
+def read_schedule(r: Reader, settings: YMap, fields: FieldReader, languages: tuple[str, ...] = ()) -> Schedule | None:
+    """Business hours: time zone, weekly windows, dated overrides (with their reasons), the force switch and why
+    the line is closed in each of `languages`."""
     m = r.mapping(settings.get("hours"), HOURS.label, settings.loc)
     if m is None:
         return None
@@ -154,6 +159,7 @@ def read_schedule(r: Reader, settings: YMap, fields: FieldReader) -> Schedule | 
         for day in days:
             weekly[day] = windows  # later lines win, so "daily" then "sun: closed" reads naturally
     overrides: dict[date, tuple[Window, ...]] = {}
+    reasons_of_day: dict[date, tuple[Text, dict[str, Location]]] = {}
     over = r.mapping(m.get("overrides"), "'overrides'", m.loc) if "overrides" in m.values else None
     for spec, value in over.values.items() if over else []:
         try:
@@ -161,10 +167,45 @@ def read_schedule(r: Reader, settings: YMap, fields: FieldReader) -> Schedule | 
         except ValueError:
             r.error(over.keys[spec] if over else m.loc, f"{spec!r} is not a date (YYYY-MM-DD)")
             continue
-        overrides[when] = read_windows(r, value)
+        if not isinstance(value, YMap):
+            overrides[when] = read_windows(r, value)
+            continue
+        label = OVERRIDE.label.replace("DATE", spec)
+        r.fields(value, OVERRIDE.names, label)
+        overrides[when] = read_windows(r, value.values["hours"]) if "hours" in value.values else ()  # a reason alone: closed
+        given, where = fields.read(r, value, (OVERRIDE.field("reason"),), label)
+        if "reason" in given:
+            reasons_of_day[when] = (given["reason"], where)
+    reasons_map = r.mapping(m.get("reasons"), REASONS.label, m.loc) if "reasons" in m.values else None
+    if reasons_map is not None:
+        r.fields(reasons_map, REASONS.names, REASONS.label)
+    given, where = fields.read(r, reasons_map, REASONS.fields, REASONS.label) if reasons_map is not None else ({}, {})
     if not tz:
         return None
-    return Schedule(tz, weekly, overrides, values.get("force") or "auto")
+    schedule = Schedule(tz, weekly, overrides, values.get("force") or "auto")
+
+    def said(lang: str) -> str:
+        return spoken_hours(schedule, lang)
+
+    reasons = {}
+    for name in REASONS.names:
+        default = Text({lang: DEFAULT_REASONS[name].get(lang.split("-", maxsplit=1)[0], "") for lang in languages})
+        reasons[name] = _as_said(r, given[name], where, name, said) if name in given else default
+    override_reasons = {when: _as_said(r, text, at, "reason", said) for when, (text, at) in reasons_of_day.items()}
+    return replace(schedule, reasons=reasons, override_reasons=override_reasons)
+
+
+def _as_said(r: Reader, text: Text, where: dict[str, Location], name: str, hours: HoursSpeaker) -> Text:
+    """A closed reason as said inside a prompt (by {closed_reason}): {hours} filled, braces plain, no other placeholder."""
+    out = {}
+    for lang, words in fill_hours(text, hours).by_lang.items():
+        loc = where.get(f"{name} {lang}", where[name])
+        for match in placeholders(words):
+            r.error(loc, f"a closed reason is said inside a prompt (as {{closed_reason}}): it cannot hold {match.group(0)}, only {{hours}}")
+        if segment_languages(words):
+            r.error(loc, "a closed reason is said inside a prompt (as {closed_reason}) in its language: it cannot hold {LANG: …} segments")
+        out[lang] = render(words, {})
+    return Text(out)
 
 
 def read_windows(r: Reader, value: YNode) -> tuple[Window, ...]:
@@ -178,9 +219,14 @@ def read_windows(r: Reader, value: YNode) -> tuple[Window, ...]:
         if item.value == "closed":
             continue
         try:
-            windows.append(parse_window(item.value))
+            window = parse_window(item.value)
         except ValueError as exc:
             r.error(item.loc, f"bad opening hours: {exc}")
+            continue
+        windows.append(window)
+        message = window_warning(window)
+        if message:
+            warn(r, item.loc, message)
     return tuple(windows)
 
 
@@ -197,3 +243,15 @@ def read_first_response(r: Reader, settings: YMap, scope: Scope | None, fields: 
     if channel and channel.first_response_minutes:
         return channel.first_response_minutes
     return 10
+
+
+def read_budgets(r: Reader, settings: YMap, fields: FieldReader) -> Budgets:
+    """The limits `ivr menu check` holds the menu to; each one left out keeps its default."""
+    if "budgets" not in settings.values:
+        return Budgets()
+    m = r.mapping(settings.get("budgets"), BUDGETS.label, settings.loc)
+    if m is None:
+        return Budgets()
+    r.fields(m, BUDGETS.names, BUDGETS.label)
+    values, _ = fields.read(r, m, BUDGETS.fields, BUDGETS.label)
+    return Budgets(**{name: int(value) for name, value in values.items()})

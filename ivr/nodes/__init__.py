@@ -14,6 +14,7 @@ from ivr.nodes import (
     menu,
     record,
     scope_catalog,
+    scope_channel,
     scope_channels,
     scope_list,
     ticket,
@@ -47,5 +48,19 @@ __all__ = [
 # In the order the README and the JSON Schema list them.
 NODE_TYPES: dict[str, NodeType] = {
     module.TYPE.kind: module.TYPE
-    for module in (menu, input, announce, hours, language, transfer, record, ticket, hangup, scope_list, scope_channels, scope_catalog)
+    for module in (
+        menu,
+        input,
+        announce,
+        hours,
+        language,
+        transfer,
+        record,
+        ticket,
+        hangup,
+        scope_list,
+        scope_channel,
+        scope_channels,
+        scope_catalog,
+    )
 }

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ivr.engine.actions import Gather
 from ivr.engine.fsm import CallModel, MachineBuilder
-from ivr.format import Build, Choice, Count, NodeType, Outcomes, Target, Word
+from ivr.format import Build, Choice, Count, Localised, NodeType, Outcomes, Target, Word
 from ivr.format.fields import LOWER_NAME
 from ivr.ir import Node
 from ivr.nodes.prompted import RETRY_COUNTS, RETRY_TEXTS, SAY, SHORT, PromptedNode
+from ivr.text import Text
 
 
 @dataclass(frozen=True)
@@ -24,12 +25,32 @@ class InputNode(PromptedNode):
     min_digits: int
     finish_on_key: str
     store_as: str  # name under which the digits are kept for prompts
+    too_short: Text | None = None  # said after an entry below min_digits (None: the invalid text)
+    too_long: Text | None = None  # said after an entry above max_digits (None: the invalid text)
+    read_back: Text | None = None  # said after an entry of the right length, before its action's result
 
     kind: ClassVar[str] = "input"
 
     def edges(self) -> dict[str, str]:
         """Each outcome, and where too many failures go."""
         return {**{f"outcome_{o}": t for o, t in self.outcomes.items()}, "max_failures": self.retry.on_max_failures}
+
+    def texts(self) -> list[tuple[str, Text]]:
+        """The prompts and complaints, the length complaints and the read-back."""
+        extra = [(f"{self.id}:{part}", text) for part, text in self._own_texts().items() if text is not None]
+        return [*super().texts(), *extra]
+
+    def _own_texts(self) -> dict[str, Text | None]:
+        return {"too_short": self.too_short, "too_long": self.too_long, "read_back": self.read_back}
+
+    def _length_complaints(self) -> dict[str, Text]:
+        """The wrong-length triggers this node has: too short only where a short entry is possible."""
+        out: dict[str, Text] = {}
+        if self.too_short is not None and self.min_digits > 1:
+            out["too_short"] = self.too_short
+        if self.too_long is not None:
+            out["too_long"] = self.too_long
+        return out
 
     def moves(self) -> list[tuple[str, str]]:
         """An entry, for each outcome."""
@@ -50,11 +71,17 @@ class InputNode(PromptedNode):
     def choose(self, call: CallModel, digits: str) -> str:
         """Run the action on an entry of the right length; its outcome is the trigger."""
         digits = digits.removesuffix(self.finish_on_key)
-        if not digits.isdigit() or not self.min_digits <= len(digits) <= self.max_digits:
+        if not digits.isdigit():
             return self.invalid(call)
+        if not self.min_digits <= len(digits) <= self.max_digits:
+            trigger = "too_short" if len(digits) < self.min_digits else "too_long"
+            self.invalid(call)  # a wrong entry all the same: the same counter, the same limit
+            return trigger if trigger in self._length_complaints() else "invalid"
         snap = call.snap
         snap.digits = digits
         snap.values[self.store_as] = digits
+        if self.read_back is not None:
+            call.say(self.read_back, "read_back")
         result = call.run_action(self.action, digits)
         snap.values.update(result.values)
         return f"outcome_{result.outcome}" if result.outcome in self.outcomes else self.invalid(call)
@@ -63,12 +90,29 @@ class InputNode(PromptedNode):
         """Repeat, retries, one transition per outcome (at an entry '#' ends the number: no back key)."""
         fsm.reenter("repeat", self.id)
         self.compile_retries(fsm)
+        for trigger in self._length_complaints():  # counted as wrong entries, each with its own complaint
+            fsm.stay(trigger, self.id, when=self._below_max_invalid, after=self._reprompter(trigger))
+            fsm.go(trigger, self.id, self.retry.on_max_failures, before=self._complainer(trigger))
         for outcome, target in self.outcomes.items():
             fsm.go(f"outcome_{outcome}", self.id, target)
 
+    def _below_max_invalid(self, call: CallModel) -> bool:
+        return call.snap.invalid < self.retry.max_invalid
+
+    def _complainer(self, trigger: str) -> Any:
+        text = self._length_complaints().get(trigger)
+        if text is None:
+            return super()._complainer(trigger)
+
+        def complain(call: CallModel) -> None:
+            call.say(text, trigger)
+
+        return complain
+
     def candidates(self, examples: Mapping[str, str]) -> list[str]:
-        """An entry for each outcome the action gives examples of, repeat, silence and a short entry."""
-        return [*(digits + self.finish_on_key for digits in examples.values()), "*", "", "1" + self.finish_on_key]
+        """An entry for each outcome the action gives examples of, repeat, silence, a short entry (and a long one)."""
+        long = ["1" * (self.max_digits + 1)] if "too_long" in self._length_complaints() else []
+        return [*(digits + self.finish_on_key for digits in examples.values()), "*", "", "1" + self.finish_on_key, *long]
 
 
 def build(b: Build) -> list[Node]:
@@ -90,6 +134,9 @@ def build(b: Build) -> list[Node]:
             min_digits=v["min_digits"],
             finish_on_key=v["finish_on_key"],
             store_as=v["store_as"],
+            too_short=v.get("too_short"),
+            too_long=v.get("too_long"),
+            read_back=v.get("read_back"),
             where=b.where,
         )
     ]
@@ -112,8 +159,15 @@ TYPE = NodeType(
         Count("min_digits", "Fewest digits accepted (at most max_digits).", low=1, high=32, default=1),
         Choice("finish_on_key", "Key that ends the entry.", choices=("#", "*"), default="#"),
         Word("store_as", "Name the entry is kept under, for {name} in prompts.", pattern=LOWER_NAME, default="entry"),
+        Localised(
+            "read_back",
+            "Said after an entry of the right length, before the action's result; may read the entry back, "
+            "e.g. {order_id|digits} with store_as: order_id (optional).",
+        ),
         *RETRY_COUNTS,
         *RETRY_TEXTS,
+        Localised("too_short", "Said instead of `invalid` after an entry with fewer than min_digits digits; counts as a wrong entry."),
+        Localised("too_long", "Said instead of `invalid` after an entry with more than max_digits digits; counts as a wrong entry."),
         Target("on_max_failures", "Node after too many wrong entries or silences.", inherit="on_max_failures"),
     ),
     build,

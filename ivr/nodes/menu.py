@@ -58,7 +58,7 @@ class MenuNode(PromptedNode):
         """Repeat, back to each menu above, retries, and one transition per key."""
         fsm.reenter("repeat", self.id)
         if self.language_key:
-            fsm.reenter("language", self.id, before=_next_language)
+            fsm.reenter("language", self.id, before=switch_language)
         for parent in fsm.menus_above(self.id):
             if parent != self.id:
                 fsm.go("back", self.id, parent, when=_stack_top_is(parent), before=CallModel.leave_menu)
@@ -72,7 +72,8 @@ class MenuNode(PromptedNode):
         return [*self.options, "*", "#", "", *([self.language_key] if self.language_key else []), *([spare] if spare else [])]
 
 
-def _next_language(call: CallModel) -> None:
+def switch_language(call: CallModel) -> None:
+    """The language key: the menu's next language, with the counters starting afresh."""
     call.snap.lang = call.menu.next_language(call.snap.lang)
     call.snap.invalid = call.snap.no_input = 0  # a caller who did not understand the other language starts afresh
 

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from ivr.engine.actions import Record
 from ivr.engine.events import RecordingDone
 from ivr.engine.fsm import CallModel, MachineBuilder
-from ivr.format import Build, Count, NodeType
+from ivr.format import Build, Count, NodeType, Target
 from ivr.ir import Node
 from ivr.nodes.announce import NEXT
 from ivr.nodes.prompted import SAY
@@ -22,6 +22,7 @@ class RecordNode(Node):
     prompt: Text
     next: str
     max_length: int  # seconds
+    no_message: str = ""  # where a call goes when nothing was recorded ('' = on to `next` all the same)
 
     kind: ClassVar[str] = "record"
     finish_on_key: ClassVar[str] = "#"  # the caller ends a message with '#', as the prompts say
@@ -29,12 +30,12 @@ class RecordNode(Node):
     outlives_hangup: ClassVar[bool] = True  # a caller who hangs up while recording has still left a message
 
     def edges(self) -> dict[str, str]:
-        """Where it goes once the message is in."""
-        return {"next": self.next}
+        """Where it goes once the message is in, and where it goes when there is none."""
+        return {"next": self.next, **({"empty": self.no_message} if self.no_message else {})}
 
     def moves(self) -> list[tuple[str, str]]:
-        """The caller leaves a message."""
-        return [("(message)", self.next)]
+        """The caller leaves a message, or says nothing."""
+        return [("(message)", self.next), *([("(no message)", self.no_message)] if self.no_message else [])]
 
     def texts(self) -> list[tuple[str, Text]]:
         """The prompt before the tone."""
@@ -63,19 +64,33 @@ class RecordNode(Node):
             call.snap.values["recording_seconds"] = str(event.seconds)
         if event.ended_by == "hangup":  # the caller left the message and hung up: nothing more will be heard
             call.snap.values["caller_hung_up"] = "1"
+        # Twilio sends nothing for an empty recording (the adapters report it as a RecordingDone without audio).
+        if self.no_message and not event.text.strip() and not event.url:
+            return "empty"
         return "recorded"
 
     def compile(self, fsm: MachineBuilder) -> None:
-        """One way on, once recorded."""
+        """One way on once recorded (and one for an empty message, with `no_message`)."""
         fsm.go("recorded", self.id, self.next)
+        if self.no_message:
+            fsm.go("empty", self.id, self.no_message)
 
 
 def build(b: Build) -> list[Node]:
     """A record node from its fields."""
     v = b.values
-    return [RecordNode(b.node_id, b.location, v.get("say") or b.blank(), v.get("next", ""), max_length=v["max_length"], where=b.where)]
+    prompt = v.get("say") or b.blank()
+    return [RecordNode(b.node_id, b.location, prompt, v.get("next", ""), v["max_length"], v.get("no_message", ""), where=b.where)]
 
 
 TYPE = NodeType(
-    "record", "Take a message.", (SAY, NEXT, Count("max_length", "Longest message in seconds.", low=5, high=3600, default=120)), build
+    "record",
+    "Take a message.",
+    (
+        SAY,
+        NEXT,
+        Count("max_length", "Longest message in seconds.", low=5, high=3600, default=120),
+        Target("no_message", "Node when the caller records nothing (silence, or # at once). Without it, the call goes on to next."),
+    ),
+    build,
 )

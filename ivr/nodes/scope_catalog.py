@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ivr.format import Build, Localised, NodeType
+from ivr.format import Build, Count, Keys, Localised, NodeType, Target
 from ivr.ir import BACK, Node
 from ivr.nodes.announce import AnnounceNode
 from ivr.nodes.menu import MenuNode
@@ -10,31 +10,40 @@ from ivr.nodes.prompted import RETRY_COUNTS
 from ivr.nodes.scope_fill import fill, need_scope
 from ivr.text import Text
 
+EXAMPLE_JOIN = {"zh": "；", "en": " "}  # between example questions: each is its own phrase, with a pause
+
 
 def build(b: Build) -> list[Node]:
-    """A menu of categories, a menu of software per category, an announcement per software."""
+    """A menu of categories (and the terms), a menu of software per category (page by page), an announcement per software."""
     v = b.values
     intro, option, heading, detail, footer = (v.get(name) or b.blank() for name in ("say", "option", "category", "software", "footer"))
+    more, per_page, terms = v.get("more"), v.get("per_page"), v.get("terms")
     retry = b.retry()
     scope = need_scope(b)
-    if scope is None:
-        return [MenuNode(b.node_id, b.location, intro, intro, retry, {}, where=b.where)]
+    if scope is None:  # its own errors are reported; keep the node's targets so nothing reads as unreachable too
+        kept = dict(v.get("keys") or {})
+        if terms:
+            kept[next(k for k in "0123456789" if k not in kept)] = terms
+        return [MenuNode(b.node_id, b.location, intro, intro, retry, kept, where=b.where)]
     # Keys 1-9 for the entries of each generated menu, leaving out the key that switches language everywhere.
     keys = [k for k in "123456789" if not (len(b.languages) > 1 and k == b.language_key)]
-    if not 1 <= len(scope.categories) <= len(keys):
-        b.error(
-            None, f"scope_catalog node {b.node_id!r}: the catalogue has {len(scope.categories)} categories; a menu offers 1 to {len(keys)}"
-        )
-    for category in scope.categories:
-        if len(category.software) > len(keys):
-            b.error(
-                None,
-                f"scope_catalog node {b.node_id!r}: category {category.id!r} has {len(category.software)} entries; "
-                f"a menu offers {len(keys)}",
-            )
+    also_keys: dict[str, str] = v.get("keys") or {}
+    if not 1 <= len(scope.categories) + len(also_keys) <= len(keys):
+        choices = f"{len(scope.categories)} categories and {len(also_keys)} keys"
+        b.error(None, f"scope_catalog node {b.node_id!r}: {choices}; a menu offers 1 to {len(keys)}")
+    for key in also_keys:
+        if key in keys[: len(scope.categories)]:
+            b.error(f"keys {key}", f"key {key} is taken by a category of the catalogue (categories have keys 1 to {len(scope.categories)})")
+    if terms and "terms_option" not in v:
+        b.error("terms", f"scope_catalog node {b.node_id!r} has terms but no terms_option saying how to reach them")
+    page_size = per_page if per_page and more is not None else len(keys)
+    if per_page and more is None:
+        b.error("per_page", f"scope_catalog node {b.node_id!r}: per_page needs a 'more' text saying how to hear the next page")
+    if page_size >= len(keys):
+        page_size = len(keys) - 1 if more is not None else len(keys)
 
-    def choose(key: str, name: Text) -> Text:
-        return fill(b, option, {"name": name, "key": Text(dict.fromkeys(b.languages, key))}, "option")
+    def choose(key: str, name: Text, template: Text = option, field: str = "option") -> Text:
+        return fill(b, template, {"name": name, "key": Text(dict.fromkeys(b.languages, key))}, field)
 
     nodes: list[Node] = []
     top_options: dict[str, str] = {}
@@ -43,21 +52,43 @@ def build(b: Build) -> list[Node]:
         cat_id = f"{b.node_id}.{category.id}"
         top_options[i] = cat_id
         top_parts.append(choose(i, category.name))
-        cat_options: dict[str, str] = {}
-        cat_parts = [fill(b, heading, {"name": category.name}, "category")]
-        for j, software in zip(keys, category.software, strict=False):
+        entries = []
+        for software in category.software:
             sw_id = f"{cat_id}.{software.id}"
-            cat_options[j] = sw_id
-            cat_parts.append(choose(j, software.name))
-            values = {"name": software.name, "supported": software.supported, "unsupported": software.unsupported}
+            entries.append((sw_id, software.name))
+            values = {"name": software.name, "category": category.name}
+            values |= {"supported": _examples(software.supported, b.languages), "unsupported": _examples(software.unsupported, b.languages)}
             nodes.append(AnnounceNode(sw_id, b.location, fill(b, detail, values, "software"), BACK))
-        cat_prompt = Text.join([*cat_parts, footer], b.languages)
-        nodes.append(MenuNode(cat_id, b.location, cat_prompt, cat_prompt, retry, cat_options, _language_key(b, cat_options)))
+        pages = [entries[n : n + page_size] for n in range(0, len(entries), page_size)] or [[]]
+        page_ids = [cat_id, *(f"{cat_id}.page{n}" for n in range(2, len(pages) + 1))]
+        for n, page in enumerate(pages):
+            options = {key: sw_id for key, (sw_id, _) in zip(keys, page, strict=False)}
+            parts = [fill(b, heading, {"name": category.name}, "category")] if n == 0 else []
+            parts += [choose(key, name) for key, (_, name) in zip(keys, page, strict=False)]
+            if n < len(pages) - 1:
+                assert more is not None
+                next_key = keys[len(page)]
+                options[next_key] = page_ids[n + 1]
+                parts.append(fill(b, more, {"key": Text(dict.fromkeys(b.languages, next_key))}, "more"))
+            elif terms:  # the terms of advice close every category, where a caller deciding on advice is
+                terms_key = keys[len(page)]
+                options[terms_key] = terms
+                parts.append(choose(terms_key, b.blank(), v.get("terms_option") or b.blank(), "terms_option"))
+            prompt = Text.join([*parts, footer], b.languages)
+            nodes.append(MenuNode(page_ids[n], b.location, prompt, prompt, retry, options, _language_key(b, options)))
+    top_options.update(also_keys)
+    if "also" in v:
+        top_parts.append(v["also"])
     top_prompt = Text.join([*top_parts, footer], b.languages)
     nodes.insert(
         0, MenuNode(b.node_id, b.location, top_prompt, top_prompt, retry, top_options, _language_key(b, top_options), where=b.where)
     )
     return nodes
+
+
+def _examples(examples: tuple[Text, ...], languages: tuple[str, ...]) -> Text:
+    """Example questions said one after another, with a pause between them."""
+    return Text({lang: EXAMPLE_JOIN.get(lang.split("-", 1)[0], " ").join(e.get(lang) for e in examples) for lang in languages})
 
 
 def _language_key(b: Build, options: dict[str, str]) -> str:
@@ -68,11 +99,17 @@ TYPE = NodeType(
     "scope_catalog",
     "Generate category → software → example menus from scope/third_party.yaml.",
     (
-        Localised("say", "Said before the categories.", required=True),
+        Localised("say", "Said before the categories (optional: options first is quicker for callers)."),
         Localised("option", "Template for each choice: {name}, {key}.", required=True),
-        Localised("category", "Heading of a category menu: {name}.", required=True),
-        Localised("software", "What is said for one software: {name}, {supported}, {unsupported}.", required=True),
+        Localised("category", "Heading of a category menu: {name} (optional)."),
+        Localised("software", "What is said for one software: {name}, {category}, {supported}, {unsupported}.", required=True),
         Localised("footer", "Said at the end of every generated menu.", required=True),
+        Count("per_page", "Software offered on one page of a category; more go on a next page (needs 'more').", low=1, high=8),
+        Localised("more", "Said after a page that goes on: {key} is the key for the next page."),
+        Keys("keys", "More choices in the top menu after the categories: key → target node (say them in `also`)."),
+        Localised("also", "Said after the categories in the top menu: the choices of `keys`."),
+        Target("terms", "Node that tells the terms of third-party advice, offered at the end of every category."),
+        Localised("terms_option", "How the terms are offered: {key}."),
         *RETRY_COUNTS,
     ),
     build,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ivr.format import Build, Localised, NodeType, Words
 from ivr.ir import Node
 from ivr.nodes.announce import NEXT, AnnounceNode
-from ivr.nodes.scope_fill import fill, need_scope
+from ivr.nodes.scope_fill import channel_values, fill, need_scope
 from ivr.text import Text
 
 
@@ -24,10 +24,8 @@ def build(b: Build) -> list[Node]:
         if channel is None:
             b.error(f"channels {channel_id}", f"unknown scope channel {channel_id!r}; known: {', '.join(sorted(scope.channels))}")
             continue
-        values = {"name": channel.name, "how_to_reach": channel.how_to_reach}
-        if channel.hours is not None:
-            values["hours"] = channel.hours
-        parts.append(fill(b, item if channel.hours is not None else item_without_hours, values, "item"))
+        values = channel_values(b, channel)
+        parts.append(fill(b, item if "hours" in values else item_without_hours, values, "item"))
     return [AnnounceNode(b.node_id, b.location, Text.join(parts, b.languages), v.get("next", ""), where=b.where)]
 
 
@@ -37,7 +35,9 @@ TYPE = NodeType(
     (
         Localised("say", "Said before the channels.", required=True),
         Words("channels", "Channel ids from scope/channels.yaml, in the order to read them.", required=True),
-        Localised("item", "Template for each channel: {name}, {hours}, {how_to_reach}.", required=True),
+        Localised(
+            "item", "Template for each channel: {name}, {hours}, {how_to_reach} and every other field (as scope_channel).", required=True
+        ),
         Localised("item_without_hours", "Template for a channel without hours: {name}, {how_to_reach} (default: item)."),
         NEXT,
     ),

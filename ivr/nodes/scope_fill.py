@@ -7,7 +7,8 @@ import re
 from collections.abc import Mapping
 
 from ivr.format import Build
-from ivr.scope import Scope
+from ivr.scope import Channel, Scope
+from ivr.spoken_time import spoken_daily
 from ivr.text import Text, escape
 
 FIELD = re.compile(r"\{([a-z_]+)\}")
@@ -37,3 +38,13 @@ def need_scope(b: Build) -> Scope | None:
     if b.scope is None and not b.scope_broken:
         b.error(None, f"{b.kind} node {b.node_id!r} needs scope data: set 'scope' in the menu settings")
     return b.scope
+
+
+def channel_values(b: Build, channel: Channel) -> dict[str, Text]:
+    """Every fact of a channel as spoken words, for `{field}` templates."""
+    return channel.spoken(b.languages, speak_daily)
+
+
+def speak_daily(daily: str, timezone: str, lang: str) -> str:
+    """Daily hours as a caller hears them (every day, in the channel's time zone)."""
+    return spoken_daily(daily, timezone, lang)

@@ -1,4 +1,4 @@
-"""`type: transfer` — hand the caller to a queue of agents; `on_failure` takes over when nobody answers."""
+"""`type: transfer` — hand the caller to a queue of agents; `on_failure` takes over when nobody answers (`retry` there dials again)."""
 
 from __future__ import annotations
 
@@ -56,6 +56,7 @@ class TransferNode(Node):
         """Say the prompt and dial the queue; a queue that cannot be dialled is a failed transfer at once."""
         if self.prompt is not None:
             call.say(self.prompt)
+        call.dialling()  # even a queue that cannot be dialled: a `retry` after its failure tries it again
         address = call.address_of(self.queue)
         if address:
             call.emit(Transfer(self.id, self.queue, address))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -23,6 +23,7 @@ from ivr.config import Settings
 from ivr.engine.actions import Gather
 from ivr.engine.coverage import Coverage, Edge, caller_edges
 from ivr.engine.engine import Engine
+from ivr.engine.fsm import LAST_TRANSFER, failed_transfers
 from ivr.hotline import data_texts
 from ivr.ir import Menu
 from ivr.qa.runner import qa_hotline
@@ -31,6 +32,10 @@ from ivr.simulator import Line, SimulatedCall
 MAX_CALLS = 20_000  # simulated calls the search may spend; plenty for hand-written menus
 MAX_DEPTH = 12
 VOICEMAIL = "generated test message"
+CALLER = "+8613800000000"  # a number that can be called back
+WITHHELD = "anonymous"  # a caller who withheld their number
+# Who calls and what they say when recorded: the usual caller first, then callers that take other ways.
+CALLERS = ((CALLER, VOICEMAIL), (WITHHELD, VOICEMAIL), (CALLER, ""), (WITHHELD, ""))
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,8 @@ class Path_:
     at: datetime
     entries: tuple[str, ...]
     transfer_result: str = "answered"
+    caller: str = CALLER
+    voicemail: str = VOICEMAIL  # '' = the caller records nothing
 
 
 def branch_times(menu: Menu) -> list[tuple[str, datetime]]:
@@ -69,6 +76,7 @@ class Explorer:
         self.engine = engine
         self.examples = self._examples()
         self.calls = 0
+        self.after_failure = set(failed_transfers(menu.nodes))  # where the transfer that failed decides what `retry` dials
 
     def _examples(self) -> dict[str, dict[str, str]]:
         """For each node that runs named actions: outcome -> an entry that produces it."""
@@ -84,7 +92,7 @@ class Explorer:
         """Run a path; return the call and the edges it took."""
         self.calls += 1
         coverage = Coverage()
-        call = SimulatedCall(self.engine, at=path.at, transfer_result=path.transfer_result, voicemail=VOICEMAIL)
+        call = SimulatedCall(self.engine, at=path.at, caller=path.caller, transfer_result=path.transfer_result, voicemail=path.voicemail)
         call.start()
         for entry in path.entries:
             if call.ended:
@@ -116,7 +124,8 @@ class Explorer:
             if call.ended or not isinstance(call.waiting, Gather) or len(entries) >= MAX_DEPTH or call.snapshot is None:
                 continue
             snap = call.snapshot
-            state = (snap.node, snap.invalid, snap.no_input, snap.menu, tuple(snap.stack), snap.lang)
+            failed = snap.values.get(LAST_TRANSFER, "") if snap.node in self.after_failure else ""
+            state = (snap.node, snap.invalid, snap.no_input, snap.menu, tuple(snap.stack), snap.lang, failed)
             if state in seen:
                 continue
             seen.add(state)
@@ -137,18 +146,29 @@ def generate_flows(menu_path: Path, out_dir: Path) -> list[Path]:
     for _, at in times:
         found += explorer.explore(at, universe, covered)
     loop = [e for e in universe - covered if e.trigger == "loop_limit"]
-    if loop and times:
-        path = Path_(times[0][1], ("*",) * (menu.loop_limit.max_steps + 1))
+    # The runaway exit may branch on the hours (a person in hours) and on the transfer: try it every way.
+    for (_, at), result in [(t, r) for t in times for r in ("answered", "no-answer")] if loop else []:
+        path = Path_(at, ("*",) * (menu.loop_limit.max_steps + 1), result)
         call, edges = explorer.simulate(path)
-        covered |= edges & universe
-        found.append((path, edges & universe, call))
+        if (edges & universe) - covered:
+            covered |= edges & universe
+            found.append((path, edges & universe, call))
+    # A withheld number or an empty message takes ways of their own (no callback ticket, no message) where the paths
+    # found so far end: call them again as such callers (a second search would cost as much as the first).
+    for number, voicemail in CALLERS[1:]:
+        for path, _, _ in list(found) if universe - covered else ():
+            other = replace(path, caller=number, voicemail=voicemail)
+            call, edges = explorer.simulate(other)
+            if (edges & universe) - covered:
+                covered |= edges & universe
+                found.append((other, edges & universe, call))
     hotline.close()
     found = _fewest(found)
     out_dir.mkdir(parents=True, exist_ok=True)
     labels = dict((at, label) for label, at in times)
     written = []
     for i, (path, new, call) in enumerate(found, start=1):
-        name = _name(sorted(new), labels.get(path.at, ""), path.transfer_result)
+        name = _name(sorted(new), labels.get(path.at, ""), path)
         target = out_dir / f"{i:03d}-{_slug(name)}.yaml"
         target.write_text(_flow_text(name, menu_path, out_dir, path, call.lines, sorted(new)), encoding="utf-8")
         written.append(target)
@@ -171,10 +191,12 @@ def _fewest(found: list[tuple[Path_, set[Edge], SimulatedCall]]) -> list[tuple[P
     return sorted(chosen, key=lambda item: (item[0].at, item[0].entries))
 
 
-def _name(edges: list[Edge], branch: str, transfer_result: str) -> str:
+def _name(edges: list[Edge], branch: str, path: Path_) -> str:
     first = edges[0]
     extra = f" (+{len(edges) - 1} more)" if len(edges) > 1 else ""
-    result = f", transfer {transfer_result}" if transfer_result != "answered" else ""
+    result = f", transfer {path.transfer_result}" if path.transfer_result != "answered" else ""
+    result += f", caller {path.caller}" if path.caller != CALLER else ""
+    result += ", no message" if not path.voicemail else ""
     return f"{first.source} {first.trigger} -> {first.dest or 're-prompt'}{extra} [{branch}{result}]"
 
 
@@ -200,7 +222,7 @@ def _flow_text(name: str, menu_path: Path, out_dir: Path, path: Path_, lines: li
                 last_say = None
             steps.append("silence" if line["digits"] == "" else {"press": line["digits"]})
         elif line["type"] == "record":
-            steps.append({"voicemail": VOICEMAIL})
+            steps.append({"voicemail": path.voicemail})  # '' says so: the caller records nothing
         elif line["type"] == "transfer":
             steps.append({"expect_transfer": line["queue"]})
         elif line["type"] == "ticket":
@@ -215,6 +237,8 @@ def _flow_text(name: str, menu_path: Path, out_dir: Path, path: Path_, lines: li
         "menu": _relative(menu_path, out_dir),
         "at": path.at.isoformat(),
     }
+    if path.caller != CALLER:
+        flow["caller"] = path.caller
     if path.transfer_result != "answered":
         flow["transfer_result"] = path.transfer_result
     flow["steps"] = steps

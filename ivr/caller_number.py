@@ -1,0 +1,35 @@
+"""Whether a caller's number can be called back: the one home of that rule.
+
+The number is what the carrier says the call came from (Twilio's `From`, the console's `--caller`).
+A withheld caller ID arrives as a word (`anonymous`, `restricted`…) or, on Twilio, as one of the
+numbers that spell those words on a keypad (help.twilio.com, "Why am I getting calls from these
+strange numbers?"); a browser or SIP caller arrives as `client:…` or `sip:…`. None of these can be
+called back by an engineer, and neither can an entry too short or too long to be a phone number.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["can_call_back"]
+
+# What carriers put in place of a withheld or missing caller ID.
+WITHHELD_WORDS = frozenset({"anonymous", "restricted", "unknown", "private", "unavailable", "blocked", "withheld"})
+# Twilio's placeholders for a withheld caller ID: ANONYMOUS, RESTRICTED, BLOCKED, UNKNOWN, UNAVAILABLE on a keypad.
+KEYPAD_WORDS = frozenset({"266696687", "7378742833", "2562533", "8656696", "86282452253"})
+# Spacing people (and the console) write inside a number: "+86 138-0000 0000", "(010) 1234 5678".
+SEPARATORS = re.compile(r"[\s().\-]")
+# E.164 allows at most 15 digits; the shortest numbers in use (country code included) have 7.
+PHONE_NUMBER = re.compile(r"\+?[0-9]{7,15}")
+
+
+def can_call_back(number: str) -> bool:
+    """Whether `number` is a phone number an engineer could call back (E.164 or national digits of a plausible length)."""
+    raw = number.strip()
+    if raw.lower() in WITHHELD_WORDS:
+        return False
+    compact = SEPARATORS.sub("", raw)
+    if not PHONE_NUMBER.fullmatch(compact):
+        return False  # empty, client:/sip: identities, letters and other junk
+    digits = compact.removeprefix("+")
+    return digits not in KEYPAD_WORDS and digits.strip("0") != ""
