@@ -388,5 +388,6 @@ def test_an_override_with_its_reason_is_valid_in_the_schema_and_the_loader(tmp_p
     assert errors(load(good)) == []
     assert [p for p in check_menu(good) if p.severity == "error"] == []
     bad = good.with_name("bad.yaml")
-    bad.write_text(text.replace("    overrides: {}\n", '    overrides:\n      "2027-02-17": {hours: closed, reason: 7}\n', 1), encoding="utf-8")
+    refused = '    overrides:\n      "2027-02-17": {hours: closed, reason: 7}\n'
+    bad.write_text(text.replace("    overrides: {}\n", refused, 1), encoding="utf-8")
     assert errors(load(bad)) and [p for p in check_menu(bad) if p.severity == "error"]
