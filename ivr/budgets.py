@@ -41,7 +41,7 @@ def check_budgets(menu: Menu, durations: Durations | None = None) -> list[Proble
                 warn(start, start.location, message)
         _prompts(menu, lang, durations, budgets.prompt_seconds, warn)
         for route, hours in _worst_routes(routes(menu, lang, durations)):
-            if route.seconds > budgets.destination_seconds:
+            if route.seconds > budgets.destination_seconds and route.kind != "page":
                 node = menu.nodes[route.node]
                 message = (
                     f"{lang}: destination {route.destination!r} is heard after {route.seconds:.1f} s of prompts {LINE[hours]} "

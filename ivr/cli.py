@@ -134,9 +134,11 @@ def cmd_menu_report(args: argparse.Namespace) -> int:
         print(
             "seconds: prompts heard before the destination; a menu counts up to the end of the clause that announces the key "
             "pressed (callers barge in), every other prompt whole; ~ estimated from the text (no rendered audio); "
-            "keys in parentheses are what happens, not what is pressed"
+            "keys in parentheses are what happens, not what is pressed; a page row is a later page of a list or announcement, "
+            "heard by a caller who pressed to hear more (--max-seconds and the budgets hold destinations, not pages)"
         )
-    over = [r for r in rows if args.max_seconds is not None and r.seconds > args.max_seconds]
+    # A later page of a list is heard by a caller who chose to hear more: part of the destination its first page starts.
+    over = [r for r in rows if args.max_seconds is not None and r.seconds > args.max_seconds and r.kind != "page"]
     if over:
         print(f"{len(over)} destination(s) over --max-seconds {args.max_seconds:g}:", file=sys.stderr)
         for r in over:

@@ -252,6 +252,8 @@ def routes(menu: Menu, lang: str | None = None, durations: Durations | None = No
     out = []
     for nid, node in menu.nodes.items():
         destination = node.destination()
+        if destination is None and node.continues():  # a later page: listed, as part of the destination it goes on with
+            destination = ("page", f"page {nid}")
         if destination is None:
             continue
         kind, name = destination

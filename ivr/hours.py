@@ -18,6 +18,8 @@ DEFAULT_REASONS: Mapping[str, Mapping[str, str]] = {
     "after_hours": {"zh": "现在是非工作时间。", "en": "Our phone lines are closed at the moment."},
     "holiday": {"zh": "今天是节假日，人工服务暂停。", "en": "Our phone lines are closed today for a holiday."},
     "forced": {"zh": "热线暂时停止服务。", "en": "Our phone lines are temporarily out of service."},
+    # A dated override with hours of its own, outside them: {hours} is that day's hours.
+    "special_hours": {"zh": "今天的人工电话服务时间是{hours}。", "en": "Today our phone lines are open {hours}."},
 }
 
 

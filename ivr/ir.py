@@ -74,6 +74,10 @@ class Node:
         """(kind, name) when reaching this node is an outcome of the call: a transfer, a ticket, an announcement."""
         return None
 
+    def continues(self) -> str | None:
+        """The destination this node goes on with (a later page of a list, after the caller pressed to hear more)."""
+        return None
+
     def provides(self) -> frozenset[str]:
         """Names of call values set here, for {name} placeholders in later prompts."""
         return frozenset()

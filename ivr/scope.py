@@ -52,7 +52,9 @@ class Channel:
 
     def spoken(self, languages: tuple[str, ...], hours: HoursSpeaker | None = None) -> dict[str, Text]:
         """Every fact of the channel as words a caller hears, by field name ({hours} only with a speaker for them)."""
-        out: dict[str, Text] = {"name": self.name, "how_to_reach": self.how_to_reach, **self.texts}
+        # `description` is the source paragraph verbatim, kept for the record: written for reading, never said.
+        out: dict[str, Text] = {"name": self.name, "how_to_reach": self.how_to_reach}
+        out |= {name: text for name, text in self.texts.items() if name != "description"}
         for name, items in self.lists.items():
             out[name] = Text({lang: spoken_list(lang, [t.get(lang) for t in items]) for lang in languages})
             out[f"{name}_or"] = Text({lang: spoken_list(lang, [t.get(lang) for t in items], "or") for lang in languages})

@@ -248,6 +248,16 @@ def spoken_schedule(weekly: Mapping[int, Sequence[WindowLike]], lang: str, timez
     return f"{text}, {zone}" if len(said) > 1 else f"{text} {zone}"
 
 
+def spoken_day(windows: Sequence[WindowLike], lang: str, timezone: str = "") -> str:
+    """One day's hours as said, with its time zone: 北京时间上午10点到中午12点 / from 10 a.m. to noon Beijing time."""
+    language = _language(lang)
+    hours = _day_hours(language, tuple(sorted((_window(w) for w in windows), key=lambda w: w.start_minutes)))
+    if not timezone:
+        return hours
+    zone = spoken_zone(timezone, lang)
+    return zone + hours if language == "zh" else f"{hours} {zone}"
+
+
 def spoken_daily(daily: str, timezone: str, lang: str) -> str:
     """The same window every day ('HH:MM-HH:MM' in `timezone`) as said: 北京时间每天上午9点到晚上9点."""
     return spoken_schedule(dict.fromkeys(range(7), (daily,)), lang, timezone)

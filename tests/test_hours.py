@@ -295,6 +295,7 @@ HOLIDAY = """\
         reason: {zh-CN: 国庆节期间热线休息。, en-US: The hotline is closed for National Day.}
       "2026-10-02": closed
       "2026-10-03": {hours: "10:00-12:00", reason: {zh-CN: 今天只在上午服务。, en-US: Today we are open in the morning only.}}
+      "2026-10-05": "10:00-12:00"
 """
 
 
@@ -306,11 +307,22 @@ HOLIDAY = """\
         ("2026-10-02 10:00:00", "zh-CN", "今天是节假日，人工服务暂停。"),
         ("2026-10-03 13:00:00", "en-US", "Today we are open in the morning only."),
         ("2026-10-04 19:00:00", "zh-CN", "现在是非工作时间。"),
+        ("2026-10-05 13:00:00", "zh-CN", "今天的人工电话服务时间是北京时间上午10点到中午12点。"),
+        ("2026-10-05 13:00:00", "en-US", "Today our phone lines are open from 10 a.m. to noon Beijing time."),
     ],
-    ids=["own-reason", "own-reason-en", "closed-day-default", "special-hours-own-reason", "ordinary-evening"],
+    ids=[
+        "own-reason",
+        "own-reason-en",
+        "closed-day-default",
+        "special-hours-own-reason",
+        "ordinary-evening",
+        "special-hours-said",
+        "special-hours-said-en",
+    ],
 )
 def test_a_dated_override_says_its_own_reason(tmp_path: Path, store: TicketStore, when: str, lang: str, reason: str) -> None:
-    """A holiday with a reason says it; a plain closed date says the holiday reason; other evenings say after hours."""
+    """A holiday with a reason says it; a plain closed date says the holiday reason; a day of special hours says them;
+    other evenings say after hours."""
     call = dial(hours_menu(tmp_path, HOLIDAY), store, when, lang=lang)
     closed = [line["text"] for line in call.of("say") if line["node"] == "closed"]
     assert closed and closed[0].startswith(reason), closed

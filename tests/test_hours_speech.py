@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 
 from ivr.hours import Schedule, parse_days, parse_window
-from ivr.spoken_time import UnspokenLanguage, speaks, spoken_daily, spoken_hours, spoken_range, spoken_schedule, spoken_time, spoken_zone
+from ivr.spoken_time import (
+    UnspokenLanguage,
+    speaks,
+    spoken_daily,
+    spoken_day,
+    spoken_hours,
+    spoken_range,
+    spoken_schedule,
+    spoken_time,
+    spoken_zone,
+)
 
 
 def _minutes(hhmm: str) -> int:
@@ -140,3 +150,10 @@ def test_other_languages_are_refused_naming_the_supported_ones() -> None:
     assert speaks("zh-TW") and speaks("en-GB") and not speaks("ja-JP")
     with pytest.raises(UnspokenLanguage, match=r"'ja-JP'.*zh \(zh-CN\), en \(en-US\)"):
         spoken_daily("09:00-21:00", "Asia/Tokyo", "ja-JP")
+
+
+def test_one_day_of_special_hours_is_said_with_its_zone() -> None:
+    """A dated override's own hours, as the closed path says them on that day."""
+    assert spoken_day(["10:00-12:00"], "zh-CN", "Asia/Shanghai") == "北京时间上午10点到中午12点"
+    assert spoken_day(["10:00-12:00"], "en-US", "Asia/Shanghai") == "from 10 a.m. to noon Beijing time"
+    assert spoken_day(["14:00-16:00", "09:00-11:00"], "zh-CN") == "上午9点到11点和下午2点到4点"

@@ -23,7 +23,7 @@ ScriptedCall = tuple[datetime, str, dict[str, str]]  # when, the entries ('-' = 
 ORDER = "202611280001#"
 NOT_AN_ORDER = "12345678#"  # long enough, but no such order
 TOO_SHORT = "1#"  # below the entry's min_digits
-LOOP = " ".join(["*"] * 45)  # repeats past the menu's loop_limit
+LOOP = " ".join(["*"] * 85)  # repeats past the menu's loop_limit
 BUSY = {"transfer_result": "busy"}
 ANONYMOUS = "anonymous"  # a withheld number: it cannot be called back
 
@@ -85,7 +85,7 @@ TOUR: list[ScriptedCall] = [
     (IN_HOURS, "4 3 * 7 - 9 #", {}),
     (IN_HOURS, "4 3 7 7 7 #", BUSY),  # no agent free: # returns to the channels menu
     (IN_HOURS, "4 3 - - -", {}),
-    *_paged("4 3 1", 2),  # tickets: hours and response, then how to open one
+    *_paged("4 3 1", 3),  # tickets: hours and response, how to open one, how it is handled
     *_paged("4 3 2", 3),  # group chats: hours and response, how to reach them, what they give
     *_paged("4 3 3", 2),  # live chat: hours and what it is for, then how to reach it
     *_paged("4 3 4", 2),  # notifications: how and what, then how to subscribe
@@ -104,9 +104,11 @@ TOUR: list[ScriptedCall] = [
     (AFTER_HOURS, "1", {"caller": ANONYMOUS}),
     # Empty message: a callback ticket for the caller's number.
     (AFTER_HOURS, "1", {}),
-    # Loop limit: in hours an agent (or the polite end when none answers), after hours the polite end.
+    # Loop limit: in hours an agent (when none answers, a callback ticket, or the polite end for a withheld number),
+    # after hours the polite end.
     (IN_HOURS, LOOP, {}),
     (IN_HOURS, LOOP, BUSY),
+    (IN_HOURS, LOOP, {**BUSY, "caller": ANONYMOUS}),
     (AFTER_HOURS, LOOP, {}),
     # The language key, reserved in every menu: the menu again, in the next language (the scope menus and
     # pages, channels and agents_unavailable take it in their own calls above and below).

@@ -411,3 +411,17 @@ def test_calibration_script_fits_the_table_from_a_manifest(tmp_path: Path) -> No
         check=False,
     )
     assert missing.returncode == 2 and "no manifest.json" in missing.stderr
+
+
+def test_later_pages_are_listed_but_not_held_to_the_budget() -> None:
+    """A later page of a list is a `page` row (the caller pressed 1 to hear more); --max-seconds holds destinations only."""
+    menu = load_menu(SHIPPED_MENU)
+    rows = routes(menu, "zh-CN")
+    pages = {r.node for r in rows if r.kind == "page"}
+    assert {"scope_covered.2", "channel_phone.2"} <= pages and "scope_covered" not in pages
+    assert all(r.destination == f"page {r.node}" for r in rows if r.kind == "page")
+    furthest = max(r.seconds for r in rows if r.kind == "page")
+    assert furthest > 25 >= max(r.seconds for r in rows if r.kind != "page")
+    assert run_ivr("menu", "report", str(SHIPPED_MENU), "--max-seconds", "25").returncode == 0
+    over = run_ivr("menu", "report", str(SHIPPED_MENU), "--max-seconds", "10")
+    assert over.returncode == 1 and "page " not in over.stderr

@@ -80,3 +80,29 @@ def test_menu_version_changes_with_scope_data(workspace: Path) -> None:
     path = workspace / "scope" / "coverage.yaml"
     path.write_text(path.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
     assert load_menu(workspace / "menus" / "volcengine.yaml").version != before
+
+
+def test_the_phone_channel_says_the_menu_hours(workspace: Path) -> None:
+    """The hotline's own channel (`hours_from: menu`) follows menu.hours: change the schedule, the channel follows."""
+    path = workspace / "menus" / "volcengine.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace('daily: "09:00-21:00"', 'daily: "09:00-18:00"', 1), encoding="utf-8")
+    menu = load_menu(path)
+    phone = menu.nodes["channel_phone"]
+    assert isinstance(phone, MenuNode)
+    assert "北京时间每天上午9点到下午6点" in phone.prompt.get("zh-CN") and "9 a.m. to 6 p.m." in phone.prompt.get("en-US")
+    assert "晚上9点" not in phone.prompt.get("zh-CN")
+    im = menu.nodes["channel_im"]  # another channel keeps its own daily_hours from scope/
+    assert isinstance(im, MenuNode) and "北京时间每天上午9点到晚上9点" in im.prompt.get("zh-CN")
+
+
+def test_a_next_page_prompt_without_a_next_page_is_an_error(workspace: Path) -> None:
+    """`more` without `then` would offer 1 for a page that is not there: refused at the node."""
+    path = workspace / "menus" / "volcengine.yaml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("  channel_phone:\n")
+    then = text.index("    then:\n", start)
+    end = text.index("    next: back\n", then)
+    path.write_text(text[:then] + text[end:], encoding="utf-8")
+    with pytest.raises(DefinitionError) as info:
+        load_menu(path)
+    assert any("'more'" in p.message and "channel_phone" in p.message for p in info.value.problems)

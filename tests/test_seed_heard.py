@@ -184,4 +184,14 @@ def test_third_party_caveats_are_heard() -> None:
     note = seed().between_tables[1]
     for clause in re.split(r"[,，。]", note):
         if clause and "如下" not in clause and not clause.endswith("过程中"):
+            assert_heard_together(clause.replace("以下", ""))  # "the following …": the document's layout, not said
+
+
+def test_every_clause_of_the_channel_paragraphs_is_heard() -> None:
+    """Each clause of each channel paragraph is said; clauses checked item by item above (lists, times, the number)
+    and the paragraphs' openers ("火山引擎提供…", which name the channel, heard with its facts) aside."""
+    for paragraph in seed().channel_paragraphs:
+        for clause in re.split(r"[,，。]", paragraph):
+            if not clause or re.search(r"\d|、", clause) or clause.startswith(("火山引擎提供", "火山引擎为客户提供", "如果您遇到")):
+                continue
             assert_heard_together(clause)

@@ -53,6 +53,11 @@ REASONS = Section(
         Localised("after_hours", f"Outside the weekly hours (default: {_default_reason('after_hours')})."),
         Localised("holiday", f"On a dated override that closes the day and gives no reason (default: {_default_reason('holiday')})."),
         Localised("forced", f"While force or IVR_HOURS_OVERRIDE closes the line (default: {_default_reason('forced')})."),
+        Localised(
+            "special_hours",
+            "Outside the hours of a dated override that gives hours of its own and no reason; {hours} is that day's hours "
+            f"(default: {_default_reason('special_hours')}).",
+        ),
     ),
 )
 

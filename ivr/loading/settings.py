@@ -20,7 +20,7 @@ from ivr.loading.placeholders import HoursSpeaker, fill_hours
 from ivr.loading.reader import Reader
 from ivr.loading.yamltree import Sources, YMap, YNode, YScalar, YSeq
 from ivr.scope import Scope
-from ivr.spoken_time import spoken_hours
+from ivr.spoken_time import spoken_day, spoken_hours
 from ivr.text import Text, placeholders, render, segment_languages
 
 
@@ -187,12 +187,25 @@ def read_schedule(r: Reader, settings: YMap, fields: FieldReader, languages: tup
     def said(lang: str) -> str:
         return spoken_hours(schedule, lang)
 
+    def default(name: str) -> Text:
+        return Text({lang: DEFAULT_REASONS[name].get(lang.split("-", maxsplit=1)[0], "") for lang in languages})
+
     reasons = {}
     for name in REASONS.names:
-        default = Text({lang: DEFAULT_REASONS[name].get(lang.split("-", maxsplit=1)[0], "") for lang in languages})
-        reasons[name] = _as_said(r, given[name], where, name, said) if name in given else default
+        if name != "special_hours":  # that one is a template for each such day, its {hours} the day's own
+            reasons[name] = _as_said(r, given[name], where, name, said) if name in given else default(name)
+    special = given.get("special_hours") or default("special_hours")
     override_reasons = {when: _as_said(r, text, at, "reason", said) for when, (text, at) in reasons_of_day.items()}
+    for when, windows in overrides.items():
+        if windows and when not in override_reasons:
+            at = {"special_hours": m.loc, **where}
+            override_reasons[when] = _as_said(r, special, at, "special_hours", _day_speaker(windows, tz))
     return replace(schedule, reasons=reasons, override_reasons=override_reasons)
+
+
+def _day_speaker(windows: tuple[Window, ...], timezone: str) -> HoursSpeaker:
+    """{hours} of one day, as said."""
+    return lambda lang: spoken_day(windows, lang, timezone)
 
 
 def _as_said(r: Reader, text: Text, where: dict[str, Location], name: str, hours: HoursSpeaker) -> Text:

@@ -25,13 +25,17 @@ class ListPageNode(MenuNode):
     """A page of a list that goes on: the items, then 1 for the rest. It is part of the menu the caller is in, not a
     menu of its own, so '#' and the end of the list return to that menu."""
 
-    first: bool = True  # the list starts here: reaching it is what the caller came for
+    of: str = ""  # on a later page: the list's first page ('' here: the list starts here, what the caller came for)
 
     is_menu: ClassVar[bool] = False
 
     def destination(self) -> tuple[str, str] | None:
         """The list, heard from its first page."""
-        return ("announcement", f"hear {self.id}") if self.first else None
+        return None if self.of else ("announcement", f"hear {self.id}")
+
+    def continues(self) -> str | None:
+        """On a later page, the list it goes on with."""
+        return self.of or None
 
     def enter(self, call: CallModel) -> None:
         """Say the page and wait; the caller stays in the menu above."""
@@ -59,9 +63,15 @@ class ListPageNode(MenuNode):
 class ContinuedNode(AnnounceNode):
     """The last page of a list: said, then on; hearing it is part of the list, not a destination of its own."""
 
+    of: str = ""  # the list's first page
+
     def destination(self) -> tuple[str, str] | None:  # type: ignore[override]  # a page of a list is no outcome
         """Part of the list that started on its first page."""
         return None
+
+    def continues(self) -> str | None:
+        """The list it goes on with."""
+        return self.of or None
 
 
 def list_pages(b: Build, heading: Text, items: list[Text], per_page: int | None, more: Text | None, after: str) -> list[Node]:
@@ -78,9 +88,9 @@ def list_pages(b: Build, heading: Text, items: list[Text], per_page: int | None,
         if n < len(chunks) - 1:
             prompt = Text.join([*parts, more], b.languages)
             where = b.where if n == 0 else {}
-            nodes.append(
-                ListPageNode(ids[n], b.location, prompt, more, retry, {NEXT_PAGE_KEY: ids[n + 1]}, language_key, n == 0, where=where)
-            )
+            of = "" if n == 0 else b.node_id
+            options = {NEXT_PAGE_KEY: ids[n + 1]}
+            nodes.append(ListPageNode(ids[n], b.location, prompt, more, retry, options, language_key, of, where=where))
         else:
-            nodes.append(ContinuedNode(ids[n], b.location, Text.join(parts, b.languages), after))
+            nodes.append(ContinuedNode(ids[n], b.location, Text.join(parts, b.languages), after, of=b.node_id))
     return nodes

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ivr.format import Build, Localised, NodeType, Word
+from ivr.format import Build, Choice, Localised, NodeType, Word
 from ivr.ir import Node
 from ivr.nodes.announce import NEXT
 from ivr.nodes.pages import MORE, list_pages
@@ -19,13 +19,19 @@ def build(b: Build) -> list[Node]:
     channel = scope.channels.get(channel_id) if scope is not None else None
     if channel is not None:
         values = channel_values(b, channel)
-        pages = [fill(b, page, values, field) for page, field in zip(pages, fields, strict=True)]
+        keep: frozenset[str] = frozenset()
+        if v.get("hours_from") == "menu":  # this phone line: its hours are menu.hours, filled in as {hours} is anywhere
+            values.pop("hours", None)
+            keep = frozenset({"hours"})
+        pages = [fill(b, page, values, field, keep) for page, field in zip(pages, fields, strict=True)]
     else:  # reported (unknown channel) or explained by the scope's own errors: the templates are not said as they are
         if scope is not None and channel_id:
             b.error("channel", f"unknown scope channel {channel_id!r}; known: {', '.join(sorted(scope.channels))}")
         pages = [b.blank() for _ in pages]
     if len(pages) > 1 and "more" not in v:
         b.error(fields[1], f"scope_channel node {b.node_id!r} has more than one page but no 'more' saying how to hear the next")
+    if "more" in v and len(pages) == 1:
+        b.error("more", f"scope_channel node {b.node_id!r} says how to hear a next page ('more') but has none ('then')")
     if "last" in v and "then" not in v:
         b.error("last", f"scope_channel node {b.node_id!r} has a 'last' page but no 'then' page before it")
     return list_pages(b, b.blank(), pages, 1, v.get("more"), v.get("next", ""))
@@ -36,6 +42,12 @@ TYPE = NodeType(
     "Tell one way to reach support: a template filled with the channel's facts from scope/channels.yaml.",
     (
         Word("channel", "Channel id in scope/channels.yaml.", required=True),
+        Choice(
+            "hours_from",
+            "channel: {hours} are the channel's daily_hours; menu: the channel is this phone line, its {hours} are menu.hours.",
+            choices=("channel", "menu"),
+            default="channel",
+        ),
         Localised(
             "say",
             "What is said, with the channel's fields: {name}, {how_to_reach}, {hours} (spoken from daily_hours), "

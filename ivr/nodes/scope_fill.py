@@ -14,12 +14,15 @@ from ivr.text import Text, escape
 FIELD = re.compile(r"\{([a-z_]+)\}")
 
 
-def fill(b: Build, template: Text, values: Mapping[str, Text], field: str) -> Text:
-    """`template` with each `{name}` replaced by `values[name]`; an unknown name is an error at `field`."""
+def fill(b: Build, template: Text, values: Mapping[str, Text], field: str, keep: frozenset[str] = frozenset()) -> Text:
+    """`template` with each `{name}` replaced by `values[name]`; an unknown name is an error at `field`; names in
+    `keep` are left for the loader to fill (`{hours}` of the menu)."""
 
     def one(lang: str, text: str) -> str:
         def sub(match: re.Match[str]) -> str:
             name = match.group(1)
+            if name in keep:
+                return match.group(0)
             if name not in values:
                 close = difflib.get_close_matches(name, sorted(values), n=1)
                 hint = f"; did you mean {{{close[0]}}}?" if close else ""
