@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import NamedTuple
 
-from ivr.effort import HOURS, KEY, Durations, Route, prompt_seconds, routes, step_seconds
+from ivr.effort import HOURS, KEY, Durations, Route, known_values, prompt_seconds, routes, step_seconds
 from ivr.errors import Problem
 from ivr.ir import BACK, Location, Menu, Node
 
@@ -88,7 +88,7 @@ def _greetings(menu: Menu, lang: str, durations: Durations | None) -> list[_Gree
         for label, target in node.moves():
             if target not in menu.nodes or target == BACK or (label in HOURS and line and HOURS[label] != line):
                 continue
-            step, est = step_seconds(node, label, lang, durations)
+            step, est = step_seconds(node, label, lang, durations, known_values(menu, lang))
             todo.append((target, HOURS.get(label, line), seconds + step, estimated or est, (*trail, nid) if step else trail))
     worst: dict[str, _Greeting] = {}
     for greeting in found:
@@ -103,6 +103,7 @@ def _greetings(menu: Menu, lang: str, durations: Durations | None) -> list[_Gree
 def _prompts(menu: Menu, lang: str, durations: Durations | None, budget: int, warn: Warn) -> None:
     """Every text of every node within the prompt budget; a text a node inherits (from defaults) is reported once."""
     reported: set[str] = set()
+    known = known_values(menu, lang)  # a {closed_reason} is measured as its longest reason
     for node in menu.nodes.values():
         for prompt_id, text in node.texts():
             words = text.get(lang)
@@ -112,7 +113,7 @@ def _prompts(menu: Menu, lang: str, durations: Durations | None, budget: int, wa
             loc = node.where.get(f"{field} {lang}") or node.where.get(field)
             if loc is None and words in reported:
                 continue
-            seconds, estimated = prompt_seconds(lang, words, durations)
+            seconds, estimated = prompt_seconds(lang, words, durations, known)
             if round(seconds, 1) > budget:
                 reported.add(words)
                 message = f"{lang}: prompt {prompt_id!r} takes {seconds:.1f} s ({_how(estimated)}; budget {budget} s)"

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from ivr.hours import CLOSED_REASON
 from ivr.ir import BACK, Menu, Node
 from ivr.text import pieces, placeholders, render, segment_languages, segments, without_placeholders
 
@@ -26,6 +27,7 @@ __all__ = [
     "estimate_seconds",
     "features",
     "heard_until",
+    "known_values",
     "prompt_seconds",
     "rate",
     "routes",
@@ -87,12 +89,18 @@ def features(text: str) -> tuple[int, int, int, int]:
     return len(CJK.findall(text)), len(LATIN.findall(text)), len(DIGIT.findall(text)), pauses + len(SWITCH.findall(text))
 
 
-def _spoken(lang: str, part: str) -> str:
-    """A part of a prompt with each run-time value replaced by a typical value, as the estimate reads it."""
+Known = Mapping[str, str]  # a run-time value's longest known words in one language ({closed_reason}: its longest reason)
+
+
+def _spoken(lang: str, part: str, known: Known | None = None) -> str:
+    """A part of a prompt with each run-time value replaced by its longest known words, else a typical value."""
     out, at = [], 0
     for match in placeholders(part):
         out.append(render(part[at : match.start()], {}))
-        out.append(DIGITS_VALUE if match.group(2) == "digits" else WORDS_VALUE.get(_primary(lang), WORDS_VALUE[""]))
+        if known and match.group(1) in known and match.group(2) != "digits":
+            out.append(known[match.group(1)])
+        else:
+            out.append(DIGITS_VALUE if match.group(2) == "digits" else WORDS_VALUE.get(_primary(lang), WORDS_VALUE[""]))
         at = match.end()
     return "".join([*out, render(part[at:], {})])
 
@@ -104,10 +112,17 @@ def _utterance(lang: str, text: str) -> float:
     return r.cjk * cjk + r.latin * latin + r.digit * digits + r.pause * pauses + r.base
 
 
-def estimate_seconds(text: str, lang: str = "") -> float:
+def estimate_seconds(text: str, lang: str = "", known: Known | None = None) -> float:
     """How long a prompt written in `lang` takes to say, estimated from its text: each {LANG: …} segment with that
-    language's coefficients, a {x|digits} value as 8 digits, another value as a few words."""
-    return sum(_utterance(part_lang, _spoken(part_lang, part)) for part_lang, part in segments(lang, text) if part.strip())
+    language's coefficients, a {x|digits} value as 8 digits, a value with known words as the longest of them, another
+    value as a few words."""
+    return sum(_utterance(part_lang, _spoken(part_lang, part, known)) for part_lang, part in segments(lang, text) if part.strip())
+
+
+def known_values(menu: Menu, lang: str) -> dict[str, str]:
+    """The longest words each run-time value the menu itself fills can take in `lang` ({closed_reason})."""
+    reasons = [text.get(lang) for text in menu.schedule.reason_texts() if lang in text.by_lang]
+    return {CLOSED_REASON: max(reasons, key=lambda words: estimate_seconds(words, lang))} if reasons else {}
 
 
 def clauses(lang: str, text: str) -> list[tuple[str, str]]:
@@ -130,19 +145,19 @@ def _key_pattern(key: str) -> re.Pattern[str]:
     return re.compile(r"(?<![0-9])" + "".join(star if ch == "*" else re.escape(ch) for ch in key) + r"(?![0-9])", re.IGNORECASE)
 
 
-def heard_until(lang: str, text: str, key: str) -> float:
+def heard_until(lang: str, text: str, key: str, known: Known | None = None) -> float:
     """The share (0 to 1, estimated) of a prompt a caller hears before pressing `key`: up to the end of the first clause
     that names the key as a standalone digit (star: 星号/star); the whole prompt when none does."""
     parts = clauses(lang, text)
     pattern = _key_pattern(key)
     for i, (_, clause) in enumerate(parts):
         if pattern.search(without_placeholders(clause)):
-            whole = _estimate_parts(parts)
-            return min(1.0, _estimate_parts(parts[: i + 1]) / whole) if whole else 1.0
+            whole = _estimate_parts(parts, known)
+            return min(1.0, _estimate_parts(parts[: i + 1], known) / whole) if whole else 1.0
     return 1.0
 
 
-def _estimate_parts(parts: list[tuple[str, str]]) -> float:
+def _estimate_parts(parts: list[tuple[str, str]], known: Known | None = None) -> float:
     """Estimated seconds of consecutive (language, text) parts, one utterance per run of one language."""
     runs: list[tuple[str, str]] = []
     for part_lang, text in parts:
@@ -150,10 +165,10 @@ def _estimate_parts(parts: list[tuple[str, str]]) -> float:
             runs[-1] = (part_lang, runs[-1][1] + text)
         else:
             runs.append((part_lang, text))
-    return sum(_utterance(part_lang, _spoken(part_lang, text)) for part_lang, text in runs)
+    return sum(_utterance(part_lang, _spoken(part_lang, text, known)) for part_lang, text in runs)
 
 
-def prompt_seconds(lang: str, text: str, durations: Durations | None = None) -> tuple[float, bool]:
+def prompt_seconds(lang: str, text: str, durations: Durations | None = None, known: Known | None = None) -> tuple[float, bool]:
     """(seconds, estimated) of one prompt: its rendered audio (a prompt with values or segments: its rendered
     pieces), else the estimate; estimated too when a run-time value is part of it."""
     if durations is not None:
@@ -168,11 +183,13 @@ def prompt_seconds(lang: str, text: str, durations: Durations | None = None) -> 
                     seconds = durations(piece_lang, content)
                     complete = complete and seconds is not None
                     total += seconds or 0.0
+                elif kind == "value" and known and content in known:  # rendered ahead as a piece of its own
+                    total += durations(piece_lang, known[content]) or estimate_seconds(known[content], piece_lang)
                 else:
                     total += estimate_seconds("{x|digits}" if kind == "digits" else "{x}", piece_lang)
             if complete:
                 return total, bool(placeholders(text))
-    return estimate_seconds(text, lang), True
+    return estimate_seconds(text, lang, known), True
 
 
 @dataclass(frozen=True)
@@ -205,15 +222,15 @@ def _step(node: str, label: str) -> str:
 KEY = re.compile(r"[0-9*]+")
 
 
-def step_seconds(node: Node, label: str, lang: str, durations: Durations | None) -> tuple[float, bool]:
+def step_seconds(node: Node, label: str, lang: str, durations: Durations | None, known: Known | None = None) -> tuple[float, bool]:
     """(seconds, estimated) a caller hears at `node` before leaving it by `label`: a menu up to the key pressed."""
     heard = node.heard()
     if heard is None or not heard.get(lang).strip():
         return 0.0, False
     text = heard.get(lang)
-    seconds, estimated = prompt_seconds(lang, text, durations)
+    seconds, estimated = prompt_seconds(lang, text, durations, known)
     if node.is_menu and KEY.fullmatch(label):
-        seconds *= heard_until(lang, text, label)
+        seconds *= heard_until(lang, text, label, known)
     return seconds, estimated
 
 
@@ -228,6 +245,7 @@ def routes(menu: Menu, lang: str | None = None, durations: Durations | None = No
     lang = lang or menu.default_language
     if menu.start not in menu.nodes:  # a start that is no node: no route (the loader says why)
         return []
+    known = known_values(menu, lang)
     start: _State = (menu.start, "")
     best: dict[_State, float] = {start: 0.0}
     came: dict[_State, tuple[_State, str, bool]] = {}
@@ -242,7 +260,7 @@ def routes(menu: Menu, lang: str | None = None, durations: Durations | None = No
         for label, target in node.moves():
             if target not in menu.nodes or target == BACK or (label in HOURS and line and HOURS[label] != line):
                 continue
-            step, est = step_seconds(node, label, lang, durations)
+            step, est = step_seconds(node, label, lang, durations, known)
             nxt: _State = (target, HOURS.get(label, line))
             if seconds + step < best.get(nxt, float("inf")):
                 best[nxt] = seconds + step

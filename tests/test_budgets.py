@@ -10,7 +10,7 @@ from ivr.errors import Problem
 from ivr.ir import Budgets
 from ivr.loading.menu_loader import check_menu, load_menu
 from tests.menu_variants import BASELINE, variant
-from tests.workspace import run_ivr
+from tests.workspace import copy_workspace, run_ivr
 
 SETTINGS = BASELINE.split("\nnodes:\n", 1)[0]
 EN_MENU = "We will tell you about each of our services, how to use them and where to find help online, so please listen."
@@ -200,3 +200,18 @@ def test_a_greeting_the_same_in_hours_and_after_is_reported_once(tmp_path: Path)
     greetings = [p.message for p in _budget_warnings(path) if "greeting" in p.message]
     assert [m.split(":", 1)[0] for m in greetings] == ["en-US", "zh-CN"]
     assert all("whether open or closed before the caller can act at 'm1'" in m for m in greetings)
+
+
+def test_a_closed_reason_is_measured_as_its_longest_reason(tmp_path: Path) -> None:
+    """{closed_reason} counts as the longest reason the schedule can give: a long holiday reason breaks the closed
+    prompt's budget, which a few-words guess would miss."""
+    workspace_menu = copy_workspace(tmp_path)
+    text = workspace_menu.read_text(encoding="utf-8")
+    assert "{closed_reason}" in text
+    assert not [p for p in check_menu(workspace_menu) if p.severity == "warning"]
+    long_reason = "今天是公司年度系统维护日，人工电话服务全天暂停，我们的工程师正在对热线系统进行全面的检查和升级，给您带来不便，敬请谅解。"
+    short = "      holiday: {zh-CN: 今天是节假日，热线休息。"
+    assert short in text
+    workspace_menu.write_text(text.replace(short, f"      holiday: {{zh-CN: {long_reason}", 1), encoding="utf-8")
+    warnings = [p.message for p in check_menu(workspace_menu) if p.severity == "warning"]
+    assert any(m.startswith("zh-CN: prompt 'closed' takes") for m in warnings), warnings

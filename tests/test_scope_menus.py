@@ -106,3 +106,21 @@ def test_a_next_page_prompt_without_a_next_page_is_an_error(workspace: Path) -> 
     with pytest.raises(DefinitionError) as info:
         load_menu(path)
     assert any("'more'" in p.message and "channel_phone" in p.message for p in info.value.problems)
+
+
+def test_a_category_too_long_for_one_menu_is_an_error_not_a_crash(workspace: Path) -> None:
+    """Without pages, eight software and the terms do not fit the keys 1-8 left beside the language key: a located error."""
+    menu_path = workspace / "menus" / "volcengine.yaml"
+    text = menu_path.read_text(encoding="utf-8")
+    start = text.index("  scope_menu:")
+    block = text[start : text.index("  scope_covered:")]
+    lean = block.replace("    per_page: 3\n", "", 1)
+    lean = lean[: lean.index("    more:\n")] + lean[lean.index("    terms: ") :]
+    menu_path.write_text(text.replace(block, lean), encoding="utf-8")
+    path = workspace / "scope" / "third_party.yaml"
+    extra = EXTRA_SOFTWARE + EXTRA_SOFTWARE.replace('"redis"', '"memcached"').replace("Redis", "Memcached")
+    marker = '  - id: "security_policy_tools"'
+    path.write_text(path.read_text(encoding="utf-8").replace(marker, extra + marker), encoding="utf-8")
+    with pytest.raises(DefinitionError) as info:
+        load_menu(menu_path)
+    assert any("'system_tools' has 8 entries and the terms" in p.message for p in info.value.problems)

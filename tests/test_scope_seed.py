@@ -249,7 +249,7 @@ def test_response_table_rows_agree_with_their_channels() -> None:
         assert availability and minutes, row
         assert channel["availability"] == availability.group()
         assert int(channel["first_response_minutes"]) == int(minutes.group(1))
-        assert channel["response"]["zh-CN"] == row["response"]
+        assert "response" not in channel, "the table's '10min' is written for reading: callers hear the minutes in words"
 
 
 def test_channel_descriptions_are_the_seed_paragraphs() -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "LOOP_LIMIT",
     "MENU_FILE",
     "OVERRIDE",
+    "OVERRIDE_HOURS",
     "QUEUE",
     "REASONS",
     "SETTINGS",
@@ -61,13 +62,16 @@ REASONS = Section(
     ),
 )
 
+# An override's hours, written as opening hours are anywhere (read by the hours reader, schema in $defs.windows).
+OVERRIDE_HOURS = Word("hours", "Opening hours that day: 'HH:MM-HH:MM', a list of them, or 'closed'.", default="closed")
+
 # A dated override written as a mapping, to give its reason (the plain form is its `hours` alone).
 OVERRIDE = Section(
     "override 'DATE'",
     "Override",
     "One date's hours and why the line is closed that day.",
     (
-        Word("hours", "Opening hours that day: 'HH:MM-HH:MM', a list of them, or 'closed'.", default="closed"),
+        OVERRIDE_HOURS,
         Localised("reason", "Said as {closed_reason} while the line is closed that day (default: reasons.holiday on a closed day)."),
     ),
 )

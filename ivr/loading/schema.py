@@ -18,7 +18,7 @@ import json
 
 from ivr.format import Field, MapOf, Nested, NodeType, Section, Word
 from ivr.format.fields import LANGUAGE_TAG, NODE_NAME, TARGET, Schema, digits_pattern
-from ivr.format.settings import SETTINGS, WINDOWS
+from ivr.format.settings import OVERRIDE_HOURS, SETTINGS, WINDOWS
 from ivr.nodes import NODE_TYPES
 
 __all__ = ["LANGUAGE_TAG", "SCHEMA_ID", "digits_pattern", "menu_schema", "schema_text"]
@@ -45,6 +45,8 @@ def _field(f: Field) -> Schema:
     if isinstance(f, Nested):
         assert f.section is not None
         return _section(f.section)
+    if f is WINDOWS or f is OVERRIDE_HOURS:
+        return {"$ref": "#/$defs/windows", "description": f.doc}
     if isinstance(f, MapOf):
         schema: Schema = {"description": f.doc, "type": "object"}
         if f.key_pattern:

@@ -195,11 +195,17 @@ def read_schedule(r: Reader, settings: YMap, fields: FieldReader, languages: tup
         if name != "special_hours":  # that one is a template for each such day, its {hours} the day's own
             reasons[name] = _as_said(r, given[name], where, name, said) if name in given else default(name)
     special = given.get("special_hours") or default("special_hours")
-    override_reasons = {when: _as_said(r, text, at, "reason", said) for when, (text, at) in reasons_of_day.items()}
+    before = len(r.problems)
+    _as_said(r, special, {"special_hours": m.loc, **where}, "special_hours", said)  # checked once, override or not
+    special_ok = len(r.problems) == before
+
+    def on_the_day(when: date) -> HoursSpeaker:  # {hours} in a day's reason: that day's own hours, if it has any
+        return _day_speaker(overrides[when], tz) if overrides[when] else said
+
+    override_reasons = {when: _as_said(r, text, at, "reason", on_the_day(when)) for when, (text, at) in reasons_of_day.items()}
     for when, windows in overrides.items():
-        if windows and when not in override_reasons:
-            at = {"special_hours": m.loc, **where}
-            override_reasons[when] = _as_said(r, special, at, "special_hours", _day_speaker(windows, tz))
+        if windows and when not in override_reasons and special_ok:
+            override_reasons[when] = _as_said(r, special, {"special_hours": m.loc}, "special_hours", on_the_day(when))
     return replace(schedule, reasons=reasons, override_reasons=override_reasons)
 
 

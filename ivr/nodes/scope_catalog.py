@@ -59,14 +59,22 @@ def build(b: Build) -> list[Node]:
             values = {"name": software.name, "category": category.name}
             values |= {"supported": _examples(software.supported, b.languages), "unsupported": _examples(software.unsupported, b.languages)}
             nodes.append(AnnounceNode(sw_id, b.location, fill(b, detail, values, "software"), BACK))
+        room = page_size - (1 if terms and more is None else 0)  # the last page keeps a key for the terms
+        if more is None and len(entries) > room:
+            what = f"{len(entries)} entries" + (" and the terms" if terms else "")
+            b.error(
+                None,
+                f"scope_catalog node {b.node_id!r}: category {category.id!r} has {what}; a menu offers {len(keys)} "
+                "(give per_page and more to say it a page at a time)",
+            )
+            entries = entries[:room]
         pages = [entries[n : n + page_size] for n in range(0, len(entries), page_size)] or [[]]
         page_ids = [cat_id, *(f"{cat_id}.page{n}" for n in range(2, len(pages) + 1))]
         for n, page in enumerate(pages):
             options = {key: sw_id for key, (sw_id, _) in zip(keys, page, strict=False)}
             parts = [fill(b, heading, {"name": category.name}, "category")] if n == 0 else []
             parts += [choose(key, name) for key, (_, name) in zip(keys, page, strict=False)]
-            if n < len(pages) - 1:
-                assert more is not None
+            if n < len(pages) - 1 and more is not None:
                 next_key = keys[len(page)]
                 options[next_key] = page_ids[n + 1]
                 parts.append(fill(b, more, {"key": Text(dict.fromkeys(b.languages, next_key))}, "more"))

@@ -28,9 +28,9 @@ def build(b: Build) -> list[Node]:
         if scope is not None and channel_id:
             b.error("channel", f"unknown scope channel {channel_id!r}; known: {', '.join(sorted(scope.channels))}")
         pages = [b.blank() for _ in pages]
-    if len(pages) > 1 and "more" not in v:
+    if len(pages) > 1 and "more" not in b.where:  # (a `more` written wrong is reported as such already)
         b.error(fields[1], f"scope_channel node {b.node_id!r} has more than one page but no 'more' saying how to hear the next")
-    if "more" in v and len(pages) == 1:
+    if "more" in v and not {"then", "last"} & set(b.where):  # (a `then` written wrong is reported as such already)
         b.error("more", f"scope_channel node {b.node_id!r} says how to hear a next page ('more') but has none ('then')")
     if "last" in v and "then" not in v:
         b.error("last", f"scope_channel node {b.node_id!r} has a 'last' page but no 'then' page before it")
