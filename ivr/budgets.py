@@ -72,6 +72,7 @@ class _Greeting(NamedTuple):
 def _greetings(menu: Menu, lang: str, durations: Durations | None) -> list[_Greeting]:
     """The longest way from the start to the first node that waits, for each state of the line (once when the same)."""
     found: list[_Greeting] = []
+    known = known_values(menu, lang)
     todo: deque[tuple[str, str, float, bool, tuple[str, ...]]] = deque([(menu.start, "", 0.0, False, ())])
     seen: set[tuple[str, str]] = set()
     while todo:
@@ -88,7 +89,7 @@ def _greetings(menu: Menu, lang: str, durations: Durations | None) -> list[_Gree
         for label, target in node.moves():
             if target not in menu.nodes or target == BACK or (label in HOURS and line and HOURS[label] != line):
                 continue
-            step, est = step_seconds(node, label, lang, durations, known_values(menu, lang))
+            step, est = step_seconds(node, label, lang, durations, known)
             todo.append((target, HOURS.get(label, line), seconds + step, estimated or est, (*trail, nid) if step else trail))
     worst: dict[str, _Greeting] = {}
     for greeting in found:

@@ -9,14 +9,14 @@ generation) asks the node, never its class.
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ivr.hours import Schedule
 from ivr.text import Text
 
-__all__ = ["BACK", "RETRY", "Budgets", "Location", "LoopLimit", "Menu", "Node", "Queue", "Retry", "Voice", "current_menus"]
+__all__ = ["BACK", "RETRY", "Budgets", "Location", "LoopLimit", "Menu", "Node", "Queue", "Retry", "Voice", "current_menus", "reachable"]
 
 BACK = "back"  # a target that returns to the previous menu
 RETRY = "retry"  # a target that dials again the transfer whose failure led here
@@ -198,6 +198,25 @@ class Menu:
         """Every language of the menu, `lang` (else the default) first: for words said before the caller chose."""
         first = lang if lang in self.languages else self.default_language
         return [first, *(other for other in self.languages if other != first)]
+
+
+def reachable(
+    nodes: Mapping[str, Node],
+    starts: Iterable[str],
+    through: Callable[[Node], bool] = lambda node: True,
+    ways: Callable[[Node], Iterable[str]] = lambda node: node.edges().values(),
+) -> set[str]:
+    """The nodes a call can reach from `starts` by `ways` (default: every edge), going on only from nodes `through` accepts."""
+    found: set[str] = set()
+    todo = deque(s for s in starts if s in nodes)
+    while todo:
+        nid = todo.popleft()
+        if nid in found:
+            continue
+        found.add(nid)
+        if through(nodes[nid]):
+            todo.extend(t for t in ways(nodes[nid]) if t in nodes)
+    return found
 
 
 def current_menus(nodes: Mapping[str, Node]) -> dict[str, set[str]]:

@@ -12,7 +12,7 @@ from ivr.hotline import engine_for
 from ivr.loading.menu_loader import check_menu, load_menu
 from ivr.store.tickets import TicketStore
 from tests.conftest import IN_HOURS, Call, Caller
-from tests.menu_variants import variant
+from tests.menu_variants import settings, variant
 from tests.webhooks import make_hotline, said
 from tests.workspace import run_ivr
 
@@ -24,42 +24,16 @@ STATUS = "订单状态：已支付。"
 ORDERS = "order_id,status_zh-CN,status_en-US\n202611280001,已支付,paid\n"
 
 # An order entry of 6 to 12 digits with its own complaints for wrong lengths and a read-back of the entry.
-MENU = """menu:
-  id: entries
-  languages: [zh-CN, en-US]
-  start: order_entry
-  data:
-    orders: orders.csv
-  hours:
-    timezone: Asia/Shanghai
-    weekly:
-      daily: "09:00-21:00"
-    overrides: {}
-    force: auto
-  defaults:
-    max_invalid: 3
-    max_no_input: 3
-    timeout: 6
-    invalid:
-      zh-CN: 抱歉，您的输入有误。
-      en-US: Sorry, that is not a valid choice.
-    no_input:
-      zh-CN: 抱歉，我们没有收到您的按键。
-      en-US: Sorry, we did not receive your selection.
-    on_max_failures: agent
-    on_transfer_failure: goodbye
-  loop_limit:
-    max_steps: 40
-    goto: goodbye
-  on_error: goodbye
-  apology:
-    zh-CN: 抱歉，系统暂时出现问题。
-    en-US: We are sorry, something went wrong on our side.
-  fallback_queue: general
-  queues:
-    general: {description: after-sales agents, address: "sip:general@pbx.example.test"}
-
-nodes:
+MENU = (
+    settings(
+        "entries",
+        "order_entry",
+        on_max_failures="agent",
+        on_transfer_failure="goodbye",
+        queues='    general: {description: after-sales agents, address: "sip:general@pbx.example.test"}\n',
+        data="  data:\n    orders: orders.csv\n",
+    )
+    + """nodes:
   order_entry:
     type: input
     say:
@@ -104,6 +78,7 @@ nodes:
       zh-CN: 感谢您的来电，再见。
       en-US: Thank you for calling. Goodbye.
 """
+)
 
 
 def write_menu(folder: Path, *changes: tuple[str, str]) -> Path:

@@ -22,7 +22,7 @@ from ivr.engine.engine import Engine, Step
 from ivr.engine.events import CallerHangup, Entry, Event, RecordingDone, TransferResult
 from ivr.engine.snapshot import CallSnapshot
 from ivr.hotline import engine_for
-from ivr.ir import Menu
+from ivr.ir import Menu, reachable
 from ivr.loading.menu_loader import load_menu
 from ivr.nodes import HangupNode, InputNode, MenuNode, RecordNode, TransferNode
 from ivr.simulator import SimulatedCall
@@ -115,22 +115,15 @@ def check_action(menu: Menu, action: Action) -> None:
 def check_waiting(menu: Menu, snapshot: CallSnapshot, last: Action) -> None:
     """A call not ended waits for exactly what its node asks for: keys, a transfer result or a recording."""
     node = menu.nodes[snapshot.node]
-    expected = {MenuNode: Gather, InputNode: Gather, TransferNode: Transfer, RecordNode: Record}.get(type(node))
+    waits_with = {MenuNode: Gather, InputNode: Gather, TransferNode: Transfer, RecordNode: Record}
+    expected = next((action for kind, action in waits_with.items() if isinstance(node, kind)), None)  # pages are menus too
     assert isinstance(last, WAITS), f"call at {snapshot.node} not ended but its step ends with {last}"
     assert type(last) is expected and last.node == snapshot.node, f"node {snapshot.node} ({type(node).__name__}) waits with {last}"
 
 
 def _unattended_from(menu: Menu, start: str) -> set[str]:
     """The nodes a call reaches from `start` without the caller."""
-    seen: set[str] = set()
-    todo = [start]
-    while todo:
-        nid = todo.pop()
-        if nid in seen or nid not in menu.nodes:
-            continue
-        seen.add(nid)
-        todo.extend(menu.nodes[nid].unattended())
-    return seen
+    return reachable(menu.nodes, [start], ways=lambda node: node.unattended())
 
 
 class ErrorLog(logging.Handler):

@@ -18,6 +18,7 @@ from ivr.hotline import engine_for
 from ivr.loading.menu_loader import check_menu, load_menu
 from ivr.store.tickets import TicketStore, sqlite_url
 from tests.conftest import AFTER_HOURS, IN_HOURS, Call, Caller
+from tests.menu_variants import settings
 from tests.webhooks import QUEUES, make_hotline, said
 from tests.workspace import run_ivr
 
@@ -29,41 +30,16 @@ FAILURE_MENU = "需要回电请按1"
 # A small hotline wired the way the shipped menu will be: a failed transfer asks (1 callback, 2 message, 0 try
 # again); a callback for a caller whose number cannot be called back becomes an offer to leave a message; an empty
 # message goes on to the callback, and an empty message with no number ends the call.
-MENU = """menu:
-  id: promises
-  languages: [zh-CN, en-US]
-  start: welcome
-  hours:
-    timezone: Asia/Shanghai
-    weekly:
-      daily: "09:00-21:00"
-    overrides: {}
-    force: auto
-  defaults:
-    max_invalid: 3
-    max_no_input: 3
-    timeout: 6
-    invalid:
-      zh-CN: 抱歉，您的输入有误。
-      en-US: Sorry, that is not a valid choice.
-    no_input:
-      zh-CN: 抱歉，我们没有收到您的按键。
-      en-US: Sorry, we did not receive your selection.
-    on_max_failures: callback_ticket
-    on_transfer_failure: agents_unavailable
-  loop_limit:
-    max_steps: 40
-    goto: goodbye
-  on_error: goodbye
-  apology:
-    zh-CN: 抱歉，系统暂时出现问题。
-    en-US: We are sorry, something went wrong on our side.
-  fallback_queue: general
-  queues:
-    general: {description: after-sales agents, address: "sip:general@pbx.example.test"}
-    orders: {description: order team, address: "sip:orders@pbx.example.test"}
-
-nodes:
+MENU = (
+    settings(
+        "promises",
+        "welcome",
+        on_max_failures="callback_ticket",
+        on_transfer_failure="agents_unavailable",
+        queues='    general: {description: after-sales agents, address: "sip:general@pbx.example.test"}\n'
+        '    orders: {description: order team, address: "sip:orders@pbx.example.test"}\n',
+    )
+    + """nodes:
   welcome:
     type: announce
     say:
@@ -167,6 +143,7 @@ nodes:
       zh-CN: 感谢您的来电，再见。
       en-US: Thank you for calling. Goodbye.
 """
+)
 
 
 def write_menu(folder: Path, *changes: tuple[str, str]) -> Path:

@@ -19,10 +19,10 @@ from ivr.actions import REGISTRY
 from ivr.config import Settings
 from ivr.engine.actions import Gather
 from ivr.hotline import data_texts
-from ivr.nodes.scope_fill import speak_daily
 from ivr.qa.generate import branch_times
 from ivr.qa.runner import qa_hotline
 from ivr.simulator import SimulatedCall
+from ivr.spoken_time import spoken_daily
 from tests.conftest import SHIPPED_MENU
 from tests.test_scope_seed import seed
 
@@ -121,7 +121,7 @@ def test_channel_table_rows_are_heard(row: int) -> None:
     minutes = re.fullmatch(r"(\d+)min", response)
     assert around and minutes, (hours, response)
     names = re.split(r"[-/]", channel)
-    said_hours = speak_daily("00:00-24:00", "Asia/Shanghai", LANG) if around.group(1) == "24" else around.group(1)
+    said_hours = spoken_daily("00:00-24:00", "Asia/Shanghai", LANG) if around.group(1) == "24" else around.group(1)
     assert_heard_together(*names, said_hours, f"{minutes.group(1)}分钟")
 
 
@@ -142,7 +142,7 @@ def test_hotline_paragraph_is_heard() -> None:
     best = re.search(r"如果您遇到的是(.+?)等相关问题", paragraph)
     assert hours and number and quick and best
     spoken_number = " ".join(number.group(1).replace("-", ""))
-    assert_heard_together(speak_daily(hours.group(1), "Asia/Shanghai", LANG), quick.group(0), *_split_list(best.group(1)))
+    assert_heard_together(spoken_daily(hours.group(1), "Asia/Shanghai", LANG), quick.group(0), *_split_list(best.group(1)))
     assert_heard_together(spoken_number, f"转 {number.group(2)}")
 
 

@@ -7,7 +7,7 @@ transitions (`Node.compile`) through a `MachineBuilder`.
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +19,7 @@ from ivr.engine.actions import Action, Say
 from ivr.engine.coverage import Edge
 from ivr.engine.services import ActionResult
 from ivr.engine.snapshot import CallSnapshot
-from ivr.ir import BACK, RETRY, Menu, Node, current_menus
+from ivr.ir import BACK, RETRY, Menu, Node, current_menus, reachable
 from ivr.text import Text
 
 __all__ = [
@@ -155,17 +155,10 @@ def failed_transfers(nodes: Mapping[str, Node]) -> dict[str, set[str]]:
     # so a menu the back key returns to leads to it only through a transfer, or lies on one of these paths already.
     result: dict[str, set[str]] = defaultdict(set)
     for tid, transfer in nodes.items():
-        if not dials(transfer):
-            continue
-        todo = deque(transfer.edges().values())
-        seen: set[str] = set()
-        while todo:
-            nid = todo.popleft()
-            if nid in seen or nid not in nodes or dials(nodes[nid]):
-                continue
-            seen.add(nid)
-            result[nid].add(tid)
-            todo.extend(nodes[nid].edges().values())
+        if dials(transfer):
+            for nid in reachable(nodes, transfer.edges().values(), through=lambda node: not dials(node)):
+                if not dials(nodes[nid]):
+                    result[nid].add(tid)
     return result
 
 

@@ -6,11 +6,10 @@ Everything walks nodes in file order, so the same menu always gives the same rep
 from __future__ import annotations
 
 import difflib
-from collections import deque
 from collections.abc import Iterable, Mapping
 
 from ivr.errors import Problem
-from ivr.ir import BACK, Location, Node, current_menus
+from ivr.ir import BACK, Location, Node, current_menus, reachable
 
 Ref = tuple[str, str, str, Location]
 
@@ -46,13 +45,7 @@ def check_graph(nodes: Mapping[str, Node], roots: Iterable[str]) -> list[Problem
         loc = node.location
         problems.append(Problem(loc.file, loc.line, loc.column, message, node.id))
 
-    reached: set[str] = set()
-    todo = deque(r for r in roots if r in nodes)
-    while todo:
-        current = todo.popleft()
-        if current not in reached:
-            reached.add(current)
-            todo.extend(t for t in nodes[current].edges().values() if t in nodes)
+    reached = reachable(nodes, roots)
     for node_id, node in nodes.items():
         if node_id not in reached:
             report(node, "unreachable: no key, target or setting leads here")
@@ -119,23 +112,14 @@ def check_ends_without_waiting(nodes: Mapping[str, Node], start: str, loc: Locat
 
     Branches (hours) and transfers (a person in hours, and when nobody answers, on) are followed on every edge;
     a node that waits for the caller fails the check."""
-    seen: set[str] = set()
-    todo = [start]
-    while todo:
-        current = todo.pop()
-        node = nodes.get(current)
-        if current in seen:
-            continue  # reached another way (loops without the caller are refused by their own check)
-        if node is None:
-            break
-        seen.add(current)
-        if node.final:
-            continue
-        ways_on = node.unattended()
-        if node.takes_entries or not ways_on or (node.waits and not node.ends_call):
-            break
-        todo.extend(ways_on)
-    else:
+
+    def stuck(node: Node) -> bool:  # waits for the caller, or has no way on of its own
+        return not node.final and (node.takes_entries or not node.unattended() or (node.waits and not node.ends_call))
+
+    ways = reachable(nodes, [start], through=lambda node: not node.final, ways=lambda node: node.unattended())
+    blocked = [start] if start not in nodes else sorted(nid for nid in ways if stuck(nodes[nid]))
+    if not blocked:
         return []
+    current = blocked[0]
     message = f"{what} must lead straight to a hangup without waiting for the caller (it reaches {current!r})"
     return [Problem(loc.file, loc.line, loc.column, message)]

@@ -23,7 +23,7 @@ from ivr.effort import Durations
 from ivr.engine.fsm import dials, failed_transfers
 from ivr.errors import DefinitionError, Problem
 from ivr.format.settings import SETTINGS
-from ivr.ir import BACK, RETRY, Location, Menu, Node, Retry
+from ivr.ir import BACK, RETRY, Location, Menu, Node, Retry, reachable
 from ivr.loading.checks import check_back_targets, check_ends_without_waiting, check_graph, check_references
 from ivr.loading.fields import FieldReader, Ref
 from ivr.loading.lint import DEFAULT_MAX_DEPTH, lint_menu
@@ -45,9 +45,8 @@ from ivr.loading.settings import (
 from ivr.loading.yamltree import Sources, YMap, YNode, YScalar, YSeq, parse_file
 from ivr.nodes import NODE_TYPES
 from ivr.nodes.record import RecordNode
-from ivr.nodes.scope_fill import speak_daily
 from ivr.scope import Scope
-from ivr.spoken_time import spoken_hours
+from ivr.spoken_time import spoken_daily, spoken_hours
 from ivr.text import Text
 
 __all__ = ["ALL_BUILDERS", "LANG", "check_menu", "load_menu"]
@@ -145,7 +144,7 @@ def _load(path: Path, action_names: set[str], files: Sources) -> tuple[Menu | No
     scope, scope_files = _scope(r, settings, base, read, languages, files)
     # When scope/ is set but broken, its own errors say why: prompts do not also call each fact unknown.
     scope_broken = scope is None and len(problems) > before
-    scope_values = scope.values(speak_daily) if scope else None if scope_broken else {}
+    scope_values = scope.values(spoken_daily) if scope else None if scope_broken else {}
     refs: list[Ref] = []
     recorded: dict[tuple[str, str], str] = {}  # (lang, text) -> a prerecorded WAV to play instead of speech
     said_hours: HoursSpeaker | None = None  # menu.hours as said, for {hours}, once the hours are read
@@ -300,14 +299,7 @@ def _check_retry_targets(refs: list[Ref], nodes: Mapping[str, Node], roots: list
     """`retry` dials again the transfer that failed: only a caller's choice after a transfer's failure can use it."""
     before = failed_transfers(nodes)
     # Where a call can be without any transfer having failed: from the roots, never past a transfer.
-    unfailed: set[str] = set()
-    todo = deque(r for r in roots if r in nodes)
-    while todo:
-        nid = todo.popleft()
-        if nid not in unfailed:
-            unfailed.add(nid)
-            if not dials(nodes[nid]):
-                todo.extend(t for t in nodes[nid].edges().values() if t in nodes)
+    unfailed = reachable(nodes, roots, through=lambda node: not dials(node))
     problems = []
     for _, _, node, loc in refs:
         if not node:

@@ -45,9 +45,4 @@ def need_scope(b: Build) -> Scope | None:
 
 def channel_values(b: Build, channel: Channel) -> dict[str, Text]:
     """Every fact of a channel as spoken words, for `{field}` templates."""
-    return channel.spoken(b.languages, speak_daily)
-
-
-def speak_daily(daily: str, timezone: str, lang: str) -> str:
-    """Daily hours as a caller hears them (every day, in the channel's time zone)."""
-    return spoken_daily(daily, timezone, lang)
+    return channel.spoken(b.languages, spoken_daily)
