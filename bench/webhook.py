@@ -11,6 +11,7 @@ menu's loop limit, then hangs up and calls again.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import http.client
 import os
 import random
@@ -73,7 +74,7 @@ class Load:
         call = 0
         while True:
             call += 1
-            sid = f"CAbench{n:03d}{call:06d}{os.getpid()}"
+            sid = "CA" + hashlib.sha256(f"bench {n} {call} {os.getpid()}".encode()).hexdigest()[:32]  # Twilio's form
             if self.real_calls:
                 post(self.host, self.port, "/voice/incoming", {"CallSid": sid, "From": "+861"}, self.url)
             for seq in range(1, STEPS_PER_CALL + 1):
@@ -105,7 +106,8 @@ def floor_server(workers: int, tmp: Path) -> tuple[subprocess.Popen[bytes], str]
     port = free_port()
     gunicorn = Path(sys.executable).with_name("gunicorn")
     process = subprocess.Popen(
-        [str(gunicorn), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--worker-class", "sync", "bench.floor_app:app"],
+        # The same worker model `ivr serve` runs: threaded workers, 8 threads each.
+        [str(gunicorn), "-w", str(workers), "-b", f"127.0.0.1:{port}", "-k", "gthread", "--threads", "8", "bench.floor_app:app"],
         cwd=ROOT,
         stdout=(tmp / "floor.log").open("wb"),
         stderr=subprocess.STDOUT,

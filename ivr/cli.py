@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from ivr.config import DEFAULT_MENU, Settings
 from ivr.effort import Durations
-from ivr.errors import ConfigError, DefinitionError, IvrError
+from ivr.errors import ConfigError, DefinitionError, IvrError, ServiceError
 from ivr.hours import YEARS
 from ivr.loading.menu_loader import check_menu
 
@@ -259,8 +259,29 @@ def cmd_menu_rollback(args: argparse.Namespace) -> int:
 
 
 def cmd_tickets_list(args: argparse.Namespace) -> int:
-    """List stored tickets."""
+    """List stored tickets; what callers supplied is printed with control and format characters escaped."""
+    import unicodedata
+
     from ivr.store.tickets import TicketStore
+
+    # Control, format (bidi overrides), separator, surrogate, private and unassigned characters: they could move the
+    # cursor, recolour or rewrite the operator's terminal, or reorder what it shows. Chinese and other text prints as is.
+    hidden = ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+
+    def escape(ch: str) -> str:
+        code = ord(ch)
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+    def shown(text: str) -> str:
+        # A backslash is doubled, so the text "\\x1b" and an escaped ESC never look alike.
+        return "".join("\\\\" if ch == "\\" else escape(ch) if unicodedata.category(ch) in hidden else ch for ch in text)
+
+    def json_escape(ch: str) -> str:
+        code = ord(ch)
+        if code < 0x10000:
+            return f"\\u{code:04x}"
+        high, low = divmod(code - 0x10000, 0x400)
+        return f"\\u{0xD800 + high:04x}\\u{0xDC00 + low:04x}"
 
     settings = Settings.from_env().with_options(sqlite_path=args.db)
     store = TicketStore(settings.store_url())
@@ -269,21 +290,73 @@ def cmd_tickets_list(args: argparse.Namespace) -> int:
     finally:
         store.close()
     if args.json:
-        print(json.dumps([t.to_dict() for t in rows], ensure_ascii=False, indent=2))
+        text = json.dumps([t.to_dict() for t in rows], ensure_ascii=False, indent=2)
+        # json.dumps escapes C0 controls in strings, not DEL, C1 or format characters; outside strings there are none
+        # but the indentation's newlines. Escaped, the document still decodes to the same values.
+        print("".join(json_escape(ch) if ch != "\n" and unicodedata.category(ch) in hidden else ch for ch in text))
         return 0
     if not rows:
         print("no tickets")
     for t in rows:
-        print(f"{t.number}  {t.created_at:%Y-%m-%d %H:%M}Z  {t.category:<10} {t.caller:<16} {t.language}  {t.description}")
+        category, caller, language = shown(t.category), shown(t.caller), shown(t.language)
+        print(f"{shown(t.number)}  {t.created_at:%Y-%m-%d %H:%M}Z  {category:<10} {caller:<16} {language}  {shown(t.description)}")
     return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    """Bring the database's schema to this release's and say what was done."""
+    from ivr.store.migrate import upgrade_report
+
+    settings = Settings.from_env().with_options(sqlite_path=args.db)
+    print(upgrade_report(settings.store_url()))
+    return 0
+
+
+DRAIN_BUDGET = 600.0  # seconds an operator's drain may run; every statement within it has its own timeout
+
+
+def cmd_tickets_drain(args: argparse.Namespace) -> int:
+    """Store spooled tickets now (waiting for a background drainer that holds the folder); exit 1 while some still wait."""
+    from ivr.store import Store
+    from ivr.store.guard import budget
+    from ivr.store.spool import SpoolingTicketSink
+
+    settings = Settings.from_env().with_options(sqlite_path=args.db)
+    folder = Path(args.spool or (settings.spool_dir if not args.db else Path(args.db).parent / "spool"))
+    if not folder.is_dir():
+        print(f"no spool folder at {folder}: nothing waits")
+        return 0
+    try:
+        store = Store(settings.store_url(), statement_timeout=settings.db_timeout)
+    except ServiceError as exc:
+        waiting = sum(1 for p in folder.glob("*.json"))
+        print(f"ivr: the database cannot be reached ({exc}); {waiting} still waiting in {folder}", file=sys.stderr)
+        return 1
+    try:
+        with budget(DRAIN_BUDGET):  # each statement is bounded too: a hung database cannot hang the command
+            result = SpoolingTicketSink(store.tickets, folder, settings.number_reserve).drain_report(wait=True)
+    finally:
+        store.close()
+    print(f"stored {result.stored} spooled ticket(s); {result.waiting} still waiting; {result.set_aside} set aside (*.bad) in {folder}")
+    return 0 if result.waiting == 0 else 1
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the Twilio webhooks under gunicorn."""
     from ivr.serve import serve
 
-    serve(args.host, args.port, args.workers, args.threads)
+    serve(args.host, args.port, args.workers, args.threads, read_timeout=args.read_timeout)
     return 0
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds more than 0")
+    return value
 
 
 def cmd_qa_run(args: argparse.Namespace) -> int:
@@ -306,6 +379,7 @@ def cmd_qa_run(args: argparse.Namespace) -> int:
         url=args.url or "",
         auth_token=token,
         public_url=args.public_url or "",
+        account_sid=os.environ.get("TWILIO_ACCOUNT_SID", "").strip(),
         menu_override=Path(args.menu) if args.menu else None,
     )
     started = time.perf_counter()
@@ -385,7 +459,14 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     server.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     server.add_argument("--workers", type=_positive, default=2, help="worker processes (default 2)")
-    server.add_argument("--threads", type=_positive, default=1, help="threads per worker (default 1)")
+    server.add_argument("--threads", type=_positive, default=8, help="threads per worker (default 8)")
+    server.add_argument(
+        "--read-timeout",
+        type=_seconds,
+        default=5.0,
+        metavar="SECONDS",
+        help="close a client whose request has not fully arrived this long after its first byte (default 5)",
+    )
     server.set_defaults(func=cmd_serve)
 
     qa = _commands(sub.add_parser("qa", help="QA call flows"))
@@ -453,6 +534,15 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--limit", type=int, help="at most this many")
     listing.add_argument("--db", help="SQLite file (default: $IVR_SQLITE_PATH or var/ivr.sqlite3)")
     listing.set_defaults(func=cmd_tickets_list)
+    drain = tickets.add_parser("drain", help="move tickets spooled during a database outage into the database now")
+    drain.add_argument("--db", help="SQLite file (default: $IVR_SQLITE_PATH or var/ivr.sqlite3)")
+    drain.add_argument("--spool", help="spool folder (default: $IVR_SPOOL_DIR, else spool/ beside the SQLite file)")
+    drain.set_defaults(func=cmd_tickets_drain)
+
+    db = _commands(sub.add_parser("db", help="the database's schema"))
+    db_upgrade = db.add_parser("upgrade", help="bring the schema to this release's (`ivr serve` does it at start too)")
+    db_upgrade.add_argument("--db", help="SQLite file (default: $IVR_SQLITE_PATH or var/ivr.sqlite3)")
+    db_upgrade.set_defaults(func=cmd_db_upgrade)
     return parser
 
 

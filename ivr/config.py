@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -29,10 +30,17 @@ class Settings:
     hours_override: str | None = None  # "open" / "closed" force the line; None follows the schedule
     public_url: str = ""  # the base URL the carrier calls; signatures are checked against it
     twilio_auth_token: str = ""
+    twilio_account_sid: str = ""  # TWILIO_ACCOUNT_SID: when set, every webhook must carry this AccountSid
     skip_signature_check: bool = False  # local development only; announced loudly at start
     reload_interval: float = 1.0  # IVR_RELOAD_INTERVAL: seconds between checks for edited menu files (0: never)
     test_clock: bool = False  # IVR_TEST_CLOCK=1: signed requests may set the call's time, and responses carry a trace
     queue_addresses: Mapping[str, str] = field(default_factory=dict)  # IVR_QUEUE_<NAME>: number or SIP URI
+    # No wait on the database is unbounded. A caller hears an answer within about budget + a rendering,
+    # well inside Twilio's 15 s; past the budget the ticket spools and the call goes on.
+    request_budget: float = 3.0  # IVR_REQUEST_BUDGET: seconds of database work one webhook request may spend
+    db_timeout: float = 2.0  # IVR_DB_TIMEOUT: seconds any one use of a connection may take inside that budget
+    drain_interval: float = 1.0  # IVR_DRAIN_INTERVAL: seconds between background spool drains (0: only `ivr tickets drain`)
+    number_reserve: int = 5000  # IVR_NUMBER_RESERVE: ticket numbers each host keeps leased, for tickets during an outage
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -56,9 +64,14 @@ class Settings:
             hours_override=None if override == "auto" else override,
             public_url=env.get("IVR_PUBLIC_URL", "").rstrip("/"),
             twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
+            twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", "").strip(),
             skip_signature_check=_flag(env, "IVR_SKIP_SIGNATURE_CHECK"),
             test_clock=_flag(env, "IVR_TEST_CLOCK"),
             reload_interval=_seconds(env, "IVR_RELOAD_INTERVAL", 1.0),
+            request_budget=_seconds(env, "IVR_REQUEST_BUDGET", 3.0, positive=True),
+            db_timeout=_seconds(env, "IVR_DB_TIMEOUT", 2.0, positive=True),
+            drain_interval=_seconds(env, "IVR_DRAIN_INTERVAL", 1.0),
+            number_reserve=int(_seconds(env, "IVR_NUMBER_RESERVE", 5000, positive=True)),
             # Set but empty means "no address": ops can take a queue off the line without editing the menu.
             queue_addresses=queues,
         )
@@ -90,7 +103,7 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     raise ConfigError(f"{name} must be 1/true/yes or 0/false/no, not {value!r}")
 
 
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+def _seconds(env: Mapping[str, str], name: str, default: float, positive: bool = False) -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -98,6 +111,6 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number of seconds, not {raw!r}") from None
-    if value < 0:
-        raise ConfigError(f"{name} cannot be negative")
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        raise ConfigError(f"{name} must be a {'positive' if positive else 'non-negative'} finite number, not {raw!r}")
     return value

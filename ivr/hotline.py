@@ -25,6 +25,8 @@ from ivr.ir import Menu
 from ivr.library import MenuLibrary
 from ivr.loading.menu_loader import load_menu
 from ivr.store import Store
+from ivr.store.drainer import Drainer
+from ivr.store.guard import end_budget, start_budget
 from ivr.store.spool import SpoolingTicketSink
 from ivr.testmode import CLOCK_FIELD, LANG_FIELD, TRACE_HEADER
 
@@ -45,9 +47,11 @@ __all__ = [
     "Step",
     "VoiceSource",
     "data_texts",
+    "end_budget",
     "engine_for",
     "open_hotline",
     "queue_directory",
+    "start_budget",
 ]
 
 log = logging.getLogger(__name__)
@@ -94,6 +98,7 @@ class Hotline:
     menus: MenuLibrary
     clock: Clock
     audio: AudioIndex  # rendered prompts, for adapters that play them
+    drainer: Drainer | None = None
     _sources: dict[tuple[str, int | None], dict[str, VoiceSource]] = field(default_factory=dict, repr=False)
 
     @property
@@ -110,6 +115,8 @@ class Hotline:
         key = (menu.version, self.audio.generation)
         cached = self._sources.get(key)
         if cached is None:
+            if len(self._sources) >= 16:  # menu versions and audio builds come and go over a process's life
+                self._sources.clear()
             cached = self._sources[key] = voice_sources(menu, self.audio)
         return cached
 
@@ -117,15 +124,23 @@ class Hotline:
         """A prompt as rendered pieces to play (languages in `played`) and words to speak."""
         return assemble(say, self.audio, played)
 
-    def drain_spool(self) -> int:
-        """Move spooled tickets into the database; how many still wait (0 without a spool)."""
-        if isinstance(self.tickets, SpoolingTicketSink):
-            self.tickets.drain()
-            return len(self.tickets.pending())
-        return 0
+    @property
+    def spool(self) -> SpoolingTicketSink | None:
+        """The local spool tickets go through (None when they go straight to the database)."""
+        return self.tickets if isinstance(self.tickets, SpoolingTicketSink) else None
+
+    def start_background(self) -> None:
+        """Start draining the spool in the background (once per process; IVR_DRAIN_INTERVAL=0 leaves it to operators)."""
+        if self.drainer is None and self.spool is not None and self.settings.drain_interval > 0:
+            # A file younger than a request's budget may still be stored by the request that wrote it.
+            self.drainer = Drainer(self.spool, self.settings.drain_interval, settle=self.settings.request_budget + 1.0)
+        if self.drainer is not None:
+            self.drainer.start()
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Stop background work and release the database connections."""
+        if self.drainer is not None:
+            self.drainer.stop()
         self.store.close()
 
 
@@ -135,8 +150,8 @@ def open_hotline(settings: Settings, *, clock: Clock | None = None, reload: bool
     `reload=False` serves the menu as loaded (a console call, a QA run); `spool=False` writes tickets
     straight to the database (an in-memory one for QA).
     """
-    store = Store(settings.store_url())
-    tickets: TicketSink = SpoolingTicketSink(store.tickets, settings.spool_dir) if spool else store.tickets
+    store = Store(settings.store_url(), statement_timeout=settings.db_timeout)
+    tickets: TicketSink = SpoolingTicketSink(store.tickets, settings.spool_dir, settings.number_reserve) if spool else store.tickets
     menus = MenuLibrary(
         settings.menu_path,
         lambda menu: engine_for(menu, tickets, settings),

@@ -75,8 +75,17 @@ class MenuLibrary:
 
     def current(self) -> Engine:
         """The engine new calls get (after a reload check, at most once per interval)."""
-        if self.interval > 0 and time.monotonic() - self._checked >= self.interval:
-            self.refresh()
+        # One thread checks while the others go on serving the version in service (a check may ask the database).
+        if self.interval > 0 and time.monotonic() - self._checked >= self.interval and self.lock.acquire(blocking=False):
+            try:
+                if time.monotonic() - self._checked >= self.interval:
+                    self._refresh_locked()
+            finally:
+                self.lock.release()
+        return self.engines[self.current_version]
+
+    def in_service(self) -> Engine:
+        """The engine new calls get, without a reload check (which may ask the database): for the fallback path."""
         return self.engines[self.current_version]
 
     def _published(self, menu_id: str) -> str | None:
@@ -172,38 +181,42 @@ class MenuLibrary:
     def refresh(self) -> bool:
         """Follow the newest published version, else the files; True when a new version was taken into service."""
         with self.lock:
-            self._checked = time.monotonic()
-            current = self.engines[self.current_version].menu
-            published = self._published(current.id)
-            if published is not None:
-                self.source = "published"
-                return self._switch(published)
-            self.source = "file"
-            stamp = self._stamps(self._watched)
-            if stamp == self._stamp:
-                return False
-            self._stamp = stamp
-            try:
-                engine = self.build(load_menu(self.path))
-            except DefinitionError as exc:
-                self.error = str(exc)
-                log.error("menu edit refused, still serving the last good version:\n%s", exc)
-                return self._catch_up(current.id)
-            except OSError as exc:  # the file is being replaced right now; try again at the next check
-                self._stamp = ()
-                log.warning("menu reload postponed: %s", exc)
-                return False
-            self.error = None
-            self._watched = (engine.menu.source, *engine.menu.files)
-            version = engine.menu.version
-            if version == self.current_version:
-                return False
-            self._remember(engine.menu)
-            self._add(engine)
-            self.current_version = version
-            self.loaded_at = datetime.now(UTC)
-            log.info("menu version %s in service (%s)", version, self.path)
-            return True
+            return self._refresh_locked()
+
+    def _refresh_locked(self) -> bool:
+        """`refresh`, with the lock held."""
+        self._checked = time.monotonic()
+        current = self.engines[self.current_version].menu
+        published = self._published(current.id)
+        if published is not None:
+            self.source = "published"
+            return self._switch(published)
+        self.source = "file"
+        stamp = self._stamps(self._watched)
+        if stamp == self._stamp:
+            return False
+        self._stamp = stamp
+        try:
+            engine = self.build(load_menu(self.path))
+        except DefinitionError as exc:
+            self.error = str(exc)
+            log.error("menu edit refused, still serving the last good version:\n%s", exc)
+            return self._catch_up(current.id)
+        except OSError as exc:  # the file is being replaced right now; try again at the next check
+            self._stamp = ()
+            log.warning("menu reload postponed: %s", exc)
+            return False
+        self.error = None
+        self._watched = (engine.menu.source, *engine.menu.files)
+        version = engine.menu.version
+        if version == self.current_version:
+            return False
+        self._remember(engine.menu)
+        self._add(engine)
+        self.current_version = version
+        self.loaded_at = datetime.now(UTC)
+        log.info("menu version %s in service (%s)", version, self.path)
+        return True
 
     def status(self) -> dict[str, Any]:
         """For /healthz: the version in service and the last refused edit, if any."""

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,8 +41,10 @@ class Server:
 
 
 @contextmanager
-def running_server(tmp: Path, workers: int = 2, queues: Mapping[str, str] = QUEUES, **env: str) -> Iterator[Server]:
-    """`ivr serve` with test settings (`queues`: the IVR_QUEUE_* it is given); stopped, with its workers, on exit."""
+def running_server(
+    tmp: Path, workers: int = 2, queues: Mapping[str, str] = QUEUES, serve_args: Sequence[str] = (), **env: str
+) -> Iterator[Server]:
+    """`ivr serve` with test settings (`queues`: its IVR_QUEUE_*, `serve_args`: more flags); stopped, with its workers, on exit."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     db_url = env.pop("IVR_DATABASE_URL", f"sqlite:///{tmp / 'serve.sqlite3'}")
@@ -61,7 +63,7 @@ def running_server(tmp: Path, workers: int = 2, queues: Mapping[str, str] = QUEU
     log = tmp / f"serve-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [*ivr_command(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+            [*ivr_command(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), *serve_args],
             cwd=ROOT,
             env=full_env,
             stdout=out,

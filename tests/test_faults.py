@@ -78,7 +78,7 @@ class TestSpool:
         call = Caller(engine_for(menu, sink, Settings())).dial("1", at=AFTER_HOURS, voicemail="磁盘满了")
         assert call.ticket is not None
         number = call.ticket["number"]
-        assert number.startswith("9") and " ".join(number) in call.said
+        assert " ".join(number) in call.said
         assert len(sink.pending()) == 1
         outage.restore()
         assert sink.drain() == 1 and sink.pending() == []
@@ -112,7 +112,7 @@ class TestSpool:
                 proxy.down()
                 during = PhoneCall(HttpTransport(server.url), server.url, TOKEN, extra=CLOCK, voicemail="数据库断了")
                 numbers = spoken_numbers(during.run(["1"]))
-                assert len(numbers) == 1 and next(iter(numbers)).startswith("9")
+                assert len(numbers) == 1
                 assert list((tmp_path / "spool").glob("*.json"))
                 proxy.up()
 

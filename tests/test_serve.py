@@ -13,7 +13,7 @@ import pytest
 from ivr.store import Store
 from ivr.testing.phone import HttpTransport, PhoneCall
 from tests.server import Server, running_server
-from tests.webhooks import TOKEN, said
+from tests.webhooks import TOKEN, said, sid
 
 
 @pytest.fixture(scope="module")
@@ -67,22 +67,22 @@ def test_invalid_keys_and_silence(open_server: Server) -> None:
 
 def test_unsigned_and_wrongly_signed_requests_get_403_and_leave_nothing(closed_server: Server) -> None:
     """Forged requests are refused with 403 and leave neither a call record nor a ticket."""
-    data = urllib.parse.urlencode({"CallSid": "CAforged-http", "From": "+861"}).encode()
+    data = urllib.parse.urlencode({"CallSid": sid("forged-http"), "From": "+861"}).encode()
     for headers in ({}, {"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"}):
         request = urllib.request.Request(closed_server.url + "/voice/incoming", data=data, headers=headers, method="POST")
         with pytest.raises(urllib.error.HTTPError) as info:
             urllib.request.urlopen(request, timeout=10)
         info.value.close()  # the error holds the connection open
         assert info.value.code == 403
-    forged = PhoneCall(HttpTransport(closed_server.url), closed_server.url, "wrong-token", call_sid="CAforged-rec")
+    forged = PhoneCall(HttpTransport(closed_server.url), closed_server.url, "wrong-token", call_sid=sid("forged-rec"))
     status = forged.transport.post(
-        "/voice/record?seq=2", {"CallSid": "CAforged-rec"}, forged.sign("/voice/record?seq=2", {"CallSid": "CAforged-rec"})
+        "/voice/record?seq=2", {"CallSid": sid("forged-rec")}, forged.sign("/voice/record?seq=2", {"CallSid": sid("forged-rec")})
     )
     assert status.status == 403
     store = Store(closed_server.db_url)
     try:
-        assert store.calls.load("CAforged-http") is None
-        assert store.tickets.find_by_call("CAforged-rec") is None
+        assert store.calls.load(sid("forged-http")) is None
+        assert store.tickets.find_by_call(sid("forged-rec")) is None
     finally:
         store.close()
 
@@ -101,7 +101,7 @@ def test_log_names_no_server_errors(open_server: Server, closed_server: Server) 
     phone(open_server).run(["1"])
     phone(open_server).run(["7", "", "8", "", "5"])
     phone(closed_server, voicemail="控制台打不开").run(["1"])
-    forged = urllib.request.Request(closed_server.url + "/voice/incoming", data=b"CallSid=CAforged-log", method="POST")
+    forged = urllib.request.Request(closed_server.url + "/voice/incoming", data=f"CallSid={sid('forged-log')}".encode(), method="POST")
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(forged, timeout=10)
     info.value.close()

@@ -14,7 +14,7 @@ from werkzeug.test import TestResponse
 from ivr.errors import ConfigError
 from ivr.testing.phone import FlaskTransport, PhoneCall, Reply, TwilioError
 from tests.conftest import AFTER_HOURS
-from tests.webhooks import PUBLIC_URL, TOKEN, Hotline, make_hotline, said
+from tests.webhooks import PUBLIC_URL, TOKEN, Hotline, make_hotline, said, sid
 
 
 @pytest.fixture
@@ -116,7 +116,7 @@ class TestTwiml:
 
     def test_chinese_is_utf8_with_the_configured_voices(self, hotline: Hotline) -> None:
         """Chinese prompts travel as UTF-8 with Polly.Zhiyu/cmn-CN; English uses an English Polly voice."""
-        response = signed_post(hotline, "/voice/incoming", {"CallSid": "CAutf8", "From": "+861"})
+        response = signed_post(hotline, "/voice/incoming", {"CallSid": sid("utf8"), "From": "+861"})
         assert response.headers["Content-Type"].startswith("text/xml") and "charset=utf-8" in response.headers["Content-Type"]
         body = response.get_data()
         assert "您好，欢迎致电".encode() in body
@@ -133,48 +133,45 @@ class TestSecurity:
 
     def test_unsigned_request_is_refused_and_records_nothing(self, hotline: Hotline) -> None:
         """A request without X-Twilio-Signature gets 403 and leaves no call record."""
-        response = hotline.apps[0].test_client().post("/voice/incoming", data={"CallSid": "CAforged", "From": "+861"})
+        response = hotline.apps[0].test_client().post("/voice/incoming", data={"CallSid": sid("forged"), "From": "+861"})
         assert response.status_code == 403
-        assert hotline.store.calls.load("CAforged") is None
+        assert hotline.store.calls.load(sid("forged")) is None
 
     def test_wrongly_signed_recording_creates_no_ticket(self, hotline: Hotline) -> None:
         """A recording callback signed with the wrong token is refused: no ticket, no call record."""
         hotline.clock.now = AFTER_HOURS
-        response = signed_post(hotline, "/voice/record?seq=2", {"CallSid": "CAevil", "RecordingUrl": "x"}, token="wrong")
+        response = signed_post(hotline, "/voice/record?seq=2", {"CallSid": sid("evil"), "RecordingUrl": "x"}, token="wrong")
         assert response.status_code == 403
         assert hotline.store.tickets.list_tickets() == [] and hotline.store.calls.count() == 0
 
     def test_signature_covers_the_parameters(self, hotline: Hotline) -> None:
         """A valid signature for other parameters does not pass (tampered Digits)."""
-        signature = RequestValidator(TOKEN).compute_signature(PUBLIC_URL + "/voice/incoming", {"CallSid": "CA1"})
+        signature = RequestValidator(TOKEN).compute_signature(PUBLIC_URL + "/voice/incoming", {"CallSid": sid("1")})
         response = (
             hotline.apps[0]
             .test_client()
-            .post("/voice/incoming", data={"CallSid": "CA1", "From": "+86evil"}, headers={"X-Twilio-Signature": signature})
+            .post("/voice/incoming", data={"CallSid": sid("1"), "From": "+86evil"}, headers={"X-Twilio-Signature": signature})
         )
         assert response.status_code == 403
 
     def test_url_is_rebuilt_from_the_public_url(self, hotline: Hotline) -> None:
         """Behind a proxy the request arrives at localhost, yet the signature for the public URL is accepted."""
-        form = {"CallSid": "CAproxy", "From": "+861"}
+        form = {"CallSid": sid("proxy"), "From": "+861"}
         signature = RequestValidator(TOKEN).compute_signature("http://localhost/voice/incoming", form)
         refused = hotline.apps[0].test_client().post("/voice/incoming", data=form, headers={"X-Twilio-Signature": signature})
         assert refused.status_code == 403
         assert signed_post(hotline, "/voice/incoming", form).status_code == 200
 
-    def test_without_public_url_the_request_url_is_used(self, tmp_path: Path) -> None:
-        """With IVR_PUBLIC_URL unset, the signature is checked against the URL the request came to."""
-        hotline = make_hotline(tmp_path, IVR_PUBLIC_URL="")
-        form = {"CallSid": "CAdirect", "From": "+861"}
-        signature = RequestValidator(TOKEN).compute_signature("http://localhost/voice/incoming", form)
-        ok = hotline.apps[0].test_client().post("/voice/incoming", data=form, headers={"X-Twilio-Signature": signature})
-        assert ok.status_code == 200
+    def test_without_public_url_the_app_does_not_start(self, tmp_path: Path) -> None:
+        """With IVR_PUBLIC_URL unset the app refuses to start: the Host a request names is no evidence of what Twilio called."""
+        with pytest.raises(ConfigError, match="IVR_PUBLIC_URL is not set"):
+            make_hotline(tmp_path, IVR_PUBLIC_URL="")
 
     def test_oversized_body_is_refused(self, hotline: Hotline) -> None:
         """A body over the size limit is refused before it is parsed."""
-        response = signed_post(hotline, "/voice/incoming", {"CallSid": "CAbig", "Junk": "x" * 100_000})
+        response = signed_post(hotline, "/voice/incoming", {"CallSid": sid("big"), "Junk": "x" * 100_000})
         assert response.status_code == 413
-        assert hotline.store.calls.load("CAbig") is None
+        assert hotline.store.calls.load(sid("big")) is None
 
     def test_missing_token_refuses_to_start(self, tmp_path: Path) -> None:
         """Without TWILIO_AUTH_TOKEN (and without the development switch) the app does not start."""
@@ -185,7 +182,7 @@ class TestSecurity:
         """IVR_SKIP_SIGNATURE_CHECK=1 is loud at start and lets unsigned requests through."""
         hotline = make_hotline(tmp_path, TWILIO_AUTH_TOKEN="", IVR_SKIP_SIGNATURE_CHECK="1")
         assert "NOT checked" in capsys.readouterr().err
-        response = hotline.apps[0].test_client().post("/voice/incoming", data={"CallSid": "CAdev", "From": "+861"})
+        response = hotline.apps[0].test_client().post("/voice/incoming", data={"CallSid": sid("dev"), "From": "+861"})
         assert response.status_code == 200
 
 
@@ -195,17 +192,15 @@ class TestBadInput:
     @pytest.mark.parametrize(
         ("path", "form"),
         [
-            ("/voice/gather?seq=1", {"CallSid": "CAnobody", "Digits": "1"}),
-            ("/voice/gather?seq=1", {"Digits": "1"}),
-            ("/voice/gather", {"CallSid": "CAnobody"}),
-            ("/voice/record?seq=x", {"CallSid": "CAnobody"}),
-            ("/voice/dial?seq=99999999999999", {"CallSid": "CAnobody", "DialCallStatus": "weird"}),
-            ("/voice/incoming", {}),
-            ("/voice/fallback", {"CallSid": "CAnobody", "ErrorCode": "11200"}),
+            ("/voice/gather?seq=1", {"CallSid": sid("nobody"), "Digits": "1"}),
+            ("/voice/gather", {"CallSid": sid("nobody")}),
+            ("/voice/record?seq=x", {"CallSid": sid("nobody")}),
+            ("/voice/dial?seq=99999999999999", {"CallSid": sid("nobody"), "DialCallStatus": "weird"}),
+            ("/voice/fallback", {"CallSid": sid("nobody"), "ErrorCode": "11200"}),
         ],
     )
     def test_unknown_calls_and_missing_fields_get_an_apology(self, hotline: Hotline, path: str, form: dict[str, str]) -> None:
-        """Unknown CallSids, missing fields and garbled step numbers are answered with spoken TwiML."""
+        """Unknown calls, missing fields and garbled step numbers are answered with spoken TwiML (no CallSid at all: 403)."""
         response = signed_post(hotline, path, form)
         assert response.status_code == 200
         root = ET.fromstring(response.get_data())
@@ -214,15 +209,15 @@ class TestBadInput:
     @pytest.mark.parametrize("digits", ["abc", "1" * 500, "１", "<Say>hi</Say>", "", "#*#*"])
     def test_odd_digits_take_the_invalid_input_path(self, hotline: Hotline, digits: str) -> None:
         """Letters, overlong or odd Digits never break the call: the caller hears the menu again or moves on."""
-        start = signed_post(hotline, "/voice/incoming", {"CallSid": "CAodd", "From": "+861"})
+        start = signed_post(hotline, "/voice/incoming", {"CallSid": sid("odd"), "From": "+861"})
         assert start.status_code == 200
-        response = signed_post(hotline, "/voice/gather?seq=1", {"CallSid": "CAodd", "Digits": digits})
+        response = signed_post(hotline, "/voice/gather?seq=1", {"CallSid": sid("odd"), "Digits": digits})
         assert response.status_code == 200
         assert ET.fromstring(response.get_data()).tag == "Response"
 
     def test_internal_failure_is_logged_and_still_answered(self, hotline: Hotline, caplog: pytest.LogCaptureFixture) -> None:
         """An exception inside a webhook is logged with the CallSid and answered with an apology and a ticket offer."""
-        signed_post(hotline, "/voice/incoming", {"CallSid": "CAboom", "From": "+861"})
+        signed_post(hotline, "/voice/incoming", {"CallSid": sid("boom"), "From": "+861"})
         service = hotline.apps[0].extensions["ivr.voice"]
 
         def explode(*args: object) -> None:
@@ -230,17 +225,17 @@ class TestBadInput:
 
         service.engine.handle = explode
         with caplog.at_level(logging.ERROR):
-            response = signed_post(hotline, "/voice/gather?seq=1", {"CallSid": "CAboom", "Digits": "1"})
+            response = signed_post(hotline, "/voice/gather?seq=1", {"CallSid": sid("boom"), "Digits": "1"})
         assert response.status_code == 200
         root = ET.fromstring(response.get_data())
         assert root.find("Say") is not None and root.find("Record") is not None
-        assert any("CAboom" in record.getMessage() for record in caplog.records)
+        assert any(sid("boom") in record.getMessage() for record in caplog.records)
 
     def test_fallback_message_becomes_a_ticket(self, hotline: Hotline) -> None:
         """The Fallback URL's recording becomes a ticket whose number is read back."""
-        form = {"CallSid": "CAfallback", "From": "+8613500000000", "RecordingUrl": "https://api.twilio.com/r/RE1"}
+        form = {"CallSid": sid("fallback"), "From": "+8613500000000", "RecordingUrl": "https://api.twilio.com/r/RE1"}
         response = signed_post(hotline, "/voice/fallback/recorded", form)
-        ticket = hotline.store.tickets.find_by_call("CAfallback")
+        ticket = hotline.store.tickets.find_by_call(sid("fallback"))
         assert ticket is not None and ticket.category == "fallback" and ticket.description.endswith("RE1")
         assert " ".join(ticket.number) in response.get_data(as_text=True)
 
@@ -250,19 +245,19 @@ class TestIdempotency:
 
     def test_replayed_gather_does_not_advance_twice(self, hotline: Hotline) -> None:
         """The same gather request twice gets the same answer, and the call moved one step."""
-        signed_post(hotline, "/voice/incoming", {"CallSid": "CArep", "From": "+861"})
-        first = signed_post(hotline, "/voice/gather?seq=1", {"CallSid": "CArep", "Digits": "3"})
-        second = signed_post(hotline, "/voice/gather?seq=1", {"CallSid": "CArep", "Digits": "3"})
+        signed_post(hotline, "/voice/incoming", {"CallSid": sid("rep"), "From": "+861"})
+        first = signed_post(hotline, "/voice/gather?seq=1", {"CallSid": sid("rep"), "Digits": "3"})
+        second = signed_post(hotline, "/voice/gather?seq=1", {"CallSid": sid("rep"), "Digits": "3"})
         assert first.get_data() == second.get_data()
-        record = hotline.store.calls.load("CArep")
+        record = hotline.store.calls.load(sid("rep"))
         assert record is not None and record.seq == 2 and record.snapshot.node == "account"
 
     def test_repeated_recording_callback_makes_one_ticket(self, hotline: Hotline) -> None:
         """A recording callback delivered twice creates one ticket and reads the same number both times."""
         hotline.clock.now = AFTER_HOURS
-        signed_post(hotline, "/voice/incoming", {"CallSid": "CArec", "From": "+861"})
-        signed_post(hotline, "/voice/gather?seq=1", {"CallSid": "CArec", "Digits": "1"})
-        form = {"CallSid": "CArec", "RecordingUrl": "https://api.twilio.com/r/RE2", "RecordingDuration": "5"}
+        signed_post(hotline, "/voice/incoming", {"CallSid": sid("rec"), "From": "+861"})
+        signed_post(hotline, "/voice/gather?seq=1", {"CallSid": sid("rec"), "Digits": "1"})
+        form = {"CallSid": sid("rec"), "RecordingUrl": "https://api.twilio.com/r/RE2", "RecordingDuration": "5"}
         first = signed_post(hotline, "/voice/record?seq=2", form)
         second = signed_post(hotline, "/voice/record?seq=2", form)
         assert first.get_data() == second.get_data()
@@ -270,10 +265,10 @@ class TestIdempotency:
 
     def test_repeated_incoming_does_not_restart_the_call(self, hotline: Hotline) -> None:
         """A second /incoming for a call in progress repeats the first answer and keeps its state."""
-        signed_post(hotline, "/voice/incoming", {"CallSid": "CAtwice", "From": "+861"})
-        signed_post(hotline, "/voice/gather?seq=1", {"CallSid": "CAtwice", "Digits": "3"})
-        signed_post(hotline, "/voice/incoming", {"CallSid": "CAtwice", "From": "+861"})
-        record = hotline.store.calls.load("CAtwice")
+        signed_post(hotline, "/voice/incoming", {"CallSid": sid("twice"), "From": "+861"})
+        signed_post(hotline, "/voice/gather?seq=1", {"CallSid": sid("twice"), "Digits": "3"})
+        signed_post(hotline, "/voice/incoming", {"CallSid": sid("twice"), "From": "+861"})
+        record = hotline.store.calls.load(sid("twice"))
         assert record is not None and record.snapshot.node == "account"
 
 

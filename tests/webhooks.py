@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -9,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from twilio.request_validator import RequestValidator
+from werkzeug.test import TestResponse
 
 from ivr.store import Store
 from ivr.testing.phone import FlaskTransport, PhoneCall, Transport
@@ -19,6 +22,11 @@ TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC_URL = "https://ivr.example.test"
 NO_AUDIO = Path(__file__).resolve().parent / "no-audio"  # a folder that does not exist
 QUEUES = {f"IVR_QUEUE_{name.upper()}": f"sip:{name}@pbx.example.test" for name in ("general", "business", "orders", "account")}
+
+
+def sid(label: str) -> str:
+    """A CallSid of Twilio's form (CA + 32 hex) named after `label`: the same label always gives the same sid."""
+    return "CA" + hashlib.sha256(label.encode()).hexdigest()[:32]
 
 
 @dataclass
@@ -75,3 +83,9 @@ def make_hotline(tmp_path: Path, instances: int = 1, **config: Any) -> Hotline:
 def said(lines: list[dict[str, Any]]) -> str:
     """All spoken text of a transcript."""
     return "\n".join(line["text"] for line in lines if line["type"] == "say")
+
+
+def signed_post(app: Flask, path: str, form: dict[str, str], token: str = TOKEN) -> TestResponse:
+    """A raw form POST to `app`, signed with `token` for the public URL as Twilio signs it."""
+    signature = RequestValidator(token).compute_signature(PUBLIC_URL + path, form)
+    return app.test_client().post(path, data=form, headers={"X-Twilio-Signature": signature})

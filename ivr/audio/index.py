@@ -54,6 +54,11 @@ class AudioIndex:
         self._refresh()
         return self._entries.get((lang, text))
 
+    def telephone_names(self) -> frozenset[str]:
+        """The 8 kHz files the manifest lists (paths under the audio folder): the only ones a <Play> URL names."""
+        self._refresh()
+        return frozenset(entry.telephone for entry in self._entries.values())
+
     def telephone_file(self, entry: Entry) -> Path:
         """The 8 kHz copy of an entry, on disk."""
         return self.audio_dir / entry.telephone

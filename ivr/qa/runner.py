@@ -21,7 +21,7 @@ from ivr.hotline import Hotline, open_hotline
 from ivr.qa.execute import FlowFailure, FlowRun
 from ivr.qa.flow import Flow, load_flow
 from ivr.simulator import SimulatedCall
-from ivr.testing.phone import HttpTransport, PhoneCall, TwilioError
+from ivr.testing.phone import ACCOUNT_SID, HttpTransport, PhoneCall, TwilioError
 from ivr.testmode import CLOCK_FIELD, LANG_FIELD
 
 
@@ -119,10 +119,11 @@ class InProcessTarget:
 class HttpTarget:
     """Runs flows against a live `ivr serve`, signing requests with the Twilio auth token."""
 
-    def __init__(self, base_url: str, auth_token: str, public_url: str = "") -> None:
+    def __init__(self, base_url: str, auth_token: str, public_url: str = "", account_sid: str = "") -> None:
         self.base_url = base_url.rstrip("/")
         self.public_url = (public_url or base_url).rstrip("/")
         self.auth_token = auth_token
+        self.account_sid = account_sid or ACCOUNT_SID  # a server with TWILIO_ACCOUNT_SID wants its own on every request
         self.health = self._health()
         self.test_clock = bool(self.health.get("test_clock"))
 
@@ -146,6 +147,7 @@ class HttpTarget:
             self.public_url,
             self.auth_token,
             caller=flow.caller,
+            account_sid=self.account_sid,
             transfer_result=flow.transfer_result,
             extra={CLOCK_FIELD: flow.at.isoformat()} if flow.at else {},
             first={LANG_FIELD: flow.lang} if flow.lang else {},
@@ -162,6 +164,7 @@ class RunOptions:
     url: str = ""
     auth_token: str = ""
     public_url: str = ""
+    account_sid: str = ""  # TWILIO_ACCOUNT_SID, sent as AccountSid to a live server
     menu_override: Path | None = None
 
 
@@ -169,7 +172,7 @@ class RunOptions:
 def _target(options: RunOptions) -> InProcessTarget | HttpTarget:
     """One target per process and options: workers keep their loaded engines between flows."""
     if options.url:
-        return HttpTarget(options.url, options.auth_token, options.public_url)
+        return HttpTarget(options.url, options.auth_token, options.public_url, options.account_sid)
     return InProcessTarget(options.default_menu)
 
 

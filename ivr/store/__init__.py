@@ -6,6 +6,7 @@ import weakref
 
 from ivr.store.calls import CallRecord, CallStore
 from ivr.store.db import open_database, sqlite_url
+from ivr.store.guard import Database
 from ivr.store.menus import MenuVersionStore, StoredVersion
 from ivr.store.tickets import StoredTicket, TicketStore
 
@@ -13,11 +14,13 @@ from ivr.store.tickets import StoredTicket, TicketStore
 class Store:
     """Both stores over one connection pool."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, statement_timeout: float = 2.0) -> None:
         self.engine = open_database(url)
-        self.tickets = TicketStore(self.engine)
-        self.calls = CallStore(self.engine)
-        self.menus = MenuVersionStore(self.engine)
+        # One breaker for the process's database: an outage seen by one store spares the others the timeout.
+        self.db = Database(self.engine, statement_timeout=statement_timeout)
+        self.tickets = TicketStore(self.db)
+        self.calls = CallStore(self.db)
+        self.menus = MenuVersionStore(self.db)
         # A store dropped without close() (an app that is thrown away) still hands its connections back cleanly.
         self._finalizer = weakref.finalize(self, self.engine.dispose)
 
@@ -29,6 +32,7 @@ class Store:
 __all__ = [
     "CallRecord",
     "CallStore",
+    "Database",
     "MenuVersionStore",
     "Store",
     "StoredTicket",

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine, bindparam, func, insert, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
 from ivr.engine.snapshot import CallSnapshot
 from ivr.errors import ServiceError
-from ivr.store.schema import calls
-from ivr.store.tickets import utc
+from ivr.store.guard import Database
+from ivr.store.schema import call_steps, calls
+from ivr.store.tickets import clean, utc
 
 
 @dataclass(frozen=True)
@@ -38,20 +39,21 @@ _ADVANCE = (
     .where(calls.c.call_sid == bindparam("sid"), calls.c.seq == bindparam("at_seq"))
     .values(snapshot=bindparam("snapshot"), seq=bindparam("seq"), last_response=bindparam("last_response"))
 )
+_ANSWER = select(call_steps.c.response).where(call_steps.c.call_sid == bindparam("sid"), call_steps.c.seq == bindparam("seq"))
 
 
 class CallStore:
     """Reads and advances call records with optimistic locking on `seq`."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, database: Engine | Database) -> None:
+        self.db = database if isinstance(database, Database) else Database(database)
 
     def begin(self, call_sid: str, caller: str, called: str, snapshot: CallSnapshot, response: str, now: datetime) -> CallRecord:
         """Record a new call at step 1; if the call already exists (a repeated first request), return it unchanged."""
         row = {
             "call_sid": call_sid,
-            "caller": caller,
-            "called": called,
+            "caller": clean(caller),
+            "called": clean(called),
             "menu_version": snapshot.menu_version,
             "snapshot": json.dumps(snapshot.to_dict(), ensure_ascii=False),
             "seq": 1,
@@ -60,12 +62,11 @@ class CallStore:
             "started_at": utc(now),
         }
         try:
-            with self.engine.connect() as conn:  # autocommit: one statement, committed on its own
+            with self.db.connect(transaction=True) as conn:  # the call and its first answer, together
                 conn.execute(insert(calls).values(**row))
+                conn.execute(insert(call_steps).values(call_sid=call_sid, seq=1, response=response))
         except IntegrityError:
             pass  # another worker, or a retry, stored it first
-        except SQLAlchemyError as exc:
-            raise ServiceError(f"call store unavailable: {exc}") from exc
         record = self.load(call_sid)
         if record is None:
             raise ServiceError(f"call {call_sid} could not be stored")
@@ -73,11 +74,8 @@ class CallStore:
 
     def load(self, call_sid: str) -> CallRecord | None:
         """The stored call, or None."""
-        try:
-            with self.engine.connect() as conn:
-                row = conn.execute(_LOAD, {"sid": call_sid}).mappings().first()
-        except SQLAlchemyError as exc:
-            raise ServiceError(f"call store unavailable: {exc}") from exc
+        with self.db.connect() as conn:
+            row = conn.execute(_LOAD, {"sid": call_sid}).mappings().first()
         if row is None:
             return None
         return CallRecord(
@@ -93,36 +91,42 @@ class CallStore:
             duration=row["duration"],
         )
 
+    def answer(self, call_sid: str, seq: int) -> str | None:
+        """What step `seq` of a call answered (None when it was not stored)."""
+        with self.db.connect() as conn:
+            found = conn.execute(_ANSWER, {"sid": call_sid, "seq": seq}).scalar_one_or_none()
+        return str(found) if found is not None else None
+
     def advance(self, call_sid: str, seq: int, snapshot: CallSnapshot, response: str) -> bool:
-        """Store step `seq + 1` if the call is still at `seq`; False when another request got there first."""
+        """Store step `seq + 1` and its answer if the call is still at `seq`; False when another request got there first."""
         values = {"snapshot": json.dumps(snapshot.to_dict(), ensure_ascii=False), "seq": seq + 1, "last_response": response}
         try:
-            with self.engine.connect() as conn:  # autocommit: one statement, committed on its own
+            with self.db.connect(transaction=True) as conn:
                 result = conn.execute(_ADVANCE, {"sid": call_sid, "at_seq": seq, **values})
-        except SQLAlchemyError as exc:
-            raise ServiceError(f"call store unavailable: {exc}") from exc
-        return result.rowcount == 1
+                if result.rowcount != 1:
+                    return False
+                conn.execute(insert(call_steps).values(call_sid=call_sid, seq=seq + 1, response=response))
+        except IntegrityError:
+            return False  # the answer to this step is stored already: the step was taken by another request
+        return True
 
     def close(self, call_sid: str, status: str, duration: int | None, now: datetime) -> bool:
         """Mark a call finished with the carrier's final status and duration; False for an unknown call."""
-        try:
-            with self.engine.connect() as conn:  # autocommit: one statement, committed on its own
-                # Only the first final status counts: a repeated callback (Twilio retries) must not blank its duration.
-                result = conn.execute(
-                    update(calls)
-                    .where(calls.c.call_sid == call_sid, calls.c.ended_at.is_(None))
-                    .values(status=status[:16], duration=duration, ended_at=utc(now))
-                )
-        except SQLAlchemyError as exc:
-            raise ServiceError(f"call store unavailable: {exc}") from exc
+        with self.db.connect() as conn:  # autocommit: one statement, committed on its own
+            # Only the first final status counts: a repeated callback (Twilio retries) must not blank its duration.
+            result = conn.execute(
+                update(calls)
+                .where(calls.c.call_sid == call_sid, calls.c.ended_at.is_(None))
+                .values(status=clean(status)[:16], duration=duration, ended_at=utc(now))
+            )
         return result.rowcount == 1
 
     def count(self) -> int:
         """How many calls are recorded."""
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(calls)).scalar_one())
 
     def ping(self) -> None:
-        """Raise unless the database answers."""
-        with self.engine.connect() as conn:
+        """Raise ServiceError unless the database answers."""
+        with self.db.connect() as conn:
             conn.execute(select(1))

@@ -1,16 +1,16 @@
-"""Opening the database: one SQLAlchemy engine per process, schema created on first use."""
+"""Opening the database: one SQLAlchemy engine per process, its schema brought to this release's on first use."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, String, create_engine, event, inspect, text
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import StaticPool
 
 from ivr.errors import ServiceError
-from ivr.store.schema import metadata
+from ivr.store.migrate import SchemaError, upgrade
 
 
 def sqlite_url(path: str | Path) -> str:
@@ -28,16 +28,52 @@ def open_database(url: str) -> Engine:
         raise ServiceError(f"cannot use the database URL {url!r}: {exc}") from exc
 
 
+# No wait on the database is unbounded: connecting, a checkout from a busy pool, a statement the server runs.
+CONNECT_TIMEOUT = 2  # seconds (libpq counts whole seconds)
+POOL_WAIT = 2.0  # seconds a request waits for a pooled connection before it gives up
+STATEMENT_TIMEOUT_MS = 5000  # server side: the ceiling for any statement, CLI commands included
+POSTGRES_CONNECT = {
+    "connect_timeout": CONNECT_TIMEOUT,
+    # A connection whose peer vanished is found dead within ~10 s even when idle, instead of hours.
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 2,
+    "tcp_user_timeout": 5000,  # ms: unacknowledged data for this long ends the connection
+}
+
+
+# Every write the hotline makes is a single statement (insert a ticket, advance a call with a
+# compare-and-set on its step) or one short transaction, so connections run in autocommit: one round
+# trip instead of three. No pre-ping on checkout either: a dropped connection fails one request (which
+# takes the fallback path) and the pool is refreshed.
+
+
+def _postgres(url: str) -> Engine:
+    """PostgreSQL with timeouts on connecting, idle sockets and statements (settings in the URL win)."""
+    given = set(make_url(url).query)
+    connect_args = {k: v for k, v in POSTGRES_CONNECT.items() if k not in given}
+    engine = create_engine(
+        url, future=True, isolation_level="AUTOCOMMIT", pool_pre_ping=False, pool_timeout=POOL_WAIT, connect_args=connect_args
+    )
+
+    @event.listens_for(engine, "connect")
+    def _statement_timeout(dbapi_conn: Any, _record: Any) -> None:
+        # Set per connection rather than in `options`, which the URL may already use (search_path).
+        with dbapi_conn.cursor() as cur:
+            cur.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
+
+    return engine
+
+
 def _open(url: str) -> Engine:
     if url in ("sqlite://", "sqlite:///:memory:"):
         # One shared in-memory database for the process (QA runs and tools that keep nothing).
         engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False}, isolation_level="AUTOCOMMIT")
+    elif make_url(url).get_backend_name() == "postgresql":
+        engine = _postgres(url)
     else:
-        # Every write the hotline makes is a single statement (insert a ticket, advance a call with a
-        # compare-and-set on its step), so each runs in autocommit: one round trip instead of three.
-        # No pre-ping on checkout either: a dropped connection fails one request (which takes the
-        # fallback path) and the pool is refreshed.
-        engine = create_engine(url, future=True, isolation_level="AUTOCOMMIT", pool_pre_ping=False)
+        engine = create_engine(url, future=True, isolation_level="AUTOCOMMIT", pool_pre_ping=False, pool_timeout=POOL_WAIT)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
@@ -48,42 +84,8 @@ def _open(url: str) -> Engine:
             cur.close()
 
     try:
-        metadata.create_all(engine)
-        upgrade_schema(engine)
-    except SQLAlchemyError as exc:
-        raise ServiceError(f"cannot open the ticket store at {engine.url!r}: {exc}") from exc
+        upgrade(engine)  # a new database is created at head, an older one migrated (ivr/store/migrate.py)
+    except SchemaError as exc:
+        engine.dispose()
+        raise SchemaError(f"cannot open the ticket store: {exc}") from exc
     return engine
-
-
-def upgrade_schema(engine: Engine) -> list[str]:
-    """Bring tables made by an older version up to date: add missing columns, widen short text columns.
-
-    Only additive changes happen here, so every version can run against a database another one
-    upgraded; the statements run are returned (and are safe to repeat).
-    """
-    done: list[str] = []
-    existing = inspect(engine)
-    tables = set(existing.get_table_names())
-    with engine.connect() as conn:
-        for table in metadata.sorted_tables:
-            if table.name not in tables:
-                continue
-            columns = {c["name"]: c for c in existing.get_columns(table.name)}
-            for column in table.columns:
-                found = columns.get(column.name)
-                old_length = int(getattr(found["type"], "length", None) or 0) if found is not None else 0
-                if found is None:
-                    kind = column.type.compile(dialect=engine.dialect)
-                    statement = f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"
-                elif (
-                    engine.dialect.name == "postgresql"
-                    and isinstance(column.type, String)
-                    and column.type.length
-                    and 0 < old_length < column.type.length
-                ):
-                    statement = f"ALTER TABLE {table.name} ALTER COLUMN {column.name} TYPE VARCHAR({column.type.length})"
-                else:
-                    continue
-                conn.execute(text(statement))
-                done.append(statement)
-    return done

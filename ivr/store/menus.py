@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, Select, func, insert, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
 from ivr.errors import ServiceError
 from ivr.ir import Menu
+from ivr.store.guard import Database
 from ivr.store.schema import menu_versions
 from ivr.store.tickets import utc
 
@@ -32,8 +33,8 @@ class StoredVersion:
 class MenuVersionStore:
     """Stores the source files of every menu version that served a call."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, database: Engine | Database) -> None:
+        self.db = database if isinstance(database, Database) else Database(database)
 
     def save(self, menu: Menu, published: bool = False) -> bool:
         """Store a version's files (once); True when it was new."""
@@ -55,22 +56,17 @@ class MenuVersionStore:
             "loaded_at": now,
         }
         try:
-            with self.engine.begin() as conn:
+            with self.db.connect() as conn:
                 conn.execute(insert(menu_versions).values(**row))
             return True
         except IntegrityError:
             self._touch(menu.version, now)
             return False
-        except SQLAlchemyError as exc:
-            raise ServiceError(f"menu store unavailable: {exc}") from exc
 
     def _touch(self, version: str, now: datetime) -> None:
         """A version stored before was loaded cleanly again (an edit reverted): it is the newest good one now."""
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(update(menu_versions).where(menu_versions.c.version == version).values(loaded_at=now))
-        except SQLAlchemyError as exc:
-            raise ServiceError(f"menu store unavailable: {exc}") from exc
+        with self.db.connect() as conn:
+            conn.execute(update(menu_versions).where(menu_versions.c.version == version).values(loaded_at=now))
 
     def publish(self, menu: Menu) -> None:
         """Store the version if new and mark it published now: every worker switches to it."""
@@ -79,12 +75,9 @@ class MenuVersionStore:
 
     def mark_published(self, version: str) -> bool:
         """Make a stored version the newest published one (publish again, or roll back to it)."""
-        try:
-            with self.engine.begin() as conn:
-                query = update(menu_versions).where(menu_versions.c.version == version)
-                result = conn.execute(query.values(published_at=datetime.now(UTC)))
-        except SQLAlchemyError as exc:
-            raise ServiceError(f"menu store unavailable: {exc}") from exc
+        with self.db.connect() as conn:
+            query = update(menu_versions).where(menu_versions.c.version == version)
+            result = conn.execute(query.values(published_at=datetime.now(UTC)))
         return result.rowcount == 1
 
     def newest_published(self, menu_id: str) -> str | None:
@@ -99,22 +92,16 @@ class MenuVersionStore:
 
     def _first(self, query: Select[tuple[str]]) -> str | None:
         """The first version a query finds."""
-        try:
-            with self.engine.connect() as conn:
-                found = conn.execute(query).scalar_one_or_none()
-                return str(found) if found is not None else None
-        except SQLAlchemyError as exc:
-            raise ServiceError(f"menu store unavailable: {exc}") from exc
+        with self.db.connect() as conn:
+            found = conn.execute(query).scalar_one_or_none()
+            return str(found) if found is not None else None
 
     def list_versions(self) -> list[StoredVersion]:
         """Every stored version, newest first (files not included)."""
         c = menu_versions.c
         query = select(c.version, c.menu_id, c.entry, c.created_at, c.published_at)
-        try:
-            with self.engine.connect() as conn:
-                rows = conn.execute(query.order_by(menu_versions.c.created_at.desc())).mappings().all()
-        except SQLAlchemyError as exc:
-            raise ServiceError(f"menu store unavailable: {exc}") from exc
+        with self.db.connect() as conn:
+            rows = conn.execute(query.order_by(menu_versions.c.created_at.desc())).mappings().all()
         out = []
         for r in rows:
             published = utc(r["published_at"]) if r["published_at"] else None
@@ -129,11 +116,8 @@ class MenuVersionStore:
 
     def load(self, version: str) -> StoredVersion | None:
         """A stored version, or None."""
-        try:
-            with self.engine.connect() as conn:
-                row = conn.execute(select(menu_versions).where(menu_versions.c.version == version)).mappings().first()
-        except SQLAlchemyError as exc:
-            raise ServiceError(f"menu store unavailable: {exc}") from exc
+        with self.db.connect() as conn:
+            row = conn.execute(select(menu_versions).where(menu_versions.c.version == version)).mappings().first()
         if row is None:
             return None
         return StoredVersion(

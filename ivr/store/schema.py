@@ -49,3 +49,32 @@ menu_versions = Table(
     # When a worker last loaded it cleanly from its files (a revert to an old version refreshes it).
     Column("loaded_at", DateTime(timezone=True), nullable=True),
 )
+
+# Blocks of ticket numbers leased to a host (its spool folder) while the database is up; a host hands
+# out numbers only from its own blocks, so numbers chosen during an outage cannot collide (ivr/store/numbers.py).
+number_blocks = Table(
+    "number_blocks",
+    metadata,
+    Column("block", Integer, primary_key=True, autoincrement=False),
+    Column("host", String(255), nullable=False),  # who leased it: host name and spool folder
+    Column("leased_at", DateTime(timezone=True), nullable=False),
+)
+
+# Every answer a call was given, by step: a replayed request for an old step gets that step's answer.
+call_steps = Table(
+    "call_steps",
+    metadata,
+    Column("call_sid", String(256), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("response", Text, nullable=False),
+)
+
+# A second number a caller heard for a call that already had a ticket (the same call answered on two
+# hosts during an outage): it still finds that call's ticket.
+ticket_aliases = Table(
+    "ticket_aliases",
+    metadata,
+    Column("number", String(12), primary_key=True),
+    Column("call_id", String(256), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

@@ -1,73 +1,113 @@
-"""A durable local spool for tickets: when the database is down, the caller still gets a real number.
+"""A durable local spool for tickets: the caller's number is written down before anything else happens.
 
-Each spooled ticket is one JSON file named after its call, written with fsync and an atomic
-rename, so a crash loses nothing and a retried request finds the number it already gave. Spooled
-numbers start with 9, a range the database never hands out, so they cannot clash. The spool is
-drained into the database whenever a ticket is stored and on demand (`drain`).
+Every ticket is first written as one JSON file named after its call, created exclusively (a second
+delivery of the same request finds the first one's file and its number), with fsync. Only then is it
+inserted into the database under that same number; once the database has it, the file goes. If the
+insert fails, or its outcome is unknown (the connection dropped while it committed), the file stays
+and the drainer stores it later under the same number: a committed insert then simply matches. So
+every number a caller hears is the number of their call's ticket, whatever happened in between.
+
+Draining runs in the background (one drainer per spool folder at a time, a lock file), in batches,
+and on demand (`ivr tickets drain`), never inside a caller's request.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import logging
 import os
-import secrets
 import tempfile
-from dataclasses import asdict
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
 from ivr.engine.services import TicketRequest
 from ivr.errors import ServiceError
-from ivr.store.tickets import NUMBER_DIGITS, TicketStore
+from ivr.store.guard import Unavailable
+from ivr.store.numbers import NumberLeases, NumberReserve, fsync_folder
+from ivr.store.tickets import TicketStore
+
+__all__ = ["DrainResult", "SpoolingTicketSink"]
 
 log = logging.getLogger(__name__)
 
+BATCH = 200  # spooled tickets stored per transaction
+
+
+@dataclass(frozen=True)
+class DrainResult:
+    """What one drain did."""
+
+    stored: int  # spooled tickets now in the database
+    waiting: int  # still spooled (the database went away, or the batch ended)
+    set_aside: int  # refused by the database or unreadable: moved to *.bad for a person
+    busy: bool = False  # another drainer holds the folder; nothing was done
+
 
 class SpoolingTicketSink:
-    """Stores tickets in the database, or in the spool folder while the database cannot be reached."""
+    """Writes each ticket to the spool, then to the database; the spool keeps what the database has not got yet."""
 
-    def __init__(self, store: TicketStore, folder: str | Path) -> None:
+    def __init__(self, store: TicketStore, folder: str | Path, reserve: int = 5000) -> None:
         self.store = store
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.numbers = NumberReserve(NumberLeases(store.db), self.folder, target=reserve)
+        # Numbers are leased while the database is up, so an outage later finds them ready. A host that has
+        # never reached its database has none: the background drainer leases them once it answers.
+        try:
+            self.numbers.refill()
+        except ServiceError as exc:
+            log.error("no ticket numbers leased for %s yet (%s); %d in reserve", self.folder, exc, self.numbers.remaining())
 
     def _path(self, call_id: str) -> Path:
         safe = hashlib.sha256(call_id.encode()).hexdigest()[:32]
         return self.folder / f"{safe}.json"
 
     def create_ticket(self, request: TicketRequest) -> str:
-        """The call's ticket number: from the database, else from the spool (written before it is returned)."""
-        spooled = self._read(self._path(request.call_id))
-        if spooled is not None:
-            self.drain()
-            return str(spooled["number"])
-        try:
-            number = self.store.create_ticket(request)
-        except ServiceError as exc:
-            number = self._spool(request)
-            log.error("ticket store unavailable (%s); ticket %s for call %s spooled in %s", exc, number, request.call_id, self.folder)
-            return number
-        self.drain()
-        return number
-
-    def _spool(self, request: TicketRequest) -> str:
-        number = "9" + str(secrets.randbelow(10 ** (NUMBER_DIGITS - 1))).zfill(NUMBER_DIGITS - 1)
-        data = {"number": number, **asdict(request), "created_at": request.created_at.isoformat()}
+        """The call's ticket number: the one already given to this call, else a new one, spooled before it is returned."""
         path = self._path(request.call_id)
-        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".spool-", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        directory = os.open(self.folder, os.O_RDONLY)
+        spooled = self._read(path)
+        if spooled is not None:
+            return str(spooled["number"])  # this call was told this number already
+        with contextlib.suppress(Unavailable):
+            stored = self.store.find_by_call(request.call_id)
+            if stored is not None:
+                return stored.number  # stored earlier and drained: the same number again
+        number = self.numbers.take()
+        if not self._spool(path, number, request):
+            theirs = self._read(path)  # a simultaneous delivery of this request spooled first: its number wins
+            if theirs is not None:
+                return str(theirs["number"])
         try:
-            os.fsync(directory)  # the rename itself must survive a power cut
+            kept = self.store.insert(request, number)
+        except ServiceError as exc:
+            log.error("ticket %s for call %s spooled in %s; the database will get it later (%s)", number, request.call_id, self.folder, exc)
+            return number
+        path.unlink(missing_ok=True)
+        return kept
+
+    def _spool(self, path: Path, number: str, request: TicketRequest) -> bool:
+        """Write the ticket under `path` unless it exists: fsync, then an exclusive link (False if another got there first)."""
+        data = {"number": number, **asdict(request), "created_at": request.created_at.isoformat()}
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".spool-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh, ensure_ascii=False)
+                fh.flush()
+                os.fsync(fh.fileno())
+            try:
+                os.link(tmp, path)  # atomic and exclusive: the complete file appears, or nothing does
+            except FileExistsError:
+                return False
         finally:
-            os.close(directory)
-        return number
+            os.unlink(tmp)
+        fsync_folder(self.folder)  # the new name itself must survive a power cut
+        return True
 
     @staticmethod
     def _read(path: Path) -> dict[str, object] | None:
@@ -81,48 +121,141 @@ class SpoolingTicketSink:
             return None
         except (OSError, ValueError) as exc:
             bad = path.with_suffix(".bad")
-            path.replace(bad)
-            log.critical("spooled ticket file %s cannot be read (%s); moved to %s for a person to look at", path, exc, bad)
+            with contextlib.suppress(FileNotFoundError):
+                path.replace(bad)
+                log.critical("spooled ticket file %s cannot be read (%s); moved to %s for a person to look at", path, exc, bad)
             return None
 
-    def pending(self) -> list[Path]:
-        """Spooled tickets not yet in the database, oldest first."""
-        return sorted(self.folder.glob("*.json"), key=lambda p: (p.stat().st_mtime_ns, p.name))
+    def depth(self) -> int:
+        """How many tickets wait in the spool (cheap: one directory listing)."""
+        with os.scandir(self.folder) as entries:
+            return sum(1 for e in entries if e.name.endswith(".json") and not e.name.startswith("."))
 
-    def drain(self) -> int:
-        """Move spooled tickets into the database; returns how many were stored. Stops quietly if it is still down."""
+    def set_aside(self) -> int:
+        """How many spooled tickets were set aside for a person (*.bad)."""
+        with os.scandir(self.folder) as entries:
+            return sum(1 for e in entries if e.name.endswith(".bad") and not e.name.startswith("."))
+
+    def pending(self, older_than: float = 0.0) -> list[Path]:
+        """Spooled tickets not yet in the database, oldest first (`older_than` seconds old at least)."""
+        newest = time.time_ns() - int(older_than * 1e9)
+        found: list[tuple[int, str, Path]] = []
+        with os.scandir(self.folder) as entries:
+            for entry in entries:
+                if entry.name.endswith(".json") and not entry.name.startswith("."):
+                    with contextlib.suppress(FileNotFoundError):  # stored and removed meanwhile
+                        found.append((entry.stat().st_mtime_ns, entry.name, Path(entry.path)))
+        return [path for mtime, _, path in sorted(found) if mtime <= newest]
+
+    @contextlib.contextmanager
+    def _drainer(self, wait: bool) -> Iterator[bool]:
+        """Hold the folder's drain lock (True), or learn that another drainer holds it (False)."""
+        with open(self.folder / ".drain.lock", "a+b") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+
+    def drain(self, limit: int | None = None, wait: bool = False) -> int:
+        """Move up to `limit` spooled tickets into the database; how many were stored. Stops quietly when it is unreachable."""
+        return self.drain_report(limit, wait).stored
+
+    def drain_report(self, limit: int | None = None, wait: bool = False, older_than: float = 0.0) -> DrainResult:
+        """`drain`, telling what is left and what was set aside; `wait` waits for another drainer to finish first.
+
+        `older_than` leaves younger files alone: the request that wrote one is storing it right now.
+        """
+        db = self.store.db
+        if db.breaker.is_open and not db.probe(force=True):
+            return DrainResult(0, self.depth(), 0)  # still down: the drainer, not a caller, paid for finding out
+        with self._drainer(wait) as mine:
+            if not mine:
+                return DrainResult(0, self.depth(), 0, busy=True)
+            stored = aside = 0
+            paths = self.pending(older_than)[:limit]
+            for start in range(0, len(paths), BATCH):
+                outcome = self._drain_batch(paths[start : start + BATCH])
+                if outcome is None:
+                    break  # the database is unreachable: try again later
+                stored += outcome[0]
+                aside += outcome[1]
+            return DrainResult(stored, self.depth(), aside)
+
+    def _drain_batch(self, paths: list[Path]) -> tuple[int, int] | None:
+        """Store a batch of spooled tickets in one transaction: (stored, set aside), or None when the database is unreachable."""
+        batch: dict[str, tuple[Path, TicketRequest, str]] = {}
+        aside = 0
+        for path in paths:
+            item = self._request(path)
+            if item is None:
+                aside += 1
+            elif item[0].call_id in batch:  # two files for one call (a spool of an earlier release): one at a time
+                continue
+            else:
+                batch[item[0].call_id] = (path, *item)
+        if not batch:
+            return 0, aside
+        try:
+            found = self.store.insert_many([(request, number) for _, request, number in batch.values()])
+        except Unavailable:
+            return None
+        except ServiceError as exc:
+            # The database answers but refuses the batch: store one by one, so only the culprit is set aside.
+            log.warning("a batch of %d spooled tickets was refused (%s); storing them one by one", len(batch), exc)
+            results = [self._drain_one(path) for path, _, _ in batch.values()]
+            if None in results:
+                return None
+            return sum(r for r in results if r), aside + results.count(0)
         stored = 0
-        for path in self.pending():
-            data = self._read(path)
-            if data is None:
-                continue
-            try:
-                request = TicketRequest(
-                    call_id=str(data["call_id"]),
-                    caller=str(data["caller"]),
-                    lang=str(data["lang"]),
-                    category=str(data["category"]),
-                    description=str(data["description"]),
-                    created_at=datetime.fromisoformat(str(data["created_at"])),
-                    first_response_minutes=int(str(data["first_response_minutes"])),
-                )
-            except (KeyError, ValueError) as exc:
+        for call_id, (path, _, number) in batch.items():
+            if call_id in found:
+                path.unlink(missing_ok=True)
+                stored += 1
+            else:
                 path.replace(path.with_suffix(".bad"))
-                log.critical("spooled ticket %s is incomplete (%s); set aside as .bad", path, exc)
-                continue
-            if not self.store.reachable():
-                return stored  # still down: try again later
-            try:
-                number = self.store.create_ticket(request, number=str(data["number"]))
-            except ServiceError as exc:
-                if not self.store.reachable():
-                    return stored  # it went away again mid-drain
-                # The database answers but refuses this one ticket: set it aside, keep draining the rest.
+                log.critical("spooled ticket %s refused: the number belongs to another call; set aside as .bad", number)
+                aside += 1
+        return stored, aside
+
+    def _request(self, path: Path) -> tuple[TicketRequest, str] | None:
+        """A spooled ticket as a request and its number; an unreadable or incomplete one is set aside (None)."""
+        data = self._read(path)
+        if data is None:
+            return None
+        try:
+            request = TicketRequest(
+                call_id=str(data["call_id"]),
+                caller=str(data["caller"]),
+                lang=str(data["lang"]),
+                category=str(data["category"]),
+                description=str(data["description"]),
+                created_at=datetime.fromisoformat(str(data["created_at"])),
+                first_response_minutes=int(str(data["first_response_minutes"])),
+            )
+        except (KeyError, ValueError) as exc:
+            with contextlib.suppress(FileNotFoundError):
                 path.replace(path.with_suffix(".bad"))
-                log.critical("spooled ticket %s refused by the database (%s); set aside as .bad", data["number"], exc)
-                continue
-            if number != data["number"]:
-                log.warning("call %s already had ticket %s; spooled %s dropped", request.call_id, number, data["number"])
-            path.unlink(missing_ok=True)
-            stored += 1
-        return stored
+            log.critical("spooled ticket %s is incomplete (%s); set aside as .bad", path, exc)
+            return None
+        return request, str(data["number"])
+
+    def _drain_one(self, path: Path) -> int | None:
+        """Store one spooled ticket: 1 stored, 0 set aside, None when the database cannot be reached."""
+        item = self._request(path)
+        if item is None:
+            return 0
+        request, number = item
+        try:
+            # The caller heard this number: if their call has a ticket already, the number becomes its alias.
+            self.store.insert(request, number, alias=True)
+        except Unavailable:
+            return None
+        except ServiceError as exc:
+            # The database answers but refuses this one ticket: set it aside, keep draining the rest.
+            path.replace(path.with_suffix(".bad"))
+            log.critical("spooled ticket %s refused by the database (%s); set aside as .bad", number, exc)
+            return 0
+        path.unlink(missing_ok=True)
+        return 1

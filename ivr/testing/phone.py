@@ -9,6 +9,7 @@ the lines carry node names, queues and tickets as well.
 
 from __future__ import annotations
 
+import http.client
 import json
 import secrets
 import urllib.error
@@ -28,6 +29,13 @@ from ivr.testmode import TRACE_HEADER
 Line = dict[str, Any]
 MAX_REQUESTS = 400  # a call that needs more has looped; stop rather than spin
 FALLBACK = "/voice/fallback"
+ACCOUNT_SID = "AC" + "5e1f" * 8  # the account the stand-in calls for unless told another (Twilio's form: AC + 32 hex)
+SIP_RESPONSES = {"completed": "200", "busy": "486", "no-answer": "480", "canceled": "487"}  # a <Dial><Sip>'s final response
+
+
+def call_sid() -> str:
+    """A fresh CallSid of Twilio's form: CA and 32 lowercase hex digits."""
+    return "CA" + secrets.token_hex(16)
 
 
 @dataclass(frozen=True)
@@ -137,9 +145,11 @@ class PhoneCall:
     called: str = "+864008500030"
     voicemail: str = ""
     transfer_result: str = "answered"
+    sip_headers: dict[str, str] = field(default_factory=dict)  # DialSipHeader_<name> fields a SIP transfer's answer carries
     extra: dict[str, str] = field(default_factory=dict)  # fields added to every request (e.g. the test clock)
     first: dict[str, str] = field(default_factory=dict)  # fields added to the first request only (e.g. the test language)
-    call_sid: str = field(default_factory=lambda: "CA" + secrets.token_hex(16))
+    call_sid: str = field(default_factory=call_sid)
+    account_sid: str = ACCOUNT_SID  # sent as AccountSid on every request; a server with TWILIO_ACCOUNT_SID wants its own
     ask_voicemail: Callable[[], str] | None = None  # asked for the message when a recording starts
     lines: list[Line] = field(default_factory=list)
     requests: int = 0
@@ -162,19 +172,10 @@ class PhoneCall:
         self.requests += 1
         if self.requests > MAX_REQUESTS:
             raise TwilioError(f"more than {MAX_REQUESTS} requests in one call")
-        form = {
-            "CallSid": self.call_sid,
-            "AccountSid": "AC" + "0" * 32,
-            "From": self.caller,
-            "To": self.called,
-            "Direction": "inbound",
-            "CallStatus": "in-progress",
-            **self.extra,
-            **fields,
-        }
+        form = {**self._call_fields(), "CallStatus": "in-progress", **self.extra, **fields}
         try:
             reply = self.transport.post(path, form, self.sign(path, form))
-        except OSError as exc:  # connection refused or reset: the worker died mid-request
+        except (OSError, http.client.HTTPException) as exc:  # refused, reset or cut short: the worker died mid-request
             reply = Reply(599, f"{type(exc).__name__}: {exc}", {})
         if (reply.status >= 500 or reply.status == 599) and self.use_fallback and path != FALLBACK:
             # Twilio calls the number's Fallback URL when the primary handler fails.
@@ -214,15 +215,25 @@ class PhoneCall:
 
     def post_status(self) -> None:
         """Twilio's status callback at the end of the call."""
-        form = {"CallSid": self.call_sid, "CallStatus": "completed", "CallDuration": str(10 + self.requests), **self.extra}
+        form = {**self._call_fields(), "CallStatus": "completed", "CallDuration": str(10 + self.requests), **self.extra}
         try:
             reply = self.transport.post("/voice/status", form, self.sign("/voice/status", form))
-        except OSError:
+        except (OSError, http.client.HTTPException):
             if self.use_fallback:
                 return  # Twilio does not retry status callbacks either
             raise
         if reply.status >= 400 and not self.use_fallback:
             raise TwilioError(f"status callback answered {reply.status}: {reply.body[:200]}")
+
+    def _call_fields(self) -> dict[str, str]:
+        """What Twilio sends about the call with every request, status callbacks included."""
+        return {
+            "CallSid": self.call_sid,
+            "AccountSid": self.account_sid,
+            "From": self.caller,
+            "To": self.called,
+            "Direction": "inbound",
+        }
 
     def _emit(self, line: Line) -> None:
         self.lines.append(line)
@@ -286,7 +297,7 @@ class PhoneCall:
                 self._emit({"type": "record", **({"node": action["node"]} if action else {})})
                 said = self.ask_voicemail() if self.ask_voicemail is not None else self.voicemail
                 if said:
-                    url = f"https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE{secrets.token_hex(16)}"
+                    url = f"https://api.twilio.com/2010-04-01/Accounts/{self.account_sid}/Recordings/RE{secrets.token_hex(16)}"
                     return self.post(self._path(verb.get("action", "")), RecordingUrl=url, RecordingDuration="7", Digits="#")
                 # Twilio skips the action when nothing was recorded and goes on with the next verb.
             elif verb.tag == "Hangup":
@@ -334,7 +345,11 @@ class PhoneCall:
         if not verb.get("action"):
             self._hangup("end of document")
             return None
-        return self.post(self._path(verb.get("action", "")), DialCallStatus=status, DialCallDuration="42" if status == "completed" else "0")
+        fields = {"DialCallStatus": status, "DialCallDuration": "42" if status == "completed" else "0"}
+        if target is not None and target.tag == "Sip":
+            # Twilio adds the SIP leg's Call-ID, its final response code and that response's X- headers.
+            fields.update(DialSipCallId=secrets.token_hex(16), DialSipResponseCode=SIP_RESPONSES.get(status, "503"), **self.sip_headers)
+        return self.post(self._path(verb.get("action", "")), **fields)
 
     def _path(self, url: str) -> str:
         """Action URLs are relative to the service; absolute ones must point at it."""

@@ -8,14 +8,15 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from ivr.hotline import ConfigError, Settings, open_hotline
+from ivr.hotline import ConfigError, ServiceError, Settings, end_budget, open_hotline, start_budget
 from ivr.web import voice
 from ivr.web.service import VoiceService
+from ivr.web.twilio import ACCOUNT_SID
 
-__all__ = ["create_app"]
+__all__ = ["check_settings", "create_app"]
 
 log = logging.getLogger(__name__)
 
@@ -32,42 +33,76 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config:
         app.config.from_mapping(config)
     settings = Settings.from_env({k: str(v) for k, v in app.config.items() if k.startswith(("IVR_", "TWILIO_")) and isinstance(v, str)})
-    if settings.test_clock and settings.skip_signature_check:
-        raise ConfigError("IVR_TEST_CLOCK=1 needs signature checks: anyone could set the call's time otherwise")
+    check_settings(settings)
     if settings.skip_signature_check:
         message = "IVR_SKIP_SIGNATURE_CHECK is on: webhook signatures are NOT checked. Use this for local development only."
         log.warning(message)
         print(f"WARNING: {message}", file=sys.stderr)
-    elif not settings.twilio_auth_token:
-        raise ConfigError("TWILIO_AUTH_TOKEN is not set: every webhook would be refused (IVR_SKIP_SIGNATURE_CHECK=1 for local development)")
     if settings.test_clock:
         log.warning("IVR_TEST_CLOCK is on: signed requests may set the call's time (testing only)")
     app.config["IVR_SETTINGS"] = settings
     hotline = open_hotline(settings, clock=app.config.get("IVR_CLOCK"))
     app.extensions["ivr.store"] = hotline.store
     app.extensions["ivr.voice"] = VoiceService(hotline)
+    app.before_request(_open_budget)
+    app.teardown_request(_close_budget)
     app.register_blueprint(voice.bp)
     app.add_url_rule("/healthz", "healthz", healthz)
     app.register_error_handler(Exception, on_error)
     return app
 
 
+def check_settings(settings: Settings) -> None:
+    """Refuse settings the webhooks cannot run safely with (ConfigError), before anything is opened or written."""
+    if settings.test_clock and settings.skip_signature_check:
+        raise ConfigError("IVR_TEST_CLOCK=1 needs signature checks: anyone could set the call's time otherwise")
+    if settings.skip_signature_check:
+        pass  # local development: nothing to check the signatures with, by choice
+    elif not settings.twilio_auth_token:
+        raise ConfigError("TWILIO_AUTH_TOKEN is not set: every webhook would be refused (IVR_SKIP_SIGNATURE_CHECK=1 for local development)")
+    elif not settings.public_url:
+        # The signed URL is rebuilt on it: the Host header a client sends is no evidence of what Twilio called.
+        raise ConfigError(
+            "IVR_PUBLIC_URL is not set: signatures are checked against the URL Twilio calls, "
+            "e.g. IVR_PUBLIC_URL=https://ivr.example.com (IVR_SKIP_SIGNATURE_CHECK=1 for local development)"
+        )
+    if settings.public_url and not settings.public_url.startswith(("https://", "http://")):
+        raise ConfigError(f"IVR_PUBLIC_URL must start with https:// (or http://), not {settings.public_url[:60]!r}")
+    if settings.twilio_account_sid and not ACCOUNT_SID.fullmatch(settings.twilio_account_sid):
+        raise ConfigError("TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits, as the Twilio console shows it")
+
+
+def _open_budget() -> None:
+    """Every request gets a bounded time for its database work; the first one also starts the background drainer."""
+    svc = voice.service()
+    svc.hotline.start_background()  # here, not in create_app: `ivr serve` builds an app in the master that never serves
+    g.ivr_budget = start_budget(svc.settings.request_budget)
+
+
+def _close_budget(_exc: BaseException | None) -> None:
+    token = g.pop("ivr_budget", None)
+    if token is not None:
+        end_budget(token)
+
+
 def healthz() -> tuple[Response, int]:
-    """Whether the service, its menu and its database are sound."""
+    """Whether the service, its menu and its database are sound, and how many tickets wait in the spool."""
     svc = voice.service()
     svc.menus.current()  # a health check also picks up an edited menu, so it reports what is in service
-    spooled = svc.hotline.drain_spool()  # and moves tickets spooled during an outage into the database
     body: dict[str, Any] = {"status": "ok", "menu": svc.menus.status(), "test_clock": svc.settings.test_clock}
     # Where each language is heard from now (new calls): audio only with a public URL to play it from.
     sources = svc.hotline.voice_sources(svc.engine.menu)
     body["voices"] = {lang: s.source if svc.settings.public_url else "say" for lang, s in sources.items()}
+    spool = svc.hotline.spool
+    if spool is not None:
+        # Counted, never drained here: draining is background work, off every request's path.
+        body["spool"] = {"waiting": spool.depth(), "set_aside": spool.set_aside()}
     try:
         svc.store.calls.ping()
         body["database"] = "ok"
-        if spooled:
-            body["spooled"] = spooled
-    except Exception as exc:  # any driver error means the database is not usable
-        body["status"], body["database"] = "error", str(exc)[:200]
+    except ServiceError as exc:
+        log.warning("health check: %s", exc)  # the reason goes to the log, not to whoever asks
+        body["status"], body["database"] = "error", "unreachable"
     return jsonify(body), 200 if body["status"] == "ok" else 503
 
 
@@ -79,7 +114,10 @@ def on_error(exc: Exception) -> Response | HTTPException:
         log.exception("%s %s failed", request.method, request.path)
         return Response('{"status": "error"}', status=500, mimetype="application/json")
     sid = voice.voice_request().call_sid or "?"
-    log.exception("call %s: %s %s failed", sid, request.method, request.path)
+    if isinstance(exc, ServiceError):  # a known outage (the database): one line, not a traceback per request
+        log.error("call %s: %s %s: %s; answering with the fallback", sid, request.method, request.path, exc)
+    else:
+        log.exception("call %s: %s %s failed", sid, request.method, request.path)
     svc = voice.service()
     try:
         return voice.twiml(svc.fallback())

@@ -124,9 +124,11 @@ class VoiceService:
             log.warning("call %s: event for an unknown call; answering with the fallback", call_sid)
             return self.fallback()
         if request.seq != record.seq:
-            # A repeated or stale request: answer what the call was last told, change nothing.
-            log.info("call %s: request for step %s while at step %s; repeating the last answer", call_sid, request.seq, record.seq)
-            return record.last_response
+            # A repeated or stale request changes nothing: it gets the answer that step got (a replay of an
+            # old step must not learn what the call was told since), else the call's last answer.
+            log.info("call %s: request for step %s while at step %s; repeating its answer", call_sid, request.seq, record.seq)
+            earlier = self.store.calls.answer(call_sid, request.seq + 1) if request.seq is not None and request.seq < record.seq else None
+            return earlier if earlier is not None else record.last_response
         engine = self.menus.for_version(record.snapshot.menu_version)  # a call keeps the version it started on
         step = engine.handle(record.snapshot, event, self.now(request))
         note(step=step)
@@ -135,8 +137,9 @@ class VoiceService:
         response = self._renderer(engine, played).render(step.actions, StepUrls.for_step(PREFIX, record.seq + 1))
         try:
             if not self.store.calls.advance(call_sid, record.seq, step.snapshot, response):
-                latest = self.store.calls.load(call_sid)
-                return latest.last_response if latest else response
+                # Another delivery of this request took the step first: answer what it answered.
+                taken = self.store.calls.answer(call_sid, record.seq + 1)
+                return taken if taken is not None else response
         except ServiceError as exc:
             # What the engine did is done (a ticket is stored or spooled): say it, even if the record lags.
             log.error("call %s: could not store step %s (%s)", call_sid, record.seq + 1, exc)
@@ -144,22 +147,27 @@ class VoiceService:
 
     def finish(self, request: VoiceRequest) -> bool:
         """The carrier says the call is over."""
-        return self.store.calls.close(request.call_sid, request.call_status, request.call_duration, self.now(request))
+        try:
+            return self.store.calls.close(request.call_sid, request.call_status, request.call_duration, self.now(request))
+        except ServiceError as exc:
+            # Only the record's end time is lost; the caller has hung up already and heard everything.
+            log.error("call %s: could not record its end (%s)", request.call_sid, exc)
+            return False
 
     # ---- when the normal path is not available ---------------------------------
     def fallback(self) -> str:
         """Apologise in every language and offer to take a message, which becomes a ticket."""
-        engine = self.engine
+        engine = self.menus.in_service()  # no reload check: this path must not wait on the database
         return self._renderer(engine, self._played_languages(engine)).render(engine.fallback(), StepUrls.fallback(PREFIX))
 
     def fallback_ticket(self, request: VoiceRequest) -> str:
         """Turn the fallback message into a ticket and read its number back."""
-        engine = self.engine
+        engine = self.menus.in_service()  # no reload check: this path must not wait on the database
         url = "" if request.empty else request.recording_url
-        actions = engine.fallback_ticket(request.call_sid or "unknown", request.caller, url, self.now(request))
+        actions = engine.fallback_ticket(request.call_sid, request.caller, url, self.now(request))
         return self._renderer(engine, self._played_languages(engine)).render(actions, StepUrls.fallback(PREFIX))
 
     def last_resort(self) -> str:
         """When even the store fails: apologise and hand the caller to the fallback queue, else hang up."""
-        engine = self.engine
+        engine = self.menus.in_service()  # no reload check: this path must not wait on the database
         return self._renderer(engine, self._played_languages(engine)).render(engine.last_resort(), StepUrls.fallback(PREFIX))

@@ -2,6 +2,12 @@
 
 Every field is trimmed and bounded; numbers are ASCII digits only (str.isdigit() would let a
 superscript or full-width digit through). An odd value becomes "nothing there", never an exception.
+
+Twilio's signature does not fix where one parameter ends and the next begins (names and values are
+signed run together), nor the order of a repeated key. So before anything is read, `refusal` checks
+that a request has the shape Twilio gives every voice webhook: a form of distinct alphanumeric
+names, a CallSid of Twilio's form (a captured request cannot be re-split into another call's), and
+the account's AccountSid when one is configured.
 """
 
 from __future__ import annotations
@@ -9,17 +15,26 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from urllib.parse import unquote_plus
 
 from flask import Request
 
 from ivr.engine.events import Entry, RecordingDone, TransferResult
 from ivr.hotline import CLOCK_FIELD, LANG_FIELD, YEARS
 
-__all__ = ["MAX_FIELD", "VoiceRequest", "parse"]
+__all__ = ["ACCOUNT_SID", "CALL_SID", "FORM", "MAX_FIELD", "PARAMETER_NAME", "VoiceRequest", "parse", "refusal"]
 
 MAX_FIELD = 256  # no Twilio field we read is longer; anything longer is cut, not trusted
 DIGITS = re.compile(r"[0-9*#]*")
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # never in a real Twilio field; a NUL cannot even be stored
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1: never in a field we read; a NUL cannot even be stored
+FORM = "application/x-www-form-urlencoded"  # how Twilio posts every voice webhook
+# Twilio's published pattern for its SIDs takes either case of hex (it issues lowercase); the signature binds the exact text.
+CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
+ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
+# Twilio's names (CallSid, RecordingUrl, ...; ours, IvrTestClock, too), and the X- headers of a SIP call (SipHeader_<name>)
+# or of the final response to a <Dial><Sip> (DialSipHeader_<name>), whose <name> is a SIP token.
+PARAMETER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{0,63}|(?:Dial)?SipHeader_[A-Za-z0-9.!%*_+`'~-]{1,64}")
+SHOWN = 40  # characters of a refused value that a log line shows, escaped
 ASCII_NUMBER = re.compile(r"[0-9]{1,8}")
 FINISHED_STATES = ("completed", "busy", "failed", "no-answer", "canceled")
 
@@ -153,5 +168,46 @@ def _number(text: str) -> int | None:
 
 def parse(request: Request) -> VoiceRequest:
     """Read a webhook request (form fields of a POST, flags of the action URL)."""
-    form = request.form if request.mimetype == "application/x-www-form-urlencoded" else {}
+    form = request.form if request.mimetype == FORM else {}
     return VoiceRequest(form, request.args)
+
+
+def refusal(body: bytes, mimetype: str, form: Mapping[str, str], account_sid: str = "") -> str | None:
+    """Why a webhook request is not shaped as Twilio sends one, or None when it is.
+
+    `body` is the raw request body and `form` the parameters parsed from it (a MultiDict: repeated
+    keys keep every value). `account_sid`, when set, is the only AccountSid accepted.
+    """
+    if mimetype != FORM:
+        return f"the body is not a form (Content-Type {_shown(mimetype or 'missing')})"
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "the body is not UTF-8"
+    names = [unquote_plus(pair.partition("=")[0]) for pair in text.split("&")] if text else []
+    seen: set[str] = set()
+    for name in names:
+        if not PARAMETER_NAME.fullmatch(name):
+            return f"parameter name {_shown(name)} is not one Twilio sends (a letter, then letters or digits, at most 64)"
+        if name in seen:
+            return f"parameter {name} is repeated"
+        seen.add(name)
+    getlist = getattr(form, "getlist", None)
+    if set(form) != seen or (getlist is not None and any(len(getlist(name)) > 1 for name in form)):
+        return "the parsed form does not match the body"  # a parser that reads the body otherwise than we do
+    call_sid = form.get("CallSid")
+    if call_sid is None:
+        return "no CallSid"
+    if not CALL_SID.fullmatch(call_sid):
+        return f"CallSid {_shown(call_sid)} is not CA and 32 hex digits"
+    given = form.get("AccountSid")
+    if given is not None and not ACCOUNT_SID.fullmatch(given):
+        return f"AccountSid {_shown(given)} is not AC and 32 hex digits"
+    if account_sid and (given is None or given.lower() != account_sid.lower()):
+        return "no AccountSid" if given is None else f"AccountSid {given} is not this account's (TWILIO_ACCOUNT_SID)"
+    return None
+
+
+def _shown(text: str) -> str:
+    """An untrusted value for a log line: escaped to printable ASCII and bounded."""
+    return ascii(text[:SHOWN]) + ("..." if len(text) > SHOWN else "")

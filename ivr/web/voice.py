@@ -9,12 +9,13 @@ import logging
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, g, request, send_from_directory
+from flask.blueprints import BlueprintSetupState
 
 from ivr.engine.events import Event
-from ivr.hotline import TRACE_HEADER, Settings
+from ivr.hotline import TRACE_HEADER, Hotline, Settings
 from ivr.web.service import TRACE, VoiceService
 from ivr.web.signature import is_signed
-from ivr.web.twilio import VoiceRequest, parse
+from ivr.web.twilio import FORM, VoiceRequest, parse, refusal
 
 __all__ = ["bp", "service", "twiml", "voice_request"]
 
@@ -42,13 +43,20 @@ def twiml(body: str) -> Response:
 
 
 @bp.before_request
-def require_signature() -> None:
-    """Refuse unsigned or wrongly signed requests before anything is read or written."""
+def require_twilio() -> None:
+    """Refuse, before anything is read or written, a request that is not signed or not shaped as Twilio sends it."""
     settings: Settings = current_app.config["IVR_SETTINGS"]
-    if request.method == "GET" and request.path.startswith(f"{bp.url_prefix}/audio/"):
+    if request.endpoint == "voice.audio":
         return  # Twilio fetches <Play> audio with plain GETs; the files are public prompts
+    # Read (and cached) first, so the form is parsed from the very bytes the shape check reads; over MAX_CONTENT_LENGTH: 413.
+    body = request.get_data(cache=True)
     if not settings.skip_signature_check and not is_signed(request, settings.twilio_auth_token, settings.public_url):
         log.warning("rejected %s %s: missing or invalid X-Twilio-Signature", request.method, request.path)
+        abort(403)
+    form = request.form if request.mimetype == FORM else {}  # any other body is refused unparsed
+    reason = refusal(body, request.mimetype, form, settings.twilio_account_sid)
+    if reason is not None:
+        log.warning("rejected %s %s: %s", request.method, request.path, reason)
         abort(403)
     if settings.test_clock:
         g.ivr_trace_token = TRACE.set({"actions": [], "edges": []})
@@ -67,28 +75,45 @@ def add_trace(response: Response) -> Response:
 
 
 def _step(event: Event) -> Response:
-    req = voice_request()
-    if not req.call_sid:
-        return twiml(service().fallback())
-    return twiml(service().step(req, event))
+    return twiml(service().step(voice_request(), event))  # every request that gets here has a CallSid (require_twilio)
+
+
+class TelephoneAudio:
+    """The 8 kHz renditions the audio index holds: the only files <Play> URLs name, so the only ones served."""
+
+    def __init__(self, hotline: Hotline) -> None:
+        self.index = hotline.audio
+        self._generation: int | None = None
+        self._names: frozenset[str] = frozenset()
+
+    def names(self) -> frozenset[str]:
+        """The servable names (paths under the audio folder), rebuilt only when the index has read a new manifest."""
+        generation = self.index.generation  # the index looks at the manifest at most once per interval, and reads it on change
+        if generation != self._generation:
+            self._names = self.index.telephone_names()  # the entries the index already read: no second read of the manifest
+            self._generation = generation
+        return self._names
+
+
+@bp.record
+def _serve_telephone_audio(state: BlueprintSetupState) -> None:
+    state.app.extensions["ivr.audio"] = TelephoneAudio(state.app.extensions["ivr.voice"].hotline)
 
 
 @bp.get("/audio/<path:name>")
 def audio(name: str) -> Response:
-    """A rendered prompt for <Play>."""
-    folder = Path(service().settings.audio_dir).resolve()
-    if not name.endswith(".wav") or ".." in name.split("/"):
+    """A rendered prompt for <Play>: only a telephone rendition the manifest lists."""
+    telephone: TelephoneAudio = current_app.extensions["ivr.audio"]
+    if not name.endswith(".wav") or name not in telephone.names():
         abort(404)
+    folder = Path(service().settings.audio_dir).resolve()
     return send_from_directory(folder, name, mimetype="audio/wav", max_age=3600)
 
 
 @bp.post("/incoming")
 def incoming() -> Response:
     """The number's Voice URL: a call starts."""
-    req = voice_request()
-    if not req.call_sid:
-        return twiml(service().fallback())
-    return twiml(service().start(req))
+    return twiml(service().start(voice_request()))
 
 
 @bp.post("/gather")
@@ -113,7 +138,7 @@ def dial() -> Response:
 def status() -> Response:
     """Twilio's call status callback: a finished call closes its record with its duration."""
     req = voice_request()
-    if req.call_sid and req.finished:
+    if req.finished:
         service().finish(req)
     return Response("", status=204)
 
@@ -122,7 +147,7 @@ def status() -> Response:
 def fallback() -> Response:
     """The number's Fallback URL: the main path failed; apologise and offer a ticket."""
     req = voice_request()
-    log.error("fallback URL called for call %s (ErrorCode %s)", req.call_sid or "?", req.error_code or "-")
+    log.error("fallback URL called for call %s (ErrorCode %s)", req.call_sid, req.error_code or "-")
     return twiml(service().fallback())
 
 

@@ -1,0 +1,240 @@
+"""Bounded waits on the database: a time budget per request, a watchdog per statement, a circuit breaker.
+
+A PostgreSQL server that stops answering (a black-holed network) leaves a client waiting forever:
+the server-side statement_timeout never reaches it, and TCP keepalives only help an idle socket. So
+every use of a connection inside a budget is watched: when its time is up the watchdog shuts the
+connection's socket (PostgreSQL) or interrupts the statement (SQLite), the driver raises, and the
+caller gets a ServiceError it already knows how to survive (the ticket spools, the call goes on).
+After a failure the breaker opens, and for a while requests do not pay the timeout at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextvars import ContextVar, Token
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from ivr.errors import ServiceError
+
+__all__ = ["Breaker", "Database", "Unavailable", "budget", "end_budget", "remaining", "start_budget"]
+
+log = logging.getLogger(__name__)
+
+# The monotonic time by which the current request must have its answer (None: no budget, e.g. a CLI command).
+_DEADLINE: ContextVar[float | None] = ContextVar("ivr_db_deadline", default=None)
+
+
+class Unavailable(ServiceError):
+    """The database cannot be used right now (unreachable, too slow, breaker open): try again later."""
+
+
+@contextlib.contextmanager
+def budget(seconds: float | None) -> Iterator[None]:
+    """Run the block with at most `seconds` for all of its database work (None or 0: unbounded)."""
+    token = start_budget(seconds)
+    try:
+        yield
+    finally:
+        end_budget(token)
+
+
+def start_budget(seconds: float | None) -> Token[float | None]:
+    """Begin a budget that ends with `end_budget` (for frameworks that give a before and an after hook)."""
+    return _DEADLINE.set(time.monotonic() + seconds if seconds else None)
+
+
+def end_budget(token: Token[float | None]) -> None:
+    """End a budget begun with `start_budget`."""
+    _DEADLINE.reset(token)
+
+
+def remaining() -> float | None:
+    """Seconds left in the current budget (None when there is none)."""
+    deadline = _DEADLINE.get()
+    return None if deadline is None else deadline - time.monotonic()
+
+
+@dataclass
+class Breaker:
+    """Opens after a failure so a long outage costs each request nothing; one trial at a time when it may be over.
+
+    The pause doubles with each failed trial, up to `max_pause`, and a success closes it again.
+    """
+
+    pause: float = 1.0
+    max_pause: float = 8.0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open_until = 0.0
+        self._current = self.pause
+        self._failures = 0
+        self._trial = False
+
+    @property
+    def is_open(self) -> bool:
+        """Whether calls are being refused without trying the database."""
+        return self._failures > 0
+
+    def allow(self) -> bool:
+        """Whether this call may try the database now (closed, or the one trial after a pause)."""
+        with self._lock:
+            if self._failures == 0:
+                return True
+            if self._trial or time.monotonic() < self._open_until:
+                return False
+            self._trial = True
+            return True
+
+    def succeeded(self) -> None:
+        """The database answered."""
+        with self._lock:
+            if self._failures:
+                log.warning("database answers again after %d failure(s); breaker closed", self._failures)
+            self._failures, self._trial, self._current = 0, False, self.pause
+
+    def failed(self) -> None:
+        """The database could not be reached or did not answer in time."""
+        with self._lock:
+            if self._failures == 0:
+                log.error("database unreachable; breaker open, retrying in %.1f s", self._current)
+            elif self._trial:
+                self._current = min(self._current * 2, self.max_pause)
+            self._failures += 1
+            self._trial = False
+            self._open_until = time.monotonic() + self._current
+
+
+class Database:
+    """An engine whose connections are bounded by the request's budget and guarded by a breaker."""
+
+    def __init__(self, engine: Engine, statement_timeout: float = 2.0, breaker: Breaker | None = None) -> None:
+        self.engine = engine
+        self.statement_timeout = statement_timeout  # the longest any one use of a connection may take inside a budget
+        self.breaker = breaker or Breaker()
+
+    @contextlib.contextmanager
+    def connect(self, *, transaction: bool = False, force: bool = False) -> Iterator[Connection]:
+        """A connection for one unit of work (autocommit, or one transaction); ServiceError when unusable.
+
+        `force` tries even while the breaker is open (background work asking whether the outage is over).
+        """
+        left = remaining()
+        if left is not None and left <= 0:
+            raise Unavailable("database: the request's time budget is spent")
+        if not force and not self.breaker.allow():
+            raise Unavailable("database unavailable (breaker open after recent failures)")
+        limit = self.statement_timeout if left is None else min(left, self.statement_timeout)
+        watchdog: _Watchdog | None = None
+        try:
+            with self.engine.connect() as conn:
+                # Disarmed before the connection goes back to the pool, so it can never cut another request's work.
+                watchdog = _Watchdog.arm(conn, limit) if left is not None else None
+                try:
+                    if transaction:
+                        level = "SERIALIZABLE" if conn.dialect.name == "sqlite" else "READ COMMITTED"
+                        with conn.execution_options(isolation_level=level).begin():
+                            yield conn
+                    else:
+                        yield conn
+                finally:
+                    if watchdog is not None:
+                        watchdog.cancel()
+        except IntegrityError:
+            self.breaker.succeeded()  # the database answered: the statement broke a constraint
+            raise
+        except (DBAPIError, PoolTimeout) as exc:
+            if _is_unavailable(exc):
+                fired = watchdog is not None and watchdog.fired
+                if not (fired and limit < self.statement_timeout):
+                    # A cut because the request's budget ran out says nothing about the database's health.
+                    self.breaker.failed()
+                raise Unavailable(f"database unavailable: {f'no answer within {limit:.1f} s' if fired else _first_line(exc)}") from exc
+            self.breaker.succeeded()
+            raise ServiceError(f"database refused the statement: {_first_line(exc)}") from exc
+        except SQLAlchemyError as exc:
+            raise ServiceError(f"database error: {_first_line(exc)}") from exc
+        self.breaker.succeeded()
+
+    def probe(self, force: bool = False) -> bool:
+        """Whether the database answers now; `force` asks even while the breaker is open, and closes it on success."""
+        try:
+            with self.connect(force=force) as conn:
+                conn.exec_driver_sql("select 1")
+            return True
+        except ServiceError:
+            return False
+
+
+def _is_unavailable(exc: DBAPIError | PoolTimeout) -> bool:
+    """A connection problem or a timeout (the breaker's business), not a statement the database rejected."""
+    return isinstance(exc, PoolTimeout | OperationalError | InterfaceError) or exc.connection_invalidated
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return text[0][:160] if text else type(exc).__name__
+
+
+class _Watchdog:
+    """A timer that breaks one connection's current wait when its time is up."""
+
+    def __init__(self, action: Any, seconds: float) -> None:
+        self.fired = False
+        self._action = action
+        self._lock = threading.Lock()
+        self._cancelled = False
+        self._timer = threading.Timer(max(seconds, 0.01), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    @classmethod
+    def arm(cls, conn: Connection, seconds: float) -> _Watchdog | None:
+        """Watch `conn` for `seconds` (None when the driver offers no way to interrupt it)."""
+        raw: Any = conn.connection.dbapi_connection
+        action = _interrupter(raw) if raw is not None else None
+        return cls(action, seconds) if action is not None else None
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._cancelled:
+                return
+            self.fired = True
+            with contextlib.suppress(Exception):  # the connection may have gone already; nothing to stop then
+                self._action()
+
+    def cancel(self) -> None:
+        """The work finished (or failed): once this returns, the connection is never touched."""
+        with self._lock:
+            self._cancelled = True
+        self._timer.cancel()
+
+
+def _interrupter(raw: Any) -> Any:
+    """How to stop whatever this DBAPI connection is waiting for."""
+    interrupt = getattr(raw, "interrupt", None)
+    if callable(interrupt):  # sqlite3: aborts the running statement from another thread
+        return interrupt
+    pgconn = getattr(raw, "pgconn", None)
+    if pgconn is None:
+        return None
+    fd = pgconn.socket
+
+    def cut() -> None:
+        # Shutting the socket down wakes the driver's wait with an error; the pool then discards the connection.
+        log.warning("database did not answer in time; cutting the connection")
+        with socket.socket(fileno=os.dup(fd)) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+
+    return cut
