@@ -41,12 +41,23 @@ def _parse_at(value: str | None, timezone: str) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=ZoneInfo(timezone))
 
 
+def _with_db(settings: Settings, db: str | None) -> Settings:
+    """`--db FILE` wins over IVR_DATABASE_URL, and its spool lies beside it unless IVR_SPOOL_DIR says otherwise.
+
+    A spool holds numbers leased from one database: used against another, they could repeat a number there.
+    """
+    if not db:
+        return settings
+    spool = os.environ.get("IVR_SPOOL_DIR") or str(Path(db).expanduser().parent / "spool")
+    return settings.with_options(sqlite_path=db, database_url="", spool_dir=spool)
+
+
 def cmd_call(args: argparse.Namespace) -> int:
     """Place a call on the console."""
     from ivr.console import run_call
     from ivr.hotline import open_hotline
 
-    settings = Settings.from_env().with_options(menu_path=args.menu, sqlite_path=args.db)
+    settings = _with_db(Settings.from_env().with_options(menu_path=args.menu), args.db)
     hotline = open_hotline(settings, reload=False)
     engine = hotline.engine
     if args.lang is not None and args.lang not in engine.menu.languages:
@@ -283,7 +294,7 @@ def cmd_tickets_list(args: argparse.Namespace) -> int:
         high, low = divmod(code - 0x10000, 0x400)
         return f"\\u{0xD800 + high:04x}\\u{0xDC00 + low:04x}"
 
-    settings = Settings.from_env().with_options(sqlite_path=args.db)
+    settings = _with_db(Settings.from_env(), args.db)
     store = TicketStore(settings.store_url())
     try:
         rows = store.list_tickets(limit=args.limit)
@@ -307,7 +318,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     """Bring the database's schema to this release's and say what was done."""
     from ivr.store.migrate import upgrade_report
 
-    settings = Settings.from_env().with_options(sqlite_path=args.db)
+    settings = _with_db(Settings.from_env(), args.db)
     print(upgrade_report(settings.store_url()))
     return 0
 
@@ -321,8 +332,8 @@ def cmd_tickets_drain(args: argparse.Namespace) -> int:
     from ivr.store.guard import budget
     from ivr.store.spool import SpoolingTicketSink
 
-    settings = Settings.from_env().with_options(sqlite_path=args.db)
-    folder = Path(args.spool or (settings.spool_dir if not args.db else Path(args.db).parent / "spool"))
+    settings = _with_db(Settings.from_env(), args.db)
+    folder = Path(args.spool or settings.spool_dir)
     if not folder.is_dir():
         print(f"no spool folder at {folder}: nothing waits")
         return 0
@@ -354,8 +365,8 @@ def _seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         value = 0.0
-    if not 0 < value < float("inf"):  # also refuses nan
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds more than 0")
+    if not 0 < value <= 60:  # also refuses nan; a request read for longer than Twilio waits helps no caller
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds more than 0 and at most 60")
     return value
 
 

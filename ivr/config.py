@@ -68,10 +68,11 @@ class Settings:
             skip_signature_check=_flag(env, "IVR_SKIP_SIGNATURE_CHECK"),
             test_clock=_flag(env, "IVR_TEST_CLOCK"),
             reload_interval=_seconds(env, "IVR_RELOAD_INTERVAL", 1.0),
-            request_budget=_seconds(env, "IVR_REQUEST_BUDGET", 3.0, positive=True),
-            db_timeout=_seconds(env, "IVR_DB_TIMEOUT", 2.0, positive=True),
-            drain_interval=_seconds(env, "IVR_DRAIN_INTERVAL", 1.0),
-            number_reserve=int(_seconds(env, "IVR_NUMBER_RESERVE", 5000, positive=True)),
+            # Bounded: Twilio waits 15 s for an answer, and a reserve takes numbers from every other host.
+            request_budget=_seconds(env, "IVR_REQUEST_BUDGET", 3.0, positive=True, maximum=15.0),
+            db_timeout=_seconds(env, "IVR_DB_TIMEOUT", 2.0, positive=True, maximum=15.0),
+            drain_interval=_seconds(env, "IVR_DRAIN_INTERVAL", 1.0, maximum=3600.0),
+            number_reserve=_count(env, "IVR_NUMBER_RESERVE", 5000, 1000, 100_000),
             # Set but empty means "no address": ops can take a queue off the line without editing the menu.
             queue_addresses=queues,
         )
@@ -103,7 +104,16 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     raise ConfigError(f"{name} must be 1/true/yes or 0/false/no, not {value!r}")
 
 
-def _seconds(env: Mapping[str, str], name: str, default: float, positive: bool = False) -> float:
+def _count(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}, not {raw!r}")
+    return int(raw)
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float, positive: bool = False, maximum: float | None = None) -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -113,4 +123,6 @@ def _seconds(env: Mapping[str, str], name: str, default: float, positive: bool =
         raise ConfigError(f"{name} must be a number of seconds, not {raw!r}") from None
     if not math.isfinite(value) or value < 0 or (positive and value == 0):
         raise ConfigError(f"{name} must be a {'positive' if positive else 'non-negative'} finite number, not {raw!r}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum:g} seconds, not {raw!r}")
     return value

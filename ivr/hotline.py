@@ -144,13 +144,16 @@ class Hotline:
         self.store.close()
 
 
-def open_hotline(settings: Settings, *, clock: Clock | None = None, reload: bool = True, spool: bool = True) -> Hotline:
+def open_hotline(
+    settings: Settings, *, clock: Clock | None = None, reload: bool = True, spool: bool = True, tolerate_outage: bool = False
+) -> Hotline:
     """Load the configured menu and open the store, tickets spooling locally while the database is unreachable.
 
     `reload=False` serves the menu as loaded (a console call, a QA run); `spool=False` writes tickets
-    straight to the database (an in-memory one for QA).
+    straight to the database (an in-memory one for QA); `tolerate_outage` opens even while the database
+    cannot be reached (a server: calls are answered from the spool until it is back).
     """
-    store = Store(settings.store_url(), statement_timeout=settings.db_timeout)
+    store = Store(settings.store_url(), statement_timeout=settings.db_timeout, tolerate_outage=tolerate_outage)
     tickets: TicketSink = SpoolingTicketSink(store.tickets, settings.spool_dir, settings.number_reserve) if spool else store.tickets
     menus = MenuLibrary(
         settings.menu_path,

@@ -14,8 +14,8 @@ from ivr.store.tickets import StoredTicket, TicketStore
 class Store:
     """Both stores over one connection pool."""
 
-    def __init__(self, url: str, statement_timeout: float = 2.0) -> None:
-        self.engine = open_database(url)
+    def __init__(self, url: str, statement_timeout: float = 2.0, tolerate_outage: bool = False) -> None:
+        self.engine = open_database(url, tolerate_outage)
         # One breaker for the process's database: an outage seen by one store spares the others the timeout.
         self.db = Database(self.engine, statement_timeout=statement_timeout)
         self.tickets = TicketStore(self.db)

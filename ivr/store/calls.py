@@ -74,10 +74,10 @@ class CallStore:
 
     def load(self, call_sid: str) -> CallRecord | None:
         """The stored call, or None."""
-        with self.db.connect() as conn:
-            row = conn.execute(_LOAD, {"sid": call_sid}).mappings().first()
-        if row is None:
+        rows = self.db.read(_LOAD, {"sid": call_sid})  # the first statement of most steps: a stale connection is retried
+        if not rows:
             return None
+        row = rows[0]
         return CallRecord(
             call_sid=row["call_sid"],
             caller=row["caller"],
@@ -100,15 +100,20 @@ class CallStore:
     def advance(self, call_sid: str, seq: int, snapshot: CallSnapshot, response: str) -> bool:
         """Store step `seq + 1` and its answer if the call is still at `seq`; False when another request got there first."""
         values = {"snapshot": json.dumps(snapshot.to_dict(), ensure_ascii=False), "seq": seq + 1, "last_response": response}
-        try:
-            with self.db.connect(transaction=True) as conn:
-                result = conn.execute(_ADVANCE, {"sid": call_sid, "at_seq": seq, **values})
-                if result.rowcount != 1:
-                    return False
-                conn.execute(insert(call_steps).values(call_sid=call_sid, seq=seq + 1, response=response))
-        except IntegrityError:
-            return False  # the answer to this step is stored already: the step was taken by another request
-        return True
+
+        def store() -> bool:
+            try:
+                with self.db.connect(transaction=True) as conn:
+                    result = conn.execute(_ADVANCE, {"sid": call_sid, "at_seq": seq, **values})
+                    if result.rowcount != 1:
+                        return False
+                    conn.execute(insert(call_steps).values(call_sid=call_sid, seq=seq + 1, response=response))
+            except IntegrityError:
+                return False  # the answer to this step is stored already: the step was taken by another request
+            return True
+
+        # Safe to run twice: if the first attempt committed, the second finds the call moved on and says so.
+        return self.db.retrying(store)
 
     def close(self, call_sid: str, status: str, duration: int | None, now: datetime) -> bool:
         """Mark a call finished with the carrier's final status and duration; False for an unknown call."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import StaticPool
 
 from ivr.errors import ServiceError
-from ivr.store.migrate import SchemaError, upgrade
+from ivr.store.migrate import DatabaseUnreachable, SchemaError, upgrade
 
 
 def sqlite_url(path: str | Path) -> str:
@@ -20,13 +22,19 @@ def sqlite_url(path: str | Path) -> str:
     return f"sqlite:///{file}"
 
 
-def open_database(url: str) -> Engine:
+# Engines opened while their database was unreachable: their schema is checked (and upgraded) once it answers.
+SCHEMA_PENDING: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def open_database(url: str, tolerate_outage: bool = False) -> Engine:
     """An engine for `url`; SQLite gets WAL and a busy timeout so several processes can share the file."""
     try:
-        return _open(url)
+        return _open(url, tolerate_outage)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
         raise ServiceError(f"cannot use the database URL {url!r}: {exc}") from exc
 
+
+log = logging.getLogger(__name__)
 
 # No wait on the database is unbounded: connecting, a checkout from a busy pool, a statement the server runs.
 CONNECT_TIMEOUT = 2  # seconds (libpq counts whole seconds)
@@ -66,7 +74,7 @@ def _postgres(url: str) -> Engine:
     return engine
 
 
-def _open(url: str) -> Engine:
+def _open(url: str, tolerate_outage: bool = False) -> Engine:
     if url in ("sqlite://", "sqlite:///:memory:"):
         # One shared in-memory database for the process (QA runs and tools that keep nothing).
         engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False}, isolation_level="AUTOCOMMIT")
@@ -80,11 +88,18 @@ def _open(url: str) -> Engine:
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=5000")
+            cur.execute("PRAGMA busy_timeout=5000")  # a wait for a lock (several processes writing at once); the watchdog cannot cut it
             cur.close()
 
     try:
         upgrade(engine)  # a new database is created at head, an older one migrated (ivr/store/migrate.py)
+    except DatabaseUnreachable as exc:
+        if not tolerate_outage:
+            engine.dispose()
+            raise SchemaError(f"cannot open the ticket store: {exc}") from exc
+        # A server (re)starting during an outage still answers calls: tickets go to the spool until the database is back.
+        log.error("the database cannot be reached (%s); serving from the spool, the schema is checked once it answers", exc)
+        SCHEMA_PENDING.add(engine)
     except SchemaError as exc:
         engine.dispose()
         raise SchemaError(f"cannot open the ticket store: {exc}") from exc

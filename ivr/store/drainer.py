@@ -51,7 +51,7 @@ class Drainer:
         stored = 0
         with budget(ROUND_BUDGET):  # every statement of a round is bounded too: a hung database cannot stall the thread
             db = self.sink.store.db
-            if db.breaker.is_open and not db.probe(force=True):
+            if db.waiting and not db.probe(force=True):
                 return 0  # still down: the drainer, not a caller, pays for finding out
             while self.sink.pending(self.settle):
                 result = self.sink.drain_report(limit=BATCH, older_than=self.settle)

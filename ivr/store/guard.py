@@ -16,10 +16,10 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
@@ -31,17 +31,30 @@ __all__ = ["Breaker", "Database", "Unavailable", "budget", "end_budget", "remain
 
 log = logging.getLogger(__name__)
 
-# The monotonic time by which the current request must have its answer (None: no budget, e.g. a CLI command).
-_DEADLINE: ContextVar[float | None] = ContextVar("ivr_db_deadline", default=None)
+T = TypeVar("T")
+
+# Seconds of database work the current request may still spend (None: no budget, e.g. a CLI command). Only time
+# spent on the database counts: a slow named action (with its own deadline) does not eat the time to store the step.
+_BUDGET: ContextVar[list[float] | None] = ContextVar("ivr_db_budget", default=None)
 
 
 class Unavailable(ServiceError):
     """The database cannot be used right now (unreachable, too slow, breaker open): try again later."""
 
 
+def start_budget(seconds: float | None) -> Token[list[float] | None]:
+    """Begin a budget that ends with `end_budget` (for frameworks that give a before and an after hook)."""
+    return _BUDGET.set([seconds] if seconds else None)
+
+
+def end_budget(token: Token[list[float] | None]) -> None:
+    """End a budget begun with `start_budget`."""
+    _BUDGET.reset(token)
+
+
 @contextlib.contextmanager
 def budget(seconds: float | None) -> Iterator[None]:
-    """Run the block with at most `seconds` for all of its database work (None or 0: unbounded)."""
+    """Run the block with at most `seconds` of database work in all (None or 0: unbounded)."""
     token = start_budget(seconds)
     try:
         yield
@@ -49,20 +62,16 @@ def budget(seconds: float | None) -> Iterator[None]:
         end_budget(token)
 
 
-def start_budget(seconds: float | None) -> Token[float | None]:
-    """Begin a budget that ends with `end_budget` (for frameworks that give a before and an after hook)."""
-    return _DEADLINE.set(time.monotonic() + seconds if seconds else None)
-
-
-def end_budget(token: Token[float | None]) -> None:
-    """End a budget begun with `start_budget`."""
-    _DEADLINE.reset(token)
-
-
 def remaining() -> float | None:
-    """Seconds left in the current budget (None when there is none)."""
-    deadline = _DEADLINE.get()
-    return None if deadline is None else deadline - time.monotonic()
+    """Seconds of database work left in the current budget (None when there is none)."""
+    left = _BUDGET.get()
+    return None if left is None else left[0]
+
+
+def _spend(seconds: float) -> None:
+    left = _BUDGET.get()
+    if left is not None:
+        left[0] -= seconds
 
 
 @dataclass
@@ -80,6 +89,7 @@ class Breaker:
         self._open_until = 0.0
         self._current = self.pause
         self._failures = 0
+        self._strikes = 0  # dropped connections in a row: the first may be one stale pooled connection
         self._trial = False
 
     @property
@@ -102,11 +112,23 @@ class Breaker:
         with self._lock:
             if self._failures:
                 log.warning("database answers again after %d failure(s); breaker closed", self._failures)
-            self._failures, self._trial, self._current = 0, False, self.pause
+            self._failures, self._strikes, self._trial, self._current = 0, 0, False, self.pause
 
-    def failed(self) -> None:
-        """The database could not be reached or did not answer in time."""
+    def settle(self) -> None:
+        """A trial ended without a verdict on the database: let the next one through."""
         with self._lock:
+            self._trial = False
+
+    def failed(self, dropped: bool = False) -> None:
+        """The database could not be reached or did not answer in time.
+
+        `dropped`: a connection already open broke. Once is a stale connection (the pool then renews every
+        connection); a second time in a row, the database is away.
+        """
+        with self._lock:
+            if dropped and self._failures == 0 and self._strikes == 0:
+                self._strikes = 1
+                return
             if self._failures == 0:
                 log.error("database unreachable; breaker open, retrying in %.1f s", self._current)
             elif self._trial:
@@ -120,9 +142,31 @@ class Database:
     """An engine whose connections are bounded by the request's budget and guarded by a breaker."""
 
     def __init__(self, engine: Engine, statement_timeout: float = 2.0, breaker: Breaker | None = None) -> None:
+        from ivr.store.db import SCHEMA_PENDING  # the engine was opened while its database was away
+
         self.engine = engine
         self.statement_timeout = statement_timeout  # the longest any one use of a connection may take inside a budget
         self.breaker = breaker or Breaker()
+        self._schema_pending = engine in SCHEMA_PENDING
+        self._schema_lock = threading.Lock()
+
+    @property
+    def waiting(self) -> bool:
+        """Whether requests are being refused until a background probe finds the database back (breaker, unchecked schema)."""
+        return self.breaker.is_open or self._schema_pending
+
+    def _check_schema(self) -> None:
+        """Bring the schema to head once the database answers (background work only: it may take a while)."""
+        from ivr.store.migrate import upgrade
+
+        with self._schema_lock:
+            if self._schema_pending:
+                try:
+                    upgrade(self.engine)
+                except ServiceError as exc:
+                    raise Unavailable(f"database schema not checked yet: {exc}") from exc
+                self._schema_pending = False
+                log.warning("database reachable again: schema checked")
 
     @contextlib.contextmanager
     def connect(self, *, transaction: bool = False, force: bool = False) -> Iterator[Connection]:
@@ -133,12 +177,19 @@ class Database:
         left = remaining()
         if left is not None and left <= 0:
             raise Unavailable("database: the request's time budget is spent")
+        if self._schema_pending:
+            if not force:
+                raise Unavailable("database unavailable since start (the background drainer checks when it is back)")
+            self._check_schema()
         if not force and not self.breaker.allow():
             raise Unavailable("database unavailable (breaker open after recent failures)")
         limit = self.statement_timeout if left is None else min(left, self.statement_timeout)
         watchdog: _Watchdog | None = None
+        connected = False
+        started = time.monotonic()
         try:
             with self.engine.connect() as conn:
+                connected = True
                 # Disarmed before the connection goes back to the pool, so it can never cut another request's work.
                 watchdog = _Watchdog.arm(conn, limit) if left is not None else None
                 try:
@@ -158,14 +209,39 @@ class Database:
             if _is_unavailable(exc):
                 fired = watchdog is not None and watchdog.fired
                 if not (fired and limit < self.statement_timeout):
-                    # A cut because the request's budget ran out says nothing about the database's health.
-                    self.breaker.failed()
+                    self.breaker.failed(dropped=connected and not fired)
+                else:
+                    self.breaker.settle()  # cut because the request's budget ran out: says nothing about the database
                 raise Unavailable(f"database unavailable: {f'no answer within {limit:.1f} s' if fired else _first_line(exc)}") from exc
             self.breaker.succeeded()
             raise ServiceError(f"database refused the statement: {_first_line(exc)}") from exc
         except SQLAlchemyError as exc:
+            self.breaker.settle()
             raise ServiceError(f"database error: {_first_line(exc)}") from exc
+        except BaseException:
+            self.breaker.settle()  # the caller's own code failed inside the block: no verdict on the database
+            raise
+        finally:
+            _spend(time.monotonic() - started)
         self.breaker.succeeded()
+
+    def read(self, query: Any, params: dict[str, Any] | None = None) -> list[Any]:
+        """Rows of a read-only query (as mappings), tried once more on a fresh connection if a pooled one had broken."""
+
+        def run() -> list[Any]:
+            with self.connect() as conn:
+                return list(conn.execute(query, params or {}).mappings())
+
+        return self.retrying(run)
+
+    def retrying(self, work: Callable[[], T]) -> T:
+        """Run `work`, and once more if a pooled connection broke (safe only for work that may run twice: reads, compare-and-set)."""
+        try:
+            return work()
+        except Unavailable:
+            if self.breaker.is_open:
+                raise  # the database is away, not one connection: the breaker answers from here on
+            return work()
 
     def probe(self, force: bool = False) -> bool:
         """Whether the database answers now; `force` asks even while the breaker is open, and closes it on success."""

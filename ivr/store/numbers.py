@@ -178,15 +178,16 @@ class NumberReserve:
 def _read(file: Path) -> list[list[int]]:
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
+        blocks = [[int(low), int(high)] for low, high in data.get("blocks", []) if int(low) < int(high)]
     except FileNotFoundError:
         return []
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
         # Never guess: handing out numbers from a damaged reserve could repeat one. Lease fresh blocks instead.
-        bad = file.with_suffix(".bad")
-        file.replace(bad)
-        log.critical("ticket number reserve %s is damaged (%s); set aside as %s, leasing new blocks", file, exc, bad)
+        damaged = file.with_suffix(".damaged")
+        file.replace(damaged)
+        log.critical("ticket number reserve %s is damaged (%s); set aside as %s, leasing new blocks", file, exc, damaged)
         return []
-    return [[int(low), int(high)] for low, high in data.get("blocks", []) if int(low) < int(high)]
+    return blocks
 
 
 def _write(file: Path, data: object) -> None:

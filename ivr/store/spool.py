@@ -23,20 +23,22 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from ivr.engine.services import TicketRequest
 from ivr.errors import ServiceError
 from ivr.store.guard import Unavailable
-from ivr.store.numbers import NumberLeases, NumberReserve, fsync_folder
-from ivr.store.tickets import TicketStore
+from ivr.store.numbers import NUMBER_DIGITS, NumberLeases, NumberReserve, fsync_folder
+from ivr.store.tickets import NumberTaken, TicketStore
 
 __all__ = ["DrainResult", "SpoolingTicketSink"]
 
 log = logging.getLogger(__name__)
 
 BATCH = 200  # spooled tickets stored per transaction
+MAX_TRIES = 5  # numbers tried for one ticket before giving up (each refused one is another call's)
+MAX_MINUTES = 10 * 365 * 24 * 60  # a first-response time beyond ten years is not a spooled ticket's
 
 
 @dataclass(frozen=True)
@@ -78,18 +80,31 @@ class SpoolingTicketSink:
             stored = self.store.find_by_call(request.call_id)
             if stored is not None:
                 return stored.number  # stored earlier and drained: the same number again
-        number = self.numbers.take()
-        if not self._spool(path, number, request):
-            theirs = self._read(path)  # a simultaneous delivery of this request spooled first: its number wins
-            if theirs is not None:
-                return str(theirs["number"])
-        try:
-            kept = self.store.insert(request, number)
-        except ServiceError as exc:
-            log.error("ticket %s for call %s spooled in %s; the database will get it later (%s)", number, request.call_id, self.folder, exc)
-            return number
-        path.unlink(missing_ok=True)
-        return kept
+        for _ in range(MAX_TRIES):
+            number = self.numbers.take()
+            if not self._spool(path, number, request):
+                theirs = self._read(path)  # a simultaneous delivery of this request spooled first: its number wins
+                if theirs is not None:
+                    return str(theirs["number"])
+                with contextlib.suppress(Unavailable):
+                    stored = self.store.find_by_call(request.call_id)
+                    if stored is not None:
+                        return stored.number  # …and stored it meanwhile
+                continue  # its file came and went: spool again, so the number told is always on disk first
+            try:
+                kept = self.store.insert(request, number)
+            except NumberTaken as exc:
+                # The database is up and says the number is another call's (a copied spool folder, a restored
+                # database). The caller has not heard it yet: drop it and choose another.
+                log.critical("%s; choosing another for call %s", exc, request.call_id)
+                path.unlink(missing_ok=True)
+                continue
+            except ServiceError as exc:
+                log.error("ticket %s for call %s spooled in %s; the database gets it later (%s)", number, request.call_id, self.folder, exc)
+                return number
+            path.unlink(missing_ok=True)
+            return kept
+        raise ServiceError(f"no ticket number could be given to call {request.call_id} after {MAX_TRIES} tries")
 
     def _spool(self, path: Path, number: str, request: TicketRequest) -> bool:
         """Write the ticket under `path` unless it exists: fsync, then an exclusive link (False if another got there first)."""
@@ -168,7 +183,7 @@ class SpoolingTicketSink:
         `older_than` leaves younger files alone: the request that wrote one is storing it right now.
         """
         db = self.store.db
-        if db.breaker.is_open and not db.probe(force=True):
+        if db.waiting and not db.probe(force=True):
             return DrainResult(0, self.depth(), 0)  # still down: the drainer, not a caller, paid for finding out
         with self._drainer(wait) as mine:
             if not mine:
@@ -225,6 +240,11 @@ class SpoolingTicketSink:
         if data is None:
             return None
         try:
+            number, minutes = data["number"], data["first_response_minutes"]
+            if not (isinstance(number, str) and number.isascii() and number.isdigit() and len(number) == NUMBER_DIGITS):
+                raise ValueError(f"number {number!r} is not {NUMBER_DIGITS} digits")
+            if not isinstance(minutes, int) or not 0 <= minutes <= MAX_MINUTES:
+                raise ValueError(f"first_response_minutes {minutes!r} is out of range")
             request = TicketRequest(
                 call_id=str(data["call_id"]),
                 caller=str(data["caller"]),
@@ -232,14 +252,15 @@ class SpoolingTicketSink:
                 category=str(data["category"]),
                 description=str(data["description"]),
                 created_at=datetime.fromisoformat(str(data["created_at"])),
-                first_response_minutes=int(str(data["first_response_minutes"])),
+                first_response_minutes=minutes,
             )
-        except (KeyError, ValueError) as exc:
+            _due = request.created_at + timedelta(minutes=minutes)  # a date out of range fails here, not in the whole batch
+        except (KeyError, ValueError, TypeError, OverflowError) as exc:
             with contextlib.suppress(FileNotFoundError):
                 path.replace(path.with_suffix(".bad"))
             log.critical("spooled ticket %s is incomplete (%s); set aside as .bad", path, exc)
             return None
-        return request, str(data["number"])
+        return request, number
 
     def _drain_one(self, path: Path) -> int | None:
         """Store one spooled ticket: 1 stored, 0 set aside, None when the database cannot be reached."""

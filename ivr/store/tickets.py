@@ -19,13 +19,17 @@ from ivr.store.guard import Database
 from ivr.store.numbers import NumberLeases, NumberReserve
 from ivr.store.schema import ticket_aliases, tickets
 
-__all__ = ["StoredTicket", "TicketStore", "clean", "sqlite_url", "utc"]
+__all__ = ["NumberTaken", "StoredTicket", "TicketStore", "clean", "sqlite_url", "utc"]
 
 log = logging.getLogger(__name__)
 
 NUMBER_DIGITS = 8  # short enough to read back digit by digit; numbers come from leased blocks (ivr/store/numbers.py)
 # Caller-supplied text never carries control characters into the store (a NUL cannot even be stored on PostgreSQL).
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+class NumberTaken(ServiceError):
+    """The database has this number on another call's ticket (a copied spool folder, a restored database)."""
 
 
 def clean(text: str) -> str:
@@ -89,7 +93,7 @@ class TicketStore:
             pass  # this call's ticket is stored already (a retry, another worker or host), or the number is taken
         existing = self.find_by_call(row["call_id"])
         if existing is None:
-            raise ServiceError(f"ticket number {number} is taken by another call")
+            raise NumberTaken(f"ticket number {number} is taken by another call")
         if alias and existing.number != number:
             self.add_alias(number, row["call_id"])
         return existing.number

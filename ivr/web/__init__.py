@@ -41,7 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if settings.test_clock:
         log.warning("IVR_TEST_CLOCK is on: signed requests may set the call's time (testing only)")
     app.config["IVR_SETTINGS"] = settings
-    hotline = open_hotline(settings, clock=app.config.get("IVR_CLOCK"))
+    hotline = open_hotline(settings, clock=app.config.get("IVR_CLOCK"), tolerate_outage=True)
     app.extensions["ivr.store"] = hotline.store
     app.extensions["ivr.voice"] = VoiceService(hotline)
     app.before_request(_open_budget)
@@ -94,16 +94,20 @@ def healthz() -> tuple[Response, int]:
     sources = svc.hotline.voice_sources(svc.engine.menu)
     body["voices"] = {lang: s.source if svc.settings.public_url else "say" for lang, s in sources.items()}
     spool = svc.hotline.spool
+    numbers = 0
     if spool is not None:
         # Counted, never drained here: draining is background work, off every request's path.
-        body["spool"] = {"waiting": spool.depth(), "set_aside": spool.set_aside()}
+        numbers = spool.numbers.remaining()
+        body["spool"] = {"waiting": spool.depth(), "set_aside": spool.set_aside(), "numbers": numbers}
     try:
         svc.store.calls.ping()
         body["database"] = "ok"
     except ServiceError as exc:
         log.warning("health check: %s", exc)  # the reason goes to the log, not to whoever asks
-        body["status"], body["database"] = "error", "unreachable"
-    return jsonify(body), 200 if body["status"] == "ok" else 503
+        body["database"] = "unreachable"
+        # Still taking messages (the spool has numbers to give): keep this host in the load balancer, say so.
+        body["status"] = "degraded" if numbers > 0 else "error"
+    return jsonify(body), 503 if body["status"] == "error" else 200
 
 
 def on_error(exc: Exception) -> Response | HTTPException:
@@ -119,7 +123,15 @@ def on_error(exc: Exception) -> Response | HTTPException:
     else:
         log.exception("call %s: %s %s failed", sid, request.method, request.path)
     svc = voice.service()
+    prefix = voice.bp.url_prefix or "/voice"
     try:
+        if request.path == f"{prefix}/fallback/recorded":
+            # The fallback's own ticket failed: asking for the message again would loop; hand the caller on instead.
+            return voice.twiml(svc.last_resort())
+        req = voice.voice_request()
+        if request.path == f"{prefix}/record" and req.recording_url and not req.empty:
+            # The message the caller just left must not be lost with the step: it becomes the ticket now.
+            return voice.twiml(svc.fallback_ticket(req))
         return voice.twiml(svc.fallback())
     except Exception:
         log.exception("call %s: the fallback failed too", sid)

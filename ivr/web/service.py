@@ -99,7 +99,8 @@ class VoiceService:
         """A call arrives: greet, and store the call at step 1 (a repeated request gets the same answer)."""
         existing = self.store.calls.load(request.call_sid)
         if existing is not None:
-            return existing.last_response
+            first = self.store.calls.answer(request.call_sid, 1)  # a replayed first request learns nothing said since
+            return first if first is not None else existing.last_response
         now = self.now(request)
         engine = self.engine
         lang = (request.test_lang or None) if self.settings.test_clock else None
@@ -127,7 +128,12 @@ class VoiceService:
             # A repeated or stale request changes nothing: it gets the answer that step got (a replay of an
             # old step must not learn what the call was told since), else the call's last answer.
             log.info("call %s: request for step %s while at step %s; repeating its answer", call_sid, request.seq, record.seq)
-            earlier = self.store.calls.answer(call_sid, request.seq + 1) if request.seq is not None and request.seq < record.seq else None
+            if request.seq is not None and request.seq > record.seq:
+                # The record lags: the step before this one was answered but its write was lost. Repeating an
+                # older answer would send the caller back; apologise and take a message instead.
+                log.warning("call %s: step %s is ahead of the stored step %s; taking the fallback", call_sid, request.seq, record.seq)
+                return self.fallback()
+            earlier = self.store.calls.answer(call_sid, request.seq + 1) if request.seq is not None else None
             return earlier if earlier is not None else record.last_response
         engine = self.menus.for_version(record.snapshot.menu_version)  # a call keeps the version it started on
         step = engine.handle(record.snapshot, event, self.now(request))

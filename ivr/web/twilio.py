@@ -12,6 +12,7 @@ the account's AccountSid when one is configured.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -195,6 +196,9 @@ def refusal(body: bytes, mimetype: str, form: Mapping[str, str], account_sid: st
     getlist = getattr(form, "getlist", None)
     if set(form) != seen or (getlist is not None and any(len(getlist(name)) > 1 for name in form)):
         return "the parsed form does not match the body"  # a parser that reads the body otherwise than we do
+    early = _before_call_sid(form)
+    if early:
+        return early
     call_sid = form.get("CallSid")
     if call_sid is None:
         return "no CallSid"
@@ -206,6 +210,42 @@ def refusal(body: bytes, mimetype: str, form: Mapping[str, str], account_sid: st
     if account_sid and (given is None or given.lower() != account_sid.lower()):
         return "no AccountSid" if given is None else f"AccountSid {given} is not this account's (TWILIO_ACCOUNT_SID)"
     return None
+
+
+# Names sort before "CallSid" in the signed text. The signature cannot tell where one name ends and its value
+# begins, so a name of the attacker's choosing there could swallow the real CallSid and let a later value (a
+# SIP caller's From, say) become a CallSid. Only these names, each with a value of fixed shape, may come first.
+API_VERSION = "2010-04-01"
+ANSWERED_BY = frozenset({"human", "machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax", "unknown"})
+
+
+def _before_call_sid(form: Mapping[str, str]) -> str | None:
+    """Why a parameter that sorts before CallSid could move where CallSid begins, or None."""
+    for name, value in form.items():
+        if name >= "CallSid":
+            continue
+        if name == "AccountSid":
+            continue  # checked as AC + 32 hex below
+        if name == "ApiVersion" and value == API_VERSION:
+            continue
+        if name == "ApplicationSid" and re.fullmatch(r"AP[0-9a-fA-F]{32}", value):
+            continue
+        if name == "CallDuration" and not re.search("[A-Za-z]", value):
+            continue  # a value that holds no letters cannot hold the next name (an odd one is read as nothing)
+        if name == "AnsweredBy" and value in ANSWERED_BY:
+            continue
+        if name == "AddOns" and _is_json(value):
+            continue
+        return f"parameter {_shown(name)} with value {_shown(value)} is not what Twilio sends before CallSid"
+    return None
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _shown(text: str) -> str:
