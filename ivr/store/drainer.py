@@ -29,7 +29,9 @@ class Drainer:
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        """Start the thread once (later calls do nothing)."""
+        """Start the thread once (later calls do nothing: it is asked on every request)."""
+        if self._thread is not None:
+            return
         with self._lock:
             if self._thread is None and self.interval > 0:
                 self._thread = threading.Thread(target=self._run, name="ivr-spool-drainer", daemon=True)
@@ -53,10 +55,10 @@ class Drainer:
             db = self.sink.store.db
             if db.waiting and not db.probe(force=True):
                 return 0  # still down: the drainer, not a caller, pays for finding out
-            while self.sink.pending(self.settle):
+            while not self._stop.is_set():  # each drain lists the folder once; an empty or busy one ends the round
                 result = self.sink.drain_report(limit=BATCH, older_than=self.settle)
                 stored += result.stored
-                if result.busy or result.stored + result.set_aside == 0 or self._stop.is_set():
+                if result.busy or result.stored + result.set_aside == 0:
                     break
             try:
                 self.sink.numbers.refill()
