@@ -453,7 +453,11 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--at", help="the call's time, ISO 8601 (default: now); without an offset, the menu's time zone")
     call.add_argument("--caller", default="+8613800000000", help="the caller's number")
     call.add_argument("--lang", help="the call's starting language, one of the menu's (default: the menu's first)")
-    call.add_argument("--keys", help='scripted entries separated by spaces, "-" for no input; the caller hangs up when they run out')
+    call.add_argument(
+        "--keys",
+        help='scripted entries separated by spaces: keys, "-" for no input, words said in double quotes ("我想查订单") or after say:; '
+        "the caller hangs up when they run out",
+    )
     call.add_argument("--voicemail", default="", help="what the caller says when a message is recorded")
     call.add_argument(
         "--transfer-result",

@@ -3,21 +3,44 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from datetime import datetime
 from typing import TextIO
 
 from ivr.engine.actions import Say
 from ivr.engine.engine import Engine
-from ivr.simulator import Line, SimulatedCall
+from ivr.engine.events import Speech
+from ivr.simulator import CallerEntry, Line, SimulatedCall
 from ivr.speech import Speaker
 
 NO_INPUT = "-"
+SAY_PREFIX = "say:"
+# An entry is words in double quotes (“…” too), `say:WORDS` up to the next space, or keys up to the next space.
+_ENTRY = re.compile(r'"([^"]*)"|“([^”]*)”|(\S+)')
 
 
-def parse_keys(spec: str) -> list[str]:
-    """`--keys "1 2 - 3#"` → entries; '-' stands for no input."""
-    return ["" if token == NO_INPUT else token for token in spec.split()]
+def parse_keys(spec: str) -> list[CallerEntry]:
+    """`--keys '1 "我想查订单" say:password - 3#'` → entries: keys, or speech (quoted, or after say:); '-' is no input."""
+    out: list[CallerEntry] = []
+    for quoted, curly, token in _ENTRY.findall(spec):
+        if not token:
+            out.append(Speech(quoted or curly))
+        elif token.startswith(SAY_PREFIX):
+            out.append(Speech(token.removeprefix(SAY_PREFIX)))
+        else:
+            out.append("" if token == NO_INPUT else token)
+    return out
+
+
+def parse_line(raw: str) -> CallerEntry:
+    """One line typed at the terminal: words when it starts with a quote or say:, else keys (spaces ignored)."""
+    text = raw.strip()
+    if text.startswith(('"', "“")):
+        return Speech(text.strip('"“”').strip())
+    if text.lower().startswith(SAY_PREFIX):
+        return Speech(text[len(SAY_PREFIX) :].strip())
+    return text.replace(" ", "")
 
 
 def format_line(line: Line) -> str:
@@ -28,8 +51,12 @@ def format_line(line: Line) -> str:
         return f"[{node}] {line['text']}"
     if kind == "gather":
         finish = f", ends with {line['finish_on_key']}" if line["finish_on_key"] else ""
-        return f"  (waiting for up to {line['max_digits']} key(s){finish}, {line['timeout']} s)"
+        spoken = f", or words in {line['speech']}" if line.get("speech") else ""
+        return f"  (waiting for up to {line['max_digits']} key(s){finish}{spoken}, {line['timeout']} s)"
     if kind == "input":
+        if "speech" in line:
+            sure = f" (confidence {line['confidence']})" if "confidence" in line else ""
+            return f"  > “{line['speech']}”{sure}"
         return f"  > {line['digits'] or '(no input)'}"
     if kind == "transfer":
         return f"  → transfer to queue '{line['queue']}'"
@@ -68,7 +95,7 @@ class ConsoleCall:
             self.speaker.say_action(says[self._said] if self._said < len(says) else Say(line["node"], line["lang"], line["text"]))
             self._said += 1
 
-    def run_scripted(self, entries: list[str]) -> list[Line]:
+    def run_scripted(self, entries: list[CallerEntry]) -> list[Line]:
         """Answer gathers from `entries`; hang up when they run out."""
         return self.call.run(entries)
 
@@ -83,14 +110,14 @@ class ConsoleCall:
             if entry is None:
                 self.call.hangup()
             else:
-                self.call.press(entry)
+                self.call.enter(entry)
         return self.call.lines
 
-    def _read(self, stdin: TextIO) -> str | None:
+    def _read(self, stdin: TextIO) -> CallerEntry | None:
         raw = self._ask(stdin, "keys> ")
         if raw is None:
             return None
-        return None if raw.lower() == "q" else raw.replace(" ", "")
+        return None if raw.lower() == "q" else parse_line(raw)
 
     def _ask(self, stdin: TextIO, prompt: str) -> str | None:
         """One line from the person at the keyboard; None at the end of input."""
@@ -131,6 +158,6 @@ def run_call(
     lines = console.run_scripted(entries)
     unused = entries[call.consumed :]
     if unused:
-        shown = " ".join(entry or NO_INPUT for entry in unused)
+        shown = " ".join(f'"{entry.text}"' if isinstance(entry, Speech) else entry or NO_INPUT for entry in unused)
         err.write(f"ivr call: the call ended before {len(unused)} scripted entr{'y' if len(unused) == 1 else 'ies'}: {shown}\n")
     return lines

@@ -16,7 +16,21 @@ from typing import Any, ClassVar
 from ivr.hours import Schedule
 from ivr.text import Text
 
-__all__ = ["BACK", "RETRY", "Budgets", "Location", "LoopLimit", "Menu", "Node", "Queue", "Retry", "Voice", "current_menus", "reachable"]
+__all__ = [
+    "BACK",
+    "RETRY",
+    "Budgets",
+    "Listening",
+    "Location",
+    "LoopLimit",
+    "Menu",
+    "Node",
+    "Queue",
+    "Retry",
+    "Voice",
+    "current_menus",
+    "reachable",
+]
 
 BACK = "back"  # a target that returns to the previous menu
 RETRY = "retry"  # a target that dials again the transfer whose failure led here
@@ -102,8 +116,9 @@ class Node:
         """The trigger an outside event fires here, or None when the node does not expect it."""
         return None
 
-    def candidates(self, examples: Mapping[str, str]) -> list[str]:
-        """Entries worth trying at this node when exploring the menu (flow generation); `examples` maps outcomes to entries."""
+    def candidates(self, examples: Mapping[str, str]) -> list[Any]:
+        """Entries worth trying at this node when exploring the menu (flow generation): keys, or ivr.engine.events.Speech;
+        `examples` maps outcomes to entries."""
         return []
 
 
@@ -117,6 +132,17 @@ class Retry:
     invalid_prompt: Text
     no_input_prompt: Text
     on_max_failures: str
+
+
+@dataclass(frozen=True)
+class Listening:
+    """How a node that waits takes speech as well as keys (the recogniser is the carrier's; matching is ours)."""
+
+    phrases: Mapping[str, Mapping[str, tuple[str, ...]]]  # option key -> language -> what a caller may say for it
+    hints: Mapping[str, tuple[str, ...]]  # language -> words the recogniser is told to expect
+    min_confidence: int  # percent; a result the recogniser is less sure of is not understood
+    not_understood: Text  # said after speech that matched nothing, before the short prompt
+    which: Text  # asks between options a caller named at once: {choices}
 
 
 @dataclass(frozen=True)
@@ -136,6 +162,7 @@ class Voice:
     language: str
     render: str = ""  # the espeak-ng voice for rendered prompts ('' = espeak-ng's own choice for the language)
     source: str = "say"  # "say": the carrier's voice; "audio": played from audio/ when every piece is built
+    recognize: str = ""  # the language code of the carrier's speech recogniser ('' = `language`)
 
 
 @dataclass(frozen=True)

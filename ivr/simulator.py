@@ -15,10 +15,11 @@ from typing import Any
 from ivr.engine.actions import Action, Gather, Record, Transfer
 from ivr.engine.coverage import Edge
 from ivr.engine.engine import Engine, Step
-from ivr.engine.events import CallerHangup, Entry, Event, RecordingDone, TransferResult
+from ivr.engine.events import CallerHangup, Entry, Event, RecordingDone, Speech, TransferResult
 from ivr.engine.snapshot import CallSnapshot
 
 Line = dict[str, Any]
+CallerEntry = str | Speech  # keys pressed ('' = silence), or words said
 
 
 @dataclass
@@ -50,6 +51,18 @@ class SimulatedCall:
         """Whether the call is over."""
         return self.snapshot is None or self.snapshot.ended
 
+    def enter(self, entry: CallerEntry) -> list[Line]:
+        """The caller's next entry: keys, or speech."""
+        return self.speak(entry) if isinstance(entry, Speech) else self.press(entry)
+
+    def speak(self, speech: Speech) -> list[Line]:
+        """The caller says something at the current gather (a recogniser's text, maybe with its confidence)."""
+        node = self.snapshot.node if self.snapshot else ""
+        line: Line = {"type": "input", "node": node, "digits": "", "speech": speech.text}
+        if speech.confidence is not None:
+            line["confidence"] = speech.confidence
+        return [self._emit(line), *self._send(speech)]
+
     def press(self, keys: str) -> list[Line]:
         """The caller's keys at the current gather ('' = silence until the timeout)."""
         node = self.snapshot.node if self.snapshot else ""
@@ -66,18 +79,18 @@ class SimulatedCall:
         self._send(CallerHangup())
         return [line]
 
-    def run(self, entries: Iterable[str]) -> list[Line]:
+    def run(self, entries: Iterable[CallerEntry]) -> list[Line]:
         """Start (if needed) and answer each gather with the next entry; hang up when they run out."""
         if self.snapshot is None:
             self.start()
-        feed: Iterator[str] = iter(entries)
+        feed: Iterator[CallerEntry] = iter(entries)
         while not self.ended:
             entry = next(feed, None)
             if entry is None:
                 self.hangup()
                 break
             self.consumed += 1
-            self.press(entry)
+            self.enter(entry)
         # Entries left over are not read: a flow judges its own remaining steps after the call.
         return self.lines
 

@@ -110,7 +110,7 @@ class TestTwiml:
                 if verb.tag == "Gather":
                     gathers += 1
                     assert verb.get("action", "").startswith("/voice/gather?seq=")
-                    assert verb.get("input") == "dtmf" and [c.tag for c in verb] and all(c.tag == "Say" for c in verb)
+                    assert verb.get("input") in ("dtmf", "dtmf speech") and [c.tag for c in verb] and all(c.tag == "Say" for c in verb)
                     assert verbs[i + 1].tag == "Redirect"
         assert gathers >= 4
 

@@ -63,6 +63,21 @@ class Gather(Action):
     max_digits: int
     finish_on_key: str
     timeout: int
+    speech: str = ""  # the language the caller may also speak in ('' = keys only)
+    hints: tuple[str, ...] = ()  # words and phrases the recogniser should expect
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form; `speech` only where the caller may speak."""
+        out = {
+            "type": self.type,
+            "node": self.node,
+            "max_digits": self.max_digits,
+            "finish_on_key": self.finish_on_key,
+            "timeout": self.timeout,
+        }
+        if self.speech:
+            out["speech"] = self.speech
+        return out
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from ivr.engine.actions import Action, Hangup, Record, Say, Ticket, Transfer
 from ivr.engine.coverage import Edge
-from ivr.engine.events import CallerHangup, Entry, Event
+from ivr.engine.events import CallerHangup, Entry, Event, Speech
 from ivr.engine.fsm import CallModel, compile_machine
 from ivr.engine.services import Action as NamedAction
 from ivr.engine.services import ActionContext, ActionResult, TicketRequest, TicketSink
@@ -85,7 +85,7 @@ class Engine:
             else:
                 model.end()
             return Step(model.snap, ())
-        if isinstance(event, Entry) and node is not None and node.takes_entries:
+        if isinstance(event, Entry | Speech) and node is not None and node.takes_entries:
             # Only the caller's own entries count towards the runaway guard, never network results.
             model.snap.steps += 1
             if model.snap.steps > self.menu.loop_limit.max_steps:
@@ -178,6 +178,7 @@ class Engine:
         """A call enters its current node: counters start afresh on a new node, then the node acts."""
         if moved:
             call.snap.invalid = call.snap.no_input = 0
+            call.snap.choices = []
         self.menu.nodes[call.snap.node].enter(call)
 
     # ---- stepping ---------------------------------------------------------

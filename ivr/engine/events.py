@@ -13,6 +13,14 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class Speech:
+    """What the caller said at a gather, as the recogniser wrote it; `confidence` (0-1) when the recogniser gave one."""
+
+    text: str
+    confidence: float | None = None
+
+
+@dataclass(frozen=True)
 class TransferResult:
     """How a transfer ended: 'answered'/'completed' or 'no-answer', 'busy', 'failed', 'canceled'."""
 
@@ -39,4 +47,4 @@ class CallerHangup:
     """The caller hung up."""
 
 
-Event = Entry | TransferResult | RecordingDone | CallerHangup
+Event = Entry | Speech | TransferResult | RecordingDone | CallerHangup

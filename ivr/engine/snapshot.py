@@ -22,6 +22,7 @@ class CallSnapshot:
     menu: str = ""  # the menu the caller is in ('' before the first one)
     stack: list[str] = field(default_factory=list)  # the menus above it, for the back key
     values: dict[str, str] = field(default_factory=dict)  # order id, ticket number, recording...
+    choices: list[str] = field(default_factory=list)  # the options a caller named at once and was asked between
     ended: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -36,4 +37,4 @@ class CallSnapshot:
 
     def copy(self) -> CallSnapshot:
         """An independent copy, so a failed step never half-changes the caller's state."""
-        return replace(self, stack=list(self.stack), values=dict(self.values))
+        return replace(self, stack=list(self.stack), values=dict(self.values), choices=list(self.choices))

@@ -1,6 +1,6 @@
 """The menu file format, described once: the loader reads by it, the JSON Schema and README tables are written from it."""
 
-from ivr.format.fields import Choice, Count, Field, Keys, Localised, MapOf, Nested, Outcomes, Section, Target, Word, Words
+from ivr.format.fields import Choice, Count, Field, Keys, Localised, MapOf, Nested, Outcomes, Phrases, Section, Target, Word, Words
 from ivr.format.node_type import Build, NodeType
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "Nested",
     "NodeType",
     "Outcomes",
+    "Phrases",
     "Section",
     "Target",
     "Word",

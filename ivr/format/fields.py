@@ -27,6 +27,7 @@ __all__ = [
     "MapOf",
     "Nested",
     "Outcomes",
+    "Phrases",
     "Schema",
     "Section",
     "Target",
@@ -241,6 +242,29 @@ class Keys(Field):
             "propertyNames": {"pattern": DTMF_KEYS, "not": {"const": "*"}},
             "additionalProperties": _ref("target_not_back", "Node this key leads to."),
         }
+
+
+@dataclass(frozen=True)
+class Phrases(Field):
+    """What a caller may say for each option: KEY → {LANG: [phrase, …]} (a single phrase may be written without the list)."""
+
+    extra_keys: str = ""  # a pattern of names allowed beside DTMF keys (a catalogue's categories, software, `more`, `terms`)
+
+    @property
+    def kind(self) -> str:
+        """A mapping of keys to phrases per language."""
+        return "KEY: {LANG: [phrase, …]}"
+
+    def schema(self) -> Schema:
+        """Keys (or the extra words), each to phrases per language."""
+        phrase = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[^,]+$"}
+        per_lang = {
+            "type": "object",
+            "propertyNames": {"pattern": LANGUAGE_TAG},
+            "additionalProperties": {"anyOf": [phrase, {"type": "array", "minItems": 1, "items": phrase}]},
+        }
+        keys = DTMF_KEYS if not self.extra_keys else f"{DTMF_KEYS}|{self.extra_keys}"
+        return {"description": self.doc, "type": "object", "propertyNames": {"pattern": keys}, "additionalProperties": per_lang}
 
 
 @dataclass(frozen=True)

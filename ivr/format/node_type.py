@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ivr.format.fields import Field
-from ivr.ir import Location, Node, Retry
+from ivr.ir import Listening, Location, Node, Retry
 from ivr.scope import Scope
 from ivr.text import Text
 
@@ -36,6 +36,12 @@ class Build(Protocol):
 
     def blank(self) -> Text:
         """An empty text in every language (to go on after a reported problem)."""
+        ...
+
+    def listening(
+        self, phrases: Mapping[str, Mapping[str, tuple[str, ...]]], options: Collection[str], field: str = "phrases"
+    ) -> Listening | None:
+        """How the node takes speech when `speech` is on for it (problems reported); None: keys only."""
         ...
 
 

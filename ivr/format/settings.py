@@ -117,6 +117,18 @@ DEFAULTS = Section(
         Localised("no_input", "Said after a silence.", required=True),
         Target("on_max_failures", "Node after too many wrong entries or silences.", required=True, back=False),
         Target("on_transfer_failure", "Node when a transfer fails.", required=True, back=False),
+        Choice(
+            "speech", "Whether menu and input nodes also take speech (`on`) or keys only (`off`).", choices=("on", "off"), default="off"
+        ),
+        Count(
+            "min_confidence",
+            "The recogniser's confidence, in percent, below which a result counts as not understood (Twilio's Confidence × 100).",
+            low=0,
+            high=100,
+            default=40,
+        ),
+        Localised("not_understood", "Said after speech that matched no option (or too unsure a result); counts as a wrong entry."),
+        Localised("which", "Asks which option a caller meant who named several: {choices} are their phrases."),
     ),
 )
 
@@ -193,6 +205,7 @@ VOICE = Section(
         Word("voice", "Voice name of the telephony provider.", required=True),
         Word("language", "Language code the provider expects.", required=True),
         Word("render", "espeak-ng voice `ivr audio build` renders this language with (default: espeak-ng's voice for it)."),
+        Word("recognize", "Language code of the carrier's speech recogniser, <Gather language> (default: language)."),
         Choice(
             "source",
             "Where callers hear this language from: the carrier's voice (say), or audio/ (recordings, else rendered) "

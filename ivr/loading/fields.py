@@ -6,10 +6,10 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ivr.format import Choice, Count, Field, Keys, Localised, Outcomes, Target, Word, Words
+from ivr.format import Choice, Count, Field, Keys, Localised, Outcomes, Phrases, Target, Word, Words
 from ivr.ir import Location
 from ivr.loading.reader import Reader
-from ivr.loading.yamltree import YMap, YScalar
+from ivr.loading.yamltree import YMap, YScalar, YSeq
 from ivr.text import Text
 
 __all__ = ["RESERVED_KEYS", "FieldReader", "Ref", "TextReader"]
@@ -60,7 +60,7 @@ class FieldReader:
                 return None
             return r.integer(m, f.name, what, default if default is not None else f.low, f.low, f.high)
         if isinstance(f, Choice):
-            value = r.string(m, f.name, what, required=f.required, default=f.default)
+            value = r.string(m, f.name, what, required=f.required, default=f.default if f.default is not None else inherited)
             if value is not None and not f.checked_by_node and value not in f.choices and f.name in m.values:
                 r.error(m.values[f.name].loc, f"{f.name} must be one of {', '.join(f.choices)}, not {value!r}")
                 return f.default
@@ -84,6 +84,8 @@ class FieldReader:
             return self._keys(r, m, f, what, where)
         if isinstance(f, Outcomes):
             return self._outcomes(r, m, f, what, where)
+        if isinstance(f, Phrases):
+            return self._phrases(r, m, f, what, where)
         return None  # sections and free mappings have readers of their own
 
     @staticmethod
@@ -129,3 +131,41 @@ class FieldReader:
             else:
                 r.error(value.loc, f"outcome {outcome!r} must name a target node")
         return outcomes
+
+    def _phrases(
+        self, r: Reader, m: YMap, f: Phrases, what: str, where: dict[str, Location]
+    ) -> dict[str, dict[str, tuple[str, ...]]] | None:
+        """KEY → LANG → phrases; each phrase non-empty, without commas (the recogniser's hints are comma-separated)."""
+        given = self._mapping(r, m, f, what)
+        if given is None:
+            return None
+        out: dict[str, dict[str, tuple[str, ...]]] = {}
+        for key, value in given.values.items():
+            where[f"{f.name} {key}"] = given.keys[key]
+            if not (DTMF_KEY.fullmatch(key) or (f.extra_keys and re.search(f.extra_keys, key))):
+                extra = " or a name of the catalogue (category, software, more, terms)" if f.extra_keys else ""
+                r.error(given.keys[key], f"{key!r} in '{f.name}' is not a key of this menu's kind (digits 0-9 and '*'{extra})")
+                continue
+            langs = r.mapping(value, f"phrases for key {key!r}", given.keys[key])
+            if langs is None:
+                continue
+            per_lang: dict[str, tuple[str, ...]] = {}
+            for lang, item in langs.values.items():
+                where[f"{f.name} {key} {lang}"] = langs.keys[lang]
+                items = [item] if isinstance(item, YScalar) else item.items if isinstance(item, YSeq) else []
+                if not items:
+                    r.error(item.loc, f"phrases for key {key!r} in {lang} must be a phrase or a list of phrases")
+                phrases: list[str] = []
+                for one in items:
+                    text = one.value.strip() if isinstance(one, YScalar) and not one.is_null else ""
+                    if not text:
+                        r.error(one.loc, f"a phrase for key {key!r} in {lang} must be non-empty text")
+                    elif "," in text or "，" in text:
+                        r.error(one.loc, f"phrase {text!r} contains a comma: the recogniser's hints are comma-separated; write two phrases")
+                    elif len(text) > 100:
+                        r.error(one.loc, f"phrase {text[:20]!r}… is {len(text)} characters; a recogniser hint holds at most 100")
+                    else:
+                        phrases.append(text)
+                per_lang[lang] = tuple(phrases)
+            out[key] = per_lang
+        return out

@@ -23,10 +23,11 @@ from ivr.effort import Durations
 from ivr.engine.fsm import dials, failed_transfers
 from ivr.errors import DefinitionError, Problem
 from ivr.format.settings import SETTINGS
-from ivr.ir import BACK, RETRY, Location, Menu, Node, Retry, reachable
+from ivr.ir import BACK, RETRY, Listening, Location, Menu, Node, Retry, reachable
 from ivr.loading.checks import check_back_targets, check_ends_without_waiting, check_graph, check_references
 from ivr.loading.fields import FieldReader, Ref
 from ivr.loading.lint import DEFAULT_MAX_DEPTH, lint_menu
+from ivr.loading.listening import build_listening
 from ivr.loading.placeholders import HoursSpeaker, check_placeholders, placeholder_problems, resolve_scope, with_hours
 from ivr.loading.reader import Reader
 from ivr.loading.scope_loader import load_scope
@@ -119,6 +120,12 @@ class _Build:
     def blank(self) -> Text:
         """An empty text in every language."""
         return Text(dict.fromkeys(self.languages, ""))
+
+    def listening(
+        self, phrases: Mapping[str, Mapping[str, tuple[str, ...]]], options: Collection[str], field: str = "phrases"
+    ) -> Listening | None:
+        """How the node takes speech, when `speech` is on for it (its own field, else the defaults'); None: keys only."""
+        return build_listening(self, phrases, options, field)
 
 
 def _load(path: Path, action_names: set[str], files: Sources) -> tuple[Menu | None, list[Problem]]:

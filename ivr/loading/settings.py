@@ -65,7 +65,11 @@ def read_voices(r: Reader, settings: YMap, languages: tuple[str, ...], fields: F
         r.fields(v, VOICE.names, label)
         values, _ = fields.read(r, v, VOICE.fields, label)
         voices[lang] = Voice(
-            values.get("voice") or "", values.get("language") or lang, values.get("render") or "", values.get("source") or "say"
+            values.get("voice") or "",
+            values.get("language") or lang,
+            values.get("render") or "",
+            values.get("source") or "say",
+            values.get("recognize") or "",
         )
     return voices
 

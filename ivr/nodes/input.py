@@ -7,12 +7,19 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ivr.engine.actions import Gather
+from ivr.engine.events import Speech
 from ivr.engine.fsm import CallModel, MachineBuilder
 from ivr.format import Build, Choice, Count, Localised, NodeType, Outcomes, Target, Word
 from ivr.format.fields import LOWER_NAME
 from ivr.ir import Node
-from ivr.nodes.prompted import RETRY_COUNTS, RETRY_TEXTS, SAY, SHORT, PromptedNode
+from ivr.nodes.prompted import LISTEN_FIELDS, RETRY_COUNTS, RETRY_TEXTS, SAY, SHORT, PromptedNode
 from ivr.text import Text
+from ivr.understanding import spoken_digits
+
+READ_OUT = {
+    "zh": "零幺二三四五六七八九",
+    "en": ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"],
+}  # digits as callers say them
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,11 @@ class InputNode(PromptedNode):
         snap.values.update(result.values)
         return f"outcome_{result.outcome}" if result.outcome in self.outcomes else self.invalid(call)
 
+    def understand(self, call: CallModel, text: str) -> str:
+        """Digits read out ("幺二三…", "one two three") are the entry; speech without digits is not understood."""
+        digits = spoken_digits(text, call.snap.lang)
+        return self.choose(call, digits) if digits else self.not_understood(call)
+
     def compile(self, fsm: MachineBuilder) -> None:
         """Repeat, retries, one transition per outcome (at an entry '#' ends the number: no back key)."""
         fsm.reenter("repeat", self.id)
@@ -109,10 +121,30 @@ class InputNode(PromptedNode):
 
         return complain
 
-    def candidates(self, examples: Mapping[str, str]) -> list[str]:
+    def candidates(self, examples: Mapping[str, str]) -> list[str | Speech]:
         """An entry for each outcome the action gives examples of, repeat, silence, a short entry (and a long one)."""
         long = ["1" * (self.max_digits + 1)] if "too_long" in self._length_complaints() else []
-        return [*(digits + self.finish_on_key for digits in examples.values()), "*", "", "1" + self.finish_on_key, *long]
+        keys: list[str | Speech] = [
+            *(digits + self.finish_on_key for digits in examples.values()),
+            "*",
+            "",
+            "1" + self.finish_on_key,
+            *long,
+        ]
+        if self.listening is None:
+            return keys
+        spoken: list[str | Speech] = []
+        for lang in self.listening.hints:
+            family = "zh" if lang.startswith(("zh", "cmn")) else "en"
+            spoken += [Speech(read_out(digits, family)) for digits in examples.values()]
+            spoken.append(Speech("不知道" if family == "zh" else "I do not know"))
+        return keys + spoken
+
+
+def read_out(digits: str, family: str) -> str:
+    """Digits as a caller reads them out in a language family ("zh": 幺二三, "en": one two three)."""
+    words = READ_OUT[family]
+    return ("" if family == "zh" else " ").join(words[int(d)] for d in digits)
 
 
 def build(b: Build) -> list[Node]:
@@ -138,6 +170,7 @@ def build(b: Build) -> list[Node]:
             too_long=v.get("too_long"),
             read_back=v.get("read_back"),
             where=b.where,
+            listening=b.listening({}, ()),
         )
     ]
 
@@ -169,6 +202,7 @@ TYPE = NodeType(
         Localised("too_short", "Said instead of `invalid` after an entry with fewer than min_digits digits; counts as a wrong entry."),
         Localised("too_long", "Said instead of `invalid` after an entry with more than max_digits digits; counts as a wrong entry."),
         Target("on_max_failures", "Node after too many wrong entries or silences.", inherit="on_max_failures"),
+        *LISTEN_FIELDS,
     ),
     build,
 )

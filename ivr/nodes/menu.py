@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import ClassVar
 
 from ivr.engine.actions import Gather
+from ivr.engine.events import Speech
 from ivr.engine.fsm import CallModel, MachineBuilder
-from ivr.format import Build, Keys, NodeType, Target
+from ivr.format import Build, Keys, Localised, NodeType, Phrases, Target
 from ivr.ir import Node
-from ivr.nodes.prompted import RETRY_COUNTS, RETRY_TEXTS, SAY, SHORT, PromptedNode
+from ivr.nodes.prompted import LISTEN_FIELDS, RETRY_COUNTS, RETRY_TEXTS, SAY, SHORT, PromptedNode
+from ivr.text import Text
+from ivr.understanding import PhraseIndex, normalise, spoken_digits
+
+PHRASES = Phrases("phrases", "What a caller may say for each key, per language (speech on): KEY → {LANG: [phrase, …]}.")
+WHICH = Localised("which", "Asks which option a caller meant who named several at once: {choices}.", inherit="which")
+# Words that only say "the key": "按2", "选3", "press two", "option 4".
+KEY_WORDS = {"zh": ("按键", "按", "选项", "选择", "选", "号", "键"), "en": ("press", "option", "number", "key", "push", "choose")}
+OR_WORDS = {"zh": ("，", "，还是"), "en": (", ", ", or ")}  # between the options asked about, and before the last
 
 
 @dataclass(frozen=True)
@@ -20,6 +29,7 @@ class MenuNode(PromptedNode):
 
     options: Mapping[str, str]  # DTMF key -> target
     language_key: str = ""  # switches to the menu's next language and says this menu again ('' = none here)
+    spoken_only: Mapping[str, str] = field(default_factory=dict, kw_only=True)  # option id -> target, reached by speech only
 
     kind: ClassVar[str] = "menu"
     is_menu: ClassVar[bool] = True
@@ -31,11 +41,77 @@ class MenuNode(PromptedNode):
 
     def edges(self) -> dict[str, str]:
         """Each key, and where too many failures go."""
-        return {**{f"key_{k}": t for k, t in self.options.items()}, "max_failures": self.retry.on_max_failures}
+        spoken = {f"say_{k}": t for k, t in self.spoken_only.items()}
+        return {**{f"key_{k}": t for k, t in self.options.items()}, **spoken, "max_failures": self.retry.on_max_failures}
 
     def moves(self) -> list[tuple[str, str]]:
         """The keys."""
         return list(self.options.items())
+
+    def spoken(self, lang: str) -> list[tuple[str, str]]:
+        """(phrase, target) for everything a caller may say here in `lang` (none when the node does not listen)."""
+        if self.listening is None:
+            return []
+        targets = {**self.spoken_only, **self.options}
+        return [(p, targets[k]) for k, by_lang in self.listening.phrases.items() if k in targets for p in by_lang.get(lang, ())]
+
+    @cached_property
+    def indexes(self) -> dict[str, PhraseIndex]:
+        """The phrases of each language, ready to match (built once per menu version)."""
+        if self.listening is None:
+            return {}
+        langs = {lang for by_lang in self.listening.phrases.values() for lang in by_lang}
+        return {lang: PhraseIndex(lang, {k: v.get(lang, ()) for k, v in self.listening.phrases.items()}) for lang in sorted(langs)}
+
+    def texts(self) -> list[tuple[str, Text]]:
+        """The prompts and complaints, and the question between options named at once."""
+        out = super().texts()
+        if self.listening is not None and len(self.options) > 1:
+            out.append((f"{self.id}:which", self.listening.which))
+        return out
+
+    def understand(self, call: CallModel, text: str) -> str:
+        """A phrase of one option → that option; of several → ask which; a key said aloud → the key; else not understood."""
+        snap = call.snap
+        key = self._spoken_key(text, snap.lang)
+        if key is not None:
+            snap.choices = []
+            return f"key_{key}"
+        index = self.indexes.get(snap.lang)
+        if index is None:
+            return self.not_understood(call)
+        found = index.match(text, snap.choices) if snap.choices else index.match(text)
+        if snap.choices and not found.options:  # not one of the two asked about: the caller may have changed their mind
+            found = index.match(text)
+        if found.winner is not None and (found.winner in self.options or found.winner in self.spoken_only):
+            snap.choices = []
+            return said(found.winner, found.phrases[0])
+        if len(found.options) > 1 and not snap.choices:
+            snap.choices = list(found.options[:3])
+            snap.values["choices"] = _either(snap.lang, list(found.phrases[:3]))
+            return "unclear"
+        return self.not_understood(call)
+
+    def _spoken_key(self, text: str, lang: str) -> str | None:
+        """The key a caller read out instead of pressing it ("按2", "two", "option 4"), when it is one of this menu's."""
+        words = normalise(text, lang)
+        for word in KEY_WORDS["zh" if lang.startswith(("zh", "cmn")) else "en"]:
+            words = words.replace(word, " ")
+        rest = "".join(words.split())
+        digits = spoken_digits(words, lang)
+        if not digits or len(digits) > self.max_digits:
+            return None
+        leftover = rest
+        for ch in "零〇洞一幺二两三四五六七八九0123456789":
+            leftover = leftover.replace(ch, "")
+        for word in ("zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"):
+            leftover = leftover.replace(word, "")
+        return digits if not leftover and digits in self.options else None
+
+    def _ask(self, call: CallModel) -> None:
+        assert self.listening is not None
+        call.say(self.listening.which, "which")
+        call.emit(self.listen(call.snap.lang))
 
     def gather(self) -> Gather:
         """One key (a longer key ends with '#')."""
@@ -65,11 +141,56 @@ class MenuNode(PromptedNode):
         self.compile_retries(fsm)
         for key, target in self.options.items():
             fsm.go(f"key_{key}", self.id, target)
+        if self.listening is not None:
+            _ = self.indexes  # built now, so no caller waits for the segmenter's dictionary
+            if len(self.options) > 1:
+                fsm.stay("unclear", self.id, after=self._ask)
+            targets = {**self.spoken_only, **self.options}
+            for key, by_lang in self.listening.phrases.items():
+                if key in targets:
+                    for phrase in dict.fromkeys(p for phrases in by_lang.values() for p in phrases):
+                        fsm.go(said(key, phrase), self.id, targets[key])
 
-    def candidates(self, examples: Mapping[str, str]) -> list[str]:
-        """Every key, repeat, back, silence and a key that leads nowhere."""
+    def candidates(self, examples: Mapping[str, str]) -> list[str | Speech]:
+        """Every key, repeat, back, silence and a key that leads nowhere; where the node listens, every phrase,
+        two options named at once and words that mean nothing here."""
         spare = next((k for k in "0123456789" if k not in self.options and k != self.language_key), None)
-        return [*self.options, "*", "#", "", *([self.language_key] if self.language_key else []), *([spare] if spare else [])]
+        keys: list[str | Speech] = [
+            *self.options,
+            "*",
+            "#",
+            "",
+            *([self.language_key] if self.language_key else []),
+            *([spare] if spare else []),
+        ]
+        if self.listening is None:
+            return keys
+        spoken: list[str | Speech] = []
+        firsts: dict[str, list[str]] = {}
+        for by_lang in self.listening.phrases.values():
+            for lang, phrases in by_lang.items():
+                spoken += [Speech(p) for p in phrases]
+                if phrases:
+                    firsts.setdefault(lang, []).append(phrases[0])
+        for lang, first in firsts.items():
+            if len(first) > 1:
+                spoken.append(Speech(f"{first[0]} {first[1]}" if not lang.startswith(("zh", "cmn")) else first[0] + "和" + first[1]))
+            spoken.append(Speech(UNRELATED["zh" if lang.startswith(("zh", "cmn")) else "en"]))
+        return keys + list(dict.fromkeys(spoken))
+
+
+UNRELATED = {"zh": "今天天气怎么样", "en": "what is the weather like today"}  # means nothing at any menu (flow generation)
+
+
+def said(key: str, phrase: str) -> str:
+    """The trigger of a phrase of an option: each phrase is a transition of its own, so coverage counts every one."""
+    return f'said {key} "{phrase}"'
+
+
+def _either(lang: str, phrases: list[str]) -> str:
+    """The options asked about, joined as the language says "A, or B"."""
+    between, last = OR_WORDS["zh" if lang.startswith(("zh", "cmn")) else "en"]
+    return between.join(phrases[:-1]) + last + phrases[-1] if len(phrases) > 1 else "".join(phrases)
 
 
 def switch_language(call: CallModel) -> None:
@@ -92,7 +213,10 @@ def build(b: Build) -> list[Node]:
     keys = v.get("keys", {})
     # The language key is reserved in every menu of a menu file with more than one language, unless a menu maps it.
     language_key = b.language_key if len(b.languages) > 1 and b.language_key not in keys else ""
-    return [MenuNode(b.node_id, b.location, prompt, v.get("short") or prompt, b.retry(), keys, language_key, where=b.where)]
+    listening = b.listening(v.get("phrases") or {}, keys)
+    return [
+        MenuNode(b.node_id, b.location, prompt, v.get("short") or prompt, b.retry(), keys, language_key, where=b.where, listening=listening)
+    ]
 
 
 TYPE = NodeType(
@@ -110,6 +234,9 @@ TYPE = NodeType(
         *RETRY_COUNTS,
         *RETRY_TEXTS,
         Target("on_max_failures", "Node after too many wrong entries or silences.", back=False, inherit="on_max_failures"),
+        *LISTEN_FIELDS,
+        PHRASES,
+        WHICH,
     ),
     build,
 )

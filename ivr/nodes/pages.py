@@ -40,7 +40,7 @@ class ListPageNode(MenuNode):
     def enter(self, call: CallModel) -> None:
         """Say the page and wait; the caller stays in the menu above."""
         call.say(self.prompt)
-        call.emit(self.gather())
+        call.emit(self.listen(call.snap.lang))
 
     def handle(self, call: CallModel, event: Any) -> str | None:
         """'#' returns to the menu the caller is in; other keys as in any menu."""

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from ivr.engine.actions import Gather
-from ivr.engine.events import Entry
+from ivr.engine.events import Entry, Speech
 from ivr.engine.fsm import CallModel, MachineBuilder
-from ivr.format import Count, Localised
-from ivr.ir import Node, Retry
+from ivr.format import Choice, Count, Localised
+from ivr.ir import Listening, Node, Retry
 from ivr.text import Text
 
 DTMF = re.compile(r"[0-9*#]*")
@@ -27,6 +27,21 @@ RETRY_TEXTS = (
     Localised("no_input", "Said after a silence, before the prompt again.", inherit="no_input"),
 )
 
+LISTEN_FIELDS = (
+    Choice(
+        "speech", "Whether the caller may also say what they want (on) or press keys only (off).", choices=("on", "off"), inherit="speech"
+    ),
+    Count(
+        "min_confidence",
+        "Recogniser confidence, in percent, below which a result is not understood.",
+        low=0,
+        high=100,
+        inherit="min_confidence",
+    ),
+    Localised("not_understood", "Said after speech that matched nothing; counts as a wrong entry.", inherit="not_understood"),
+    Localised("hints", "More words for the recogniser to expect, comma-separated (the phrases are always given)."),
+)
+
 
 @dataclass(frozen=True)
 class PromptedNode(Node):
@@ -35,6 +50,7 @@ class PromptedNode(Node):
     prompt: Text
     reprompt: Text  # short version after a failure
     retry: Retry
+    listening: Listening | None = field(default=None, kw_only=True)  # None: keys only
 
     waits: ClassVar[bool] = True
     takes_entries: ClassVar[bool] = True
@@ -47,14 +63,28 @@ class PromptedNode(Node):
         """The trigger for an entry of keys that is neither silence, `*` nor `#`."""
         raise NotImplementedError
 
+    def listen(self, lang: str) -> Gather:
+        """How keys are taken here, and speech in `lang` where the node listens."""
+        gather = self.gather()
+        if self.listening is None:
+            return gather
+        return replace(gather, speech=lang, hints=self.listening.hints.get(lang, ()))
+
+    def understand(self, call: CallModel, text: str) -> str:
+        """The trigger for what the caller said (sure enough to be taken at its word)."""
+        raise NotImplementedError
+
     def texts(self) -> list[tuple[str, Text]]:
-        """The prompt, the short prompt and the two complaints."""
-        return [
+        """The prompt, the short prompt and the two complaints (three where the node listens)."""
+        out = [
             (self.id, self.prompt),
             (f"{self.id}:short", self.reprompt),
             (f"{self.id}:invalid", self.retry.invalid_prompt),
             (f"{self.id}:no_input", self.retry.no_input_prompt),
         ]
+        if self.listening is not None:
+            out.append((f"{self.id}:not_understood", self.listening.not_understood))
+        return out
 
     def heard(self) -> Text:
         """The prompt."""
@@ -63,10 +93,12 @@ class PromptedNode(Node):
     def enter(self, call: CallModel) -> None:
         """Say the prompt and wait for keys."""
         call.say(self.prompt)
-        call.emit(self.gather())
+        call.emit(self.listen(call.snap.lang))
 
     def handle(self, call: CallModel, event: Any) -> str | None:
-        """Classify the caller's keys: silence, repeat, back, a choice, or a wrong entry."""
+        """Classify the caller's keys (silence, repeat, back, a choice, or a wrong entry) or what they said."""
+        if isinstance(event, Speech):
+            return self.heard_speech(call, event)
         if not isinstance(event, Entry):
             return None
         digits = event.digits
@@ -81,20 +113,41 @@ class PromptedNode(Node):
             return self.invalid(call)
         return self.choose(call, digits)
 
+    def heard_speech(self, call: CallModel, event: Speech) -> str:
+        """Speech: silence where nobody listened (the carrier hears no keys), not understood when too unsure, else understood."""
+        if self.listening is None:
+            call.snap.no_input += 1
+            return "no_input"
+        if not event.text.strip() or (event.confidence is not None and event.confidence * 100 < self.listening.min_confidence):
+            return self.not_understood(call)
+        return self.understand(call, event.text)
+
     @staticmethod
     def invalid(call: CallModel) -> str:
         """Count a wrong entry."""
         call.snap.invalid += 1
         return "invalid"
 
+    @staticmethod
+    def not_understood(call: CallModel) -> str:
+        """Count speech that chose nothing as a wrong entry (with its own complaint)."""
+        call.snap.invalid += 1
+        call.snap.choices = []
+        return "not_understood"
+
     def compile_retries(self, fsm: MachineBuilder) -> None:
         """Below the limit a failure re-prompts here; at the limit it goes to on_max_failures, after saying why."""
-        for trigger, limit in (("invalid", self.retry.max_invalid), ("no_input", self.retry.max_no_input)):
-            fsm.stay(trigger, self.id, when=_below(trigger, limit), after=self._reprompter(trigger))
+        failures = [("invalid", "invalid", self.retry.max_invalid), ("no_input", "no_input", self.retry.max_no_input)]
+        if self.listening is not None:  # speech that chose nothing is a wrong entry, with its own complaint
+            failures.append(("not_understood", "invalid", self.retry.max_invalid))
+        for trigger, counter, limit in failures:
+            fsm.stay(trigger, self.id, when=_below(counter, limit), after=self._reprompter(trigger))
             fsm.go(trigger, self.id, self.retry.on_max_failures, before=self._complainer(trigger))
 
     def _complainer(self, trigger: str) -> Any:
         problem = self.retry.no_input_prompt if trigger == "no_input" else self.retry.invalid_prompt
+        if trigger == "not_understood" and self.listening is not None:
+            problem = self.listening.not_understood
 
         def complain(call: CallModel) -> None:
             call.say(problem, trigger)
@@ -107,7 +160,7 @@ class PromptedNode(Node):
         def reprompt(call: CallModel) -> None:
             complain(call)
             call.say(self.reprompt, "short")
-            call.emit(self.gather())
+            call.emit(self.listen(call.snap.lang))
 
         return reprompt
 

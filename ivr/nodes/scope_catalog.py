@@ -2,15 +2,38 @@
 
 from __future__ import annotations
 
-from ivr.format import Build, Count, Keys, Localised, NodeType, Target
-from ivr.ir import BACK, Node
+from ivr.format import Build, Count, Keys, Localised, NodeType, Phrases, Target
+from ivr.format.fields import LOWER_NAME
+from ivr.ir import BACK, Listening, Node
 from ivr.nodes.announce import AnnounceNode
-from ivr.nodes.menu import MenuNode
-from ivr.nodes.prompted import RETRY_COUNTS
+from ivr.nodes.menu import WHICH, MenuNode
+from ivr.nodes.prompted import LISTEN_FIELDS, RETRY_COUNTS
 from ivr.nodes.scope_fill import fill, need_scope
 from ivr.text import Text
 
 EXAMPLE_JOIN = {"zh": "；", "en": " "}  # between example questions: each is its own phrase, with a pause
+SpokenPhrases = dict[str, dict[str, tuple[str, ...]]]
+MORE, TERMS = "more", "terms"  # phrase keys for the next page and the terms, beside keys, categories and software
+
+
+class _Listen:
+    """The phrases of the catalogue's generated menus: names from the scope, more words from the node's `phrases`."""
+
+    def __init__(self, b: Build, given: SpokenPhrases) -> None:
+        self.b = b
+        self.given = given
+
+    def of(self, key: str, name: Text | None = None) -> dict[str, tuple[str, ...]]:
+        """What a caller may say for `key`: the scope's name for it (if any), then the node's own phrases."""
+        out = {}
+        for lang in self.b.languages:
+            said = ([name.get(lang)] if name is not None and name.get(lang) else []) + list(self.given.get(key, {}).get(lang, ()))
+            out[lang] = tuple(dict.fromkeys(said))
+        return out
+
+    def menu(self, phrases: SpokenPhrases, options: dict[str, str], spoken_only: dict[str, str]) -> Listening | None:
+        """One generated menu's Listening (phrases checked), or None when speech is off."""
+        return self.b.listening(phrases, [*options, *spoken_only])
 
 
 def build(b: Build) -> list[Node]:
@@ -48,14 +71,24 @@ def build(b: Build) -> list[Node]:
     nodes: list[Node] = []
     top_options: dict[str, str] = {}
     top_parts = [intro]
+    given: SpokenPhrases = v.get("phrases") or {}
+    listen = _Listen(b, given)
+    top_phrases: SpokenPhrases = {}
+    every_software: dict[str, str] = {}  # software id -> its node: a caller may name one from the top menu
+    software_phrases: SpokenPhrases = {}
+    for category in scope.categories:
+        for software in category.software:
+            every_software[software.id] = f"{b.node_id}.{category.id}.{software.id}"
+            software_phrases[software.id] = listen.of(software.id, software.name)
     for i, category in zip(keys, scope.categories, strict=False):
         cat_id = f"{b.node_id}.{category.id}"
         top_options[i] = cat_id
+        top_phrases[i] = listen.of(category.id, category.name)
         top_parts.append(choose(i, category.name))
         entries = []
         for software in category.software:
             sw_id = f"{cat_id}.{software.id}"
-            entries.append((sw_id, software.name))
+            entries.append((software.id, sw_id, software.name))
             values = {"name": software.name, "category": category.name}
             values |= {"supported": _examples(software.supported, b.languages), "unsupported": _examples(software.unsupported, b.languages)}
             nodes.append(AnnounceNode(sw_id, b.location, fill(b, detail, values, "software"), BACK))
@@ -71,25 +104,68 @@ def build(b: Build) -> list[Node]:
         pages = [entries[n : n + page_size] for n in range(0, len(entries), page_size)] or [[]]
         page_ids = [cat_id, *(f"{cat_id}.page{n}" for n in range(2, len(pages) + 1))]
         for n, page in enumerate(pages):
-            options = {key: sw_id for key, (sw_id, _) in zip(keys, page, strict=False)}
+            options = {key: sw_id for key, (_, sw_id, _) in zip(keys, page, strict=False)}
+            phrases = {key: software_phrases[sid] for key, (sid, _, _) in zip(keys, page, strict=False)}
             parts = [fill(b, heading, {"name": category.name}, "category")] if n == 0 else []
-            parts += [choose(key, name) for key, (_, name) in zip(keys, page, strict=False)]
+            parts += [choose(key, name) for key, (_, _, name) in zip(keys, page, strict=False)]
             if n < len(pages) - 1 and more is not None:
                 next_key = keys[len(page)]
                 options[next_key] = page_ids[n + 1]
+                phrases[next_key] = listen.of(MORE)
                 parts.append(fill(b, more, {"key": Text(dict.fromkeys(b.languages, next_key))}, "more"))
             elif terms:  # the terms of advice close every category, where a caller deciding on advice is
                 terms_key = keys[len(page)]
                 options[terms_key] = terms
+                phrases[terms_key] = listen.of(TERMS)
                 parts.append(choose(terms_key, b.blank(), v.get("terms_option") or b.blank(), "terms_option"))
+            on_page = set(options.values())
+            # The rest of the category can be named from any of its pages.
+            elsewhere = {sid: sw for sid, sw, _ in entries if sw not in on_page}
+            phrases |= {sid: software_phrases[sid] for sid in elsewhere}
             prompt = Text.join([*parts, footer], b.languages)
-            nodes.append(MenuNode(page_ids[n], b.location, prompt, prompt, retry, options, _language_key(b, options)))
+            heard = listen.menu(phrases, options, elsewhere)
+            nodes.append(
+                MenuNode(
+                    page_ids[n],
+                    b.location,
+                    prompt,
+                    prompt,
+                    retry,
+                    options,
+                    _language_key(b, options),
+                    listening=heard,
+                    spoken_only=elsewhere if heard else {},
+                )
+            )
     top_options.update(also_keys)
+    top_phrases |= {key: listen.of(key) for key in also_keys}
+    top_phrases |= software_phrases
+    top_listening = listen.menu(top_phrases, top_options, every_software)
+    if top_listening is not None:
+        known = {*also_keys, *(c.id for c in scope.categories), *every_software, MORE, TERMS}
+        for key in given:
+            if key not in known:
+                b.error(
+                    f"phrases {key}",
+                    f"phrases for {key!r}, which is neither a key of this node nor a category or software of the catalogue",
+                )
     if "also" in v:
         top_parts.append(v["also"])
     top_prompt = Text.join([*top_parts, footer], b.languages)
     nodes.insert(
-        0, MenuNode(b.node_id, b.location, top_prompt, top_prompt, retry, top_options, _language_key(b, top_options), where=b.where)
+        0,
+        MenuNode(
+            b.node_id,
+            b.location,
+            top_prompt,
+            top_prompt,
+            retry,
+            top_options,
+            _language_key(b, top_options),
+            where=b.where,
+            listening=top_listening,
+            spoken_only=every_software if top_listening is not None else {},
+        ),
     )
     return nodes
 
@@ -119,6 +195,13 @@ TYPE = NodeType(
         Target("terms", "Node that tells the terms of third-party advice, offered at the end of every category."),
         Localised("terms_option", "How the terms are offered: {key}."),
         *RETRY_COUNTS,
+        *LISTEN_FIELDS,
+        Phrases(
+            "phrases",
+            "What a caller may say, besides the scope's names: for a key of `keys`, a category or software id, `more` or `terms`.",
+            extra_keys=LOWER_NAME,
+        ),
+        WHICH,
     ),
     build,
 )

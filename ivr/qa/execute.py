@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ivr.console import format_line
+from ivr.engine.events import Speech
 from ivr.qa.flow import Flow, Step
+from ivr.simulator import CallerEntry
 
 Line = dict[str, Any]
 CHECKS = ("expect", "expect_transfer", "expect_ticket", "expect_hangup")
@@ -53,7 +55,7 @@ class FlowRun:
         self.offset = 0  # ...and in the line at `cursor`, text before this offset
         self.voicemail: str | None = None
 
-    def next_entry(self) -> str | None:
+    def next_entry(self) -> CallerEntry | None:
         """The caller's next entry at a gather; None hangs up."""
         steps = self.flow.steps
         while self.index < len(steps):
@@ -65,6 +67,8 @@ class FlowRun:
                 self.voicemail = step.text
             elif step.kind == "press":
                 return step.text
+            elif step.kind == "speak":
+                return Speech(step.text, step.confidence)
             elif step.kind == "silence":
                 return ""
             elif step.kind == "hangup":

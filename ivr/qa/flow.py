@@ -17,7 +17,7 @@ FLOW_FIELDS = ("name", "menu", "at", "caller", "lang", "transfer_result", "steps
 TRANSFER_RESULTS = ("answered", "no-answer", "busy", "failed")
 KEYS = re.compile(r"[0-9*#]+")
 # Steps that take a value, and the ones written as a bare word.
-VALUE_STEPS = ("expect", "press", "voicemail", "expect_transfer", "expect_ticket")
+VALUE_STEPS = ("expect", "press", "speak", "voicemail", "expect_transfer", "expect_ticket")
 BARE_STEPS = ("silence", "expect_hangup", "hangup", "expect_ticket")
 
 
@@ -25,12 +25,13 @@ BARE_STEPS = ("silence", "expect_hangup", "hangup", "expect_ticket")
 class Step:
     """One step of a flow: what the caller does or what must have been heard."""
 
-    kind: str  # expect, press, silence, voicemail, expect_transfer, expect_ticket, expect_hangup, hangup
+    kind: str  # expect, press, speak, silence, voicemail, expect_transfer, expect_ticket, expect_hangup, hangup
     number: int  # 1-based position in the flow, for messages
     location: Location
-    text: str = ""  # expect: substring; press: keys; voicemail: what is said; expect_transfer: queue; expect_ticket: category
+    text: str = ""  # expect: substring; press: keys; speak: words; voicemail: what is said; expect_transfer: queue; expect_ticket: category
     regex: re.Pattern[str] | None = None
     node: str | None = None
+    confidence: float | None = None  # speak: the recogniser's confidence, 0-1 (None: it gives none)
 
     def describe(self) -> str:
         """The step as a person would write it."""
@@ -133,6 +134,8 @@ def _step(r: Reader, number: int, item: YNode) -> Step | None:
         return None
     if kind == "expect" and isinstance(value, YMap):
         return _expect_mapping(r, number, value, loc)
+    if kind == "speak" and isinstance(value, YMap):
+        return _speak_mapping(r, number, value, loc)
     if not isinstance(value, YScalar) or (value.is_null and kind != "expect_ticket"):
         fail(value.loc, f"'{kind}' needs a text value")
         return None
@@ -159,3 +162,24 @@ def _expect_mapping(r: Reader, number: int, value: YMap, loc: Location) -> Step 
             r.error(value.values["regex"].loc, f"step {number}: bad regex: {exc}")
             return None
     return Step("expect", number, loc, text=text or "", regex=regex, node=node)
+
+
+def _speak_mapping(r: Reader, number: int, value: YMap, loc: Location) -> Step | None:
+    """`speak: {text: …, confidence: 0.3}`: words said, with the recogniser's confidence."""
+    r.fields(value, ("text", "confidence"), f"step {number} (speak)")
+    text = r.string(value, "text", "speak", required=True)
+    given = r.string(value, "confidence", "speak", required=False)
+    confidence = None
+    if given is not None:
+        try:
+            confidence = float(given)
+        except ValueError:
+            confidence = -1.0
+        if not 0.0 <= confidence <= 1.0:
+            r.error(
+                value.values["confidence"].loc, f"step {number}: confidence is a number from 0 to 1 (Twilio's Confidence), not {given!r}"
+            )
+            return None
+    if text is None:
+        return None
+    return Step("speak", number, loc, text=text, confidence=confidence)

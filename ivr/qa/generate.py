@@ -27,7 +27,7 @@ from ivr.engine.fsm import LAST_TRANSFER, failed_transfers
 from ivr.hotline import data_texts
 from ivr.ir import Menu
 from ivr.qa.runner import qa_hotline
-from ivr.simulator import Line, SimulatedCall
+from ivr.simulator import CallerEntry, Line, SimulatedCall
 
 MAX_CALLS = 20_000  # simulated calls the search may spend; plenty for hand-written menus
 MAX_DEPTH = 12
@@ -43,7 +43,7 @@ class Path_:
     """A scripted call found by the search."""
 
     at: datetime
-    entries: tuple[str, ...]
+    entries: tuple[CallerEntry, ...]
     transfer_result: str = "answered"
     caller: str = CALLER
     voicemail: str = VOICEMAIL  # '' = the caller records nothing
@@ -97,11 +97,11 @@ class Explorer:
         for entry in path.entries:
             if call.ended:
                 break
-            call.press(entry)
+            call.enter(entry)
         coverage.add(call.transitions)
         return call, coverage.fired
 
-    def candidates(self, gather: Gather) -> list[str]:
+    def candidates(self, gather: Gather) -> list[CallerEntry]:
         """Entries worth trying at a gather."""
         return self.menu.nodes[gather.node].candidates(self.examples.get(gather.node, {}))
 
@@ -109,7 +109,7 @@ class Explorer:
         """Paths from the start at `at`, each adding transitions not yet covered."""
         kept: list[tuple[Path_, set[Edge], SimulatedCall]] = []
         seen: set[tuple[object, ...]] = set()
-        todo: deque[tuple[str, ...]] = deque([()])
+        todo: deque[tuple[CallerEntry, ...]] = deque([()])
         while todo and self.calls < MAX_CALLS:
             entries = todo.popleft()
             for result in ("answered", "no-answer"):
@@ -220,7 +220,10 @@ def _flow_text(name: str, menu_path: Path, out_dir: Path, path: Path_, lines: li
             if last_say is not None:
                 steps.append({"expect": {"text": _snippet(last_say["text"]), "node": last_say["node"]}})
                 last_say = None
-            steps.append("silence" if line["digits"] == "" else {"press": line["digits"]})
+            if "speech" in line:
+                steps.append({"speak": line["speech"]})
+            else:
+                steps.append("silence" if line["digits"] == "" else {"press": line["digits"]})
         elif line["type"] == "record":
             steps.append({"voicemail": path.voicemail})  # '' says so: the caller records nothing
         elif line["type"] == "transfer":

@@ -20,7 +20,7 @@ from ivr.errors import DefinitionError, IvrError
 from ivr.hotline import Hotline, open_hotline
 from ivr.qa.execute import FlowFailure, FlowRun
 from ivr.qa.flow import Flow, load_flow
-from ivr.simulator import SimulatedCall
+from ivr.simulator import CallerEntry, SimulatedCall
 from ivr.testing.phone import ACCOUNT_SID, HttpTransport, PhoneCall, TwilioError
 from ivr.testmode import CLOCK_FIELD, LANG_FIELD
 
@@ -55,7 +55,7 @@ class _Driver(Protocol):
 
     ask_voicemail: Callable[[], str] | None
 
-    def run(self, entries: Iterable[str]) -> list[dict[str, Any]]: ...
+    def run(self, entries: Iterable[CallerEntry]) -> list[dict[str, Any]]: ...
 
 
 def _play(run: FlowRun, driver: _Driver) -> tuple[str, str]:

@@ -23,7 +23,8 @@ from typing import Any, Protocol
 from twilio.request_validator import RequestValidator
 
 from ivr.engine.actions import Gather
-from ivr.simulator import delivered_digits
+from ivr.engine.events import Speech
+from ivr.simulator import CallerEntry, delivered_digits
 from ivr.testmode import TRACE_HEADER
 
 Line = dict[str, Any]
@@ -31,6 +32,14 @@ MAX_REQUESTS = 400  # a call that needs more has looped; stop rather than spin
 FALLBACK = "/voice/fallback"
 ACCOUNT_SID = "AC" + "5e1f" * 8  # the account the stand-in calls for unless told another (Twilio's form: AC + 32 hex)
 SIP_RESPONSES = {"completed": "200", "busy": "486", "no-answer": "480", "canceled": "487"}  # a <Dial><Sip>'s final response
+
+
+def recognised(text: str) -> str:
+    """Words as Twilio's recogniser writes them: ending in a full stop ("。" after Chinese) unless they end in punctuation."""
+    text = text.strip()
+    if not text or not text[-1].isalnum():
+        return text
+    return text + ("。" if "\u4e00" <= text[-1] <= "\u9fff" else ".")
 
 
 def call_sid() -> str:
@@ -201,7 +210,7 @@ class PhoneCall:
             raise TwilioError(f"POST {path} answered <{root.tag}>, not <Response>")
         return root
 
-    def run(self, entries: Iterable[str]) -> list[Line]:
+    def run(self, entries: Iterable[CallerEntry]) -> list[Line]:
         """Place the call and answer each Gather with the next entry; hang up when they run out."""
         keys = iter(entries)
         document: ET.Element | None = self.post("/voice/incoming", CallStatus="ringing", **self.first)
@@ -274,7 +283,7 @@ class PhoneCall:
             line["node"] = action.get("node", "")
         self._emit(line)
 
-    def _execute(self, verbs: list[ET.Element], keys: Iterator[str]) -> ET.Element | None:
+    def _execute(self, verbs: list[ET.Element], keys: Iterator[CallerEntry]) -> ET.Element | None:
         """Run a document's verbs; return the next document, or None when the call is over."""
         for i, verb in enumerate(verbs):
             if verb.tag in ("Say", "Play"):
@@ -308,7 +317,7 @@ class PhoneCall:
         self._hangup("end of document")
         return None
 
-    def _gather(self, verb: ET.Element, keys: Iterator[str]) -> ET.Element | None:
+    def _gather(self, verb: ET.Element, keys: Iterator[CallerEntry]) -> ET.Element | None:
         """Play nested prompts, take the next entry and post it; None means no digits were entered."""
         if not verb.get("action"):
             raise TwilioError("a <Gather> without an action would re-request the current URL")
@@ -321,17 +330,36 @@ class PhoneCall:
         line: Line = {"type": "gather", "max_digits": gather.max_digits, "finish_on_key": gather.finish_on_key, "timeout": gather.timeout}
         if traced:
             line["node"] = gather.node
+        listens = "speech" in verb.get("input", "dtmf").split()
+        if listens:
+            line["speech"] = traced.get("speech", verb.get("language", "")) if traced else verb.get("language", "")
         self._emit(line)
         entry = next(keys, None)
         if entry is None:
             self._emit({"type": "hangup", "reason": "caller", **({"node": gather.node} if traced else {})})
             raise _CallerHungUp
+        if isinstance(entry, Speech):
+            return self._speak(verb, entry, listens, gather.node if traced else None)
         digits = delivered_digits(entry, gather)
         self._emit({"type": "input", "digits": digits, **({"node": gather.node} if traced else {})})
         if not digits:
             return None
         finished = gather.finish_on_key if gather.finish_on_key and entry.startswith(digits + gather.finish_on_key) else ""
         return self.post(self._path(verb.get("action", "")), Digits=digits, FinishedOnKey=finished)
+
+    def _speak(self, verb: ET.Element, speech: Speech, listens: bool, node: str | None) -> ET.Element | None:
+        """The caller speaks: a Gather listening for speech posts what the recogniser wrote (with punctuation, as
+        Twilio's does, and Confidence only when one is given); one that takes keys only hears nothing."""
+        line: Line = {"type": "input", "digits": "", "speech": speech.text, **({"node": node} if node is not None else {})}
+        if speech.confidence is not None:
+            line["confidence"] = speech.confidence
+        self._emit(line)
+        if not listens or not speech.text.strip():
+            return None  # no keys and no speech result: Twilio goes on with the next verb (the silence redirect)
+        fields = {"SpeechResult": recognised(speech.text)}
+        if speech.confidence is not None:
+            fields["Confidence"] = f"{speech.confidence:.8f}".rstrip("0").rstrip(".") if speech.confidence else "0"
+        return self.post(self._path(verb.get("action", "")), **fields)
 
     def _dial(self, verb: ET.Element) -> ET.Element | None:
         target = next(iter(verb), None)

@@ -75,7 +75,8 @@ class VoiceService:
 
     def _renderer(self, engine: Engine, played: set[str]) -> TwimlRenderer:
         voices = {lang: (v.voice, v.language) for lang, v in engine.menu.voices.items()}
-        return TwimlRenderer(voices, (lambda say: self._played(say, played)) if played else None)
+        recognizers = {lang: v.recognize or v.language for lang, v in engine.menu.voices.items()}
+        return TwimlRenderer(voices, (lambda say: self._played(say, played)) if played else None, recognizers)
 
     def _played(self, say: Say, played: set[str]) -> list[tuple[str, str, str]] | None:
         """A prompt as Twilio should hear it: the 8 kHz URLs of its rendered pieces, and words to speak."""

@@ -20,7 +20,7 @@ from urllib.parse import unquote_plus
 
 from flask import Request
 
-from ivr.engine.events import Entry, RecordingDone, TransferResult
+from ivr.engine.events import Entry, RecordingDone, Speech, TransferResult
 from ivr.hotline import CLOCK_FIELD, LANG_FIELD, YEARS
 
 __all__ = ["ACCOUNT_SID", "CALL_SID", "FORM", "MAX_FIELD", "PARAMETER_NAME", "VoiceRequest", "parse", "refusal"]
@@ -37,6 +37,7 @@ ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 PARAMETER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{0,63}|(?:Dial)?SipHeader_[A-Za-z0-9.!%*_+`'~-]{1,64}")
 SHOWN = 40  # characters of a refused value that a log line shows, escaped
 ASCII_NUMBER = re.compile(r"[0-9]{1,8}")
+CONFIDENCE = re.compile(r"[01](\.[0-9]{1,12})?|\.[0-9]{1,12}")
 FINISHED_STATES = ("completed", "busy", "failed", "no-answer", "canceled")
 
 
@@ -128,10 +129,27 @@ class VoiceRequest:
         """Test mode only: the call's first language (a signed field)."""
         return self.field(LANG_FIELD)
 
-    def entry(self) -> Entry:
-        """The caller's keys; letters or other junk are passed on as they are, for the engine to call invalid."""
+    @property
+    def speech_result(self) -> str:
+        """SpeechResult: what the recogniser heard the caller say ('' when they pressed keys)."""
+        return self.field("SpeechResult")
+
+    @property
+    def confidence(self) -> float | None:
+        """Confidence of the speech result, 0-1; None when Twilio sent none (it is optional) or sent something odd."""
+        text = self.field("Confidence")
+        try:
+            value = float(text) if CONFIDENCE.fullmatch(text) else None
+        except ValueError:
+            return None
+        return value if value is not None and 0.0 <= value <= 1.0 else None
+
+    def entry(self) -> Entry | Speech:
+        """The caller's keys, or what they said; letters or other junk are passed on as they are, for the engine to call invalid."""
         if self.silence:
             return Entry("")
+        if self.speech_result and not self.digits:
+            return Speech(self.speech_result, self.confidence)
         digits = self.digits
         return Entry(digits if DIGITS.fullmatch(digits) else digits[:64])
 

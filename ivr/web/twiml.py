@@ -17,6 +17,7 @@ from ivr.engine.actions import Action, Gather, Hangup, Record, Say, Transfer
 __all__ = ["DIAL_TIMEOUT", "StepUrls", "TwimlRenderer"]
 
 DIAL_TIMEOUT = 30  # seconds an agent's line may ring before the transfer counts as no-answer
+SPEECH_TIMEOUT = "auto"  # Twilio ends a speech turn at the caller's pause (no speechModel is set, so "auto" is allowed)
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,10 @@ class TwimlRenderer:
         self,
         voices: Mapping[str, tuple[str, str]],
         played: Callable[[Say], list[tuple[str, str, str]] | None] | None = None,
+        recognizers: Mapping[str, str] | None = None,
     ) -> None:
         self.voices = dict(voices)  # language -> (voice, language code the carrier expects), from the menu
+        self.recognizers = dict(recognizers or {})  # language -> the code of the carrier's speech recogniser
         # A prompt in a language played from audio -> ("play", url, "") and ("say", lang, text) items, else None.
         self.played = played
 
@@ -91,13 +94,14 @@ class TwimlRenderer:
             elif isinstance(action, Gather):
                 # Prompts go inside the Gather so a key press interrupts them (barge-in).
                 gather = TwimlGather(
-                    input="dtmf",
+                    input="dtmf speech" if action.speech else "dtmf",
                     action=urls.gather,
                     method="POST",
                     num_digits=action.max_digits,
                     finish_on_key=action.finish_on_key,
                     timeout=action.timeout,
                     action_on_empty_result=False,
+                    **self._listening(action),
                 )
                 for prompt in prompts:
                     self.say(gather, prompt)
@@ -122,6 +126,15 @@ class TwimlRenderer:
                 response.hangup()
         flush()
         return str(response)
+
+    def _listening(self, action: Gather) -> dict[str, str]:
+        """The speech attributes of a Gather that also listens: recogniser language, end of turn, hints."""
+        if not action.speech:
+            return {}
+        out = {"language": self.recognizers.get(action.speech, action.speech), "speech_timeout": SPEECH_TIMEOUT}
+        if action.hints:
+            out["hints"] = ",".join(action.hints)  # the loader keeps commas out of phrases and each within Twilio's limits
+        return out
 
     @staticmethod
     def _dial(response: VoiceResponse, action: Transfer, urls: StepUrls) -> None:

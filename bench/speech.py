@@ -1,0 +1,54 @@
+"""Benchmark: how well speech is matched, on the labelled utterances of tests/speech/, through the real engine.
+
+Each utterance is said at its node of the shipped menu; the figures per language are the share of
+in-scope utterances taken where the caller meant, the share answered by a question between options,
+and the share of out-of-scope utterances taken to an option all the same (false accepts).
+
+    .venv/bin/python bench/speech.py [--misses]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ivr.config import Settings  # noqa: E402
+from ivr.qa.runner import qa_hotline  # noqa: E402
+from ivr.qa.utterances import evaluate  # noqa: E402
+
+CORPUS = ROOT / "tests" / "speech"
+MENU = ROOT / "menus" / "volcengine.yaml"
+
+
+def main() -> int:
+    """Print the figures per language (and, with --misses, every utterance taken wrongly)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--misses", action="store_true", help="list the utterances matched wrongly")
+    args = parser.parse_args()
+    hotline = qa_hotline(MENU, Settings())  # tickets (a caller asking for a call back) go to an in-memory database
+    engine = hotline.engine
+    print(
+        f"{'language':<8}  {'in scope':>8}  {'correct':>7}  {'asked':>6}  {'wrong':>6}  {'out':>4}  {'false accepts':>13}  {'µs/utterance':>12}"
+    )
+    for path in sorted(CORPUS.glob("*.yaml")):
+        started = time.perf_counter()
+        f = evaluate(engine, path)
+        per = (time.perf_counter() - started) / max(1, f.in_scope + f.out_of_scope) * 1e6
+        print(
+            f"{f.lang:<8}  {f.in_scope:>8}  {f.accuracy:>7.1%}  {f.asked_share:>6.1%}  {f.wrong / max(1, f.in_scope):>6.1%}  "
+            f"{f.out_of_scope:>4}  {f.false_accept_rate:>13.1%}  {per:>12.0f}"
+        )
+        if args.misses:
+            for miss in f.misses:
+                print(f"    {miss}")
+    hotline.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
