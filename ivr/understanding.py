@@ -207,7 +207,8 @@ class _Segmenter:
         with self._lock:
             tokenizer = self._ready()
             for word in words:
-                if word and word not in self._known and _HAN.search(word):
+                # A phrase with a one-character filler in it ("支持的") would glue that filler to its neighbours.
+                if word and word not in self._known and _HAN.search(word) and not any(ch in _FILLER_WORDS_ZH for ch in word):
                     self._known.add(word)
                     tokenizer.add_word(word, 100_000)  # type: ignore[attr-defined]
 
@@ -332,11 +333,8 @@ def _covers(other: tuple[int, int, str, str], match: tuple[int, int, str, str]) 
 
 
 def phrase_units(phrase: str, lang: str) -> tuple[str, ...]:
-    """A phrase as units (for comparing phrases with each other: the checks of `ivr menu check`)."""
-    text = normalise(phrase, lang)
-    if _chinese(lang):
-        return tuple(_syllable(p) if _HAN.fullmatch(p) else p for p in _WORD.findall(text))
-    return units(text, lang)[0]
+    """A phrase as units, reduced exactly as what callers say is (the matcher's and `ivr menu check`'s view of it)."""
+    return units(normalise(phrase, lang), lang)[0]
 
 
 def spoken_digits(text: str, lang: str) -> str:

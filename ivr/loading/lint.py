@@ -9,6 +9,7 @@ from ivr.hours import Window
 from ivr.ir import Location, Menu, current_menus
 from ivr.loading.reader import Reader
 from ivr.nodes import MenuNode
+from ivr.understanding import phrase_units
 
 DEFAULT_MAX_DEPTH = 4  # menus inside menus a caller can be asked to climb through
 _DIGIT = r"[0-9](?![0-9])"  # one key: "press 12" names no single-digit key
@@ -55,6 +56,10 @@ def lint_menu(menu: Menu, max_depth: int = DEFAULT_MAX_DEPTH) -> list[Problem]:
     def warn(loc: Location, node: str, message: str) -> None:
         problems.append(Problem(loc.file, loc.line, loc.column, message, node, severity="warning"))
 
+    for node in menu.nodes.values():
+        if isinstance(node, MenuNode):
+            for loc, message in phrase_overlaps(node):
+                warn(loc, node.id, message)
     for node in menu.nodes.values():
         if not isinstance(node, MenuNode):
             continue
@@ -148,3 +153,28 @@ def window_warning(window: Window) -> str | None:
 def warn(r: Reader, loc: Location, message: str) -> None:
     """Record a warning found while the menu is read."""
     r.problems.append(Problem(loc.file, loc.line, loc.column, message, r.node, severity="warning"))
+
+
+def phrase_overlaps(node: MenuNode) -> list[tuple[Location, str]]:
+    """Phrases lying inside a phrase of another option: the longer one wins where it is said, so the shorter one is
+    understood only when said without the rest (worth knowing; an error only when they are the same, see the loader)."""
+    if node.listening is None:
+        return []
+    out: list[tuple[Location, str]] = []
+    for lang in sorted({lang for by_lang in node.listening.phrases.values() for lang in by_lang}):
+        reduced = [(key, p, phrase_units(p, lang)) for key, by_lang in node.listening.phrases.items() for p in by_lang.get(lang, ())]
+        for key, phrase, units in reduced:
+            for other_key, other, other_units in reduced:
+                n = len(units)
+                if (
+                    other_key != key
+                    and n < len(other_units)
+                    and any(other_units[i : i + n] == units for i in range(len(other_units) - n + 1))
+                ):
+                    loc = node.where.get(f"phrases {key} {lang}", node.where.get("phrases", node.location))
+                    message = (
+                        f"{lang} phrase {phrase!r} of key {key} lies inside {other!r} of key {other_key}: "
+                        f"a caller saying {other!r} goes to {other_key}"
+                    )
+                    out.append((loc, message))
+    return out

@@ -34,11 +34,16 @@ def build_listening(b: Any, phrases: Mapping[str, Mapping[str, tuple[str, ...]]]
                     f"{field} {key}" if key in phrases else field if field in b.where else None,
                     f"speech is on at node {b.node_id!r} but key {key!r} has no phrase in {lang}: a caller speaking it could not choose it",
                 )
+    matched: dict[str, dict[str, tuple[str, ...]]] = {key: {} for key in phrases}  # each option's phrases, one per sound
     for lang in b.languages:
         said: dict[tuple[str, ...], tuple[str, str]] = {}
         for key, by_lang in phrases.items():
             for phrase in by_lang.get(lang, ()):
                 units = phrase_units(phrase, lang)
+                if units in said and said[units][0] == key:
+                    continue  # sounds like an earlier phrase of the same key once fillers are dropped: a hint, not a match of its own
+                if units:
+                    matched[key][lang] = (*matched[key].get(lang, ()), phrase)
                 if not units:
                     b.error(f"{field} {key} {lang}", f"phrase {phrase!r} is only filler words or punctuation: nothing is left to match")
                     continue
@@ -71,7 +76,7 @@ def build_listening(b: Any, phrases: Mapping[str, Mapping[str, tuple[str, ...]]]
         hints[lang] = unique
     blank = Text(dict.fromkeys(b.languages, ""))
     return Listening(
-        {key: dict(by_lang) for key, by_lang in phrases.items()},
+        matched,
         hints,
         int(v.get("min_confidence", d.get("min_confidence", 40))),
         not_understood or blank,

@@ -35,12 +35,14 @@ class InputNode(PromptedNode):
     too_short: Text | None = None  # said after an entry below min_digits (None: the invalid text)
     too_long: Text | None = None  # said after an entry above max_digits (None: the invalid text)
     read_back: Text | None = None  # said after an entry of the right length, before its action's result
+    on_zero: str = ""  # where a lone 0 goes (a person, as 0 is in every menu); '' = a lone 0 is an entry like any other
 
     kind: ClassVar[str] = "input"
 
     def edges(self) -> dict[str, str]:
-        """Each outcome, and where too many failures go."""
-        return {**{f"outcome_{o}": t for o, t in self.outcomes.items()}, "max_failures": self.retry.on_max_failures}
+        """Each outcome, a lone 0, and where too many failures go."""
+        zero = {"zero": self.on_zero} if self.on_zero else {}
+        return {**{f"outcome_{o}": t for o, t in self.outcomes.items()}, **zero, "max_failures": self.retry.on_max_failures}
 
     def texts(self) -> list[tuple[str, Text]]:
         """The prompts and complaints, the length complaints and the read-back."""
@@ -78,6 +80,8 @@ class InputNode(PromptedNode):
     def choose(self, call: CallModel, digits: str) -> str:
         """Run the action on an entry of the right length; its outcome is the trigger."""
         digits = digits.removesuffix(self.finish_on_key)
+        if digits == "0" and self.on_zero and self.min_digits > 1:
+            return "zero"
         if not digits.isdigit():
             return self.invalid(call)
         if not self.min_digits <= len(digits) <= self.max_digits:
@@ -107,6 +111,8 @@ class InputNode(PromptedNode):
             fsm.go(trigger, self.id, self.retry.on_max_failures, before=self._complainer(trigger))
         for outcome, target in self.outcomes.items():
             fsm.go(f"outcome_{outcome}", self.id, target)
+        if self.on_zero:
+            fsm.go("zero", self.id, self.on_zero)
 
     def _below_max_invalid(self, call: CallModel) -> bool:
         return call.snap.invalid < self.retry.max_invalid
@@ -171,6 +177,7 @@ def build(b: Build) -> list[Node]:
             read_back=v.get("read_back"),
             where=b.where,
             listening=b.listening({}, ()),
+            on_zero=v.get("on_zero") or "",
         )
     ]
 
@@ -202,6 +209,7 @@ TYPE = NodeType(
         Localised("too_short", "Said instead of `invalid` after an entry with fewer than min_digits digits; counts as a wrong entry."),
         Localised("too_long", "Said instead of `invalid` after an entry with more than max_digits digits; counts as a wrong entry."),
         Target("on_max_failures", "Node after too many wrong entries or silences.", inherit="on_max_failures"),
+        Target("on_zero", "Node a lone 0 leads to (a person, as 0 is in every menu; needs min_digits above 1)."),
         *LISTEN_FIELDS,
     ),
     build,

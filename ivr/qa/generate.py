@@ -23,6 +23,7 @@ from ivr.config import Settings
 from ivr.engine.actions import Gather
 from ivr.engine.coverage import Coverage, Edge, caller_edges
 from ivr.engine.engine import Engine
+from ivr.engine.events import Speech
 from ivr.engine.fsm import LAST_TRANSFER, failed_transfers
 from ivr.hotline import data_texts
 from ivr.ir import Menu
@@ -129,7 +130,8 @@ class Explorer:
             if state in seen:
                 continue
             seen.add(state)
-            todo.extend((*entries, entry) for entry in self.candidates(call.waiting))
+            open_here = {e.trigger for e in universe - covered if e.source == snap.node}
+            todo.extend((*entries, entry) for entry in self.candidates(call.waiting) if _worth_saying(entry, open_here))
         return kept
 
 
@@ -188,7 +190,20 @@ def _fewest(found: list[tuple[Path_, set[Edge], SimulatedCall]]) -> list[tuple[P
         chosen.append((best[0], gain, best[2]))
         left -= gain
         pool.remove(best)
-    return sorted(chosen, key=lambda item: (item[0].at, item[0].entries))
+    return sorted(chosen, key=lambda item: (item[0].at, [_order(entry) for entry in item[0].entries]))
+
+
+def _worth_saying(entry: CallerEntry, open_here: set[str]) -> bool:
+    """Keys are always tried; words only while a transition they can take from here is not yet covered
+    (each phrase is a transition of its own: trying every phrase everywhere would spend the search on them)."""
+    if not isinstance(entry, Speech):
+        return True
+    return bool(open_here & {"unclear", "not_understood"}) or any(f'"{entry.text}"' in trigger for trigger in open_here)
+
+
+def _order(entry: CallerEntry) -> tuple[int, str]:
+    """Keys before words, each in their own order (flows are written in a stable order)."""
+    return (1, entry.text) if isinstance(entry, Speech) else (0, entry)
 
 
 def _name(edges: list[Edge], branch: str, path: Path_) -> str:
