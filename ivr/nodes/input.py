@@ -130,13 +130,9 @@ class InputNode(PromptedNode):
     def candidates(self, examples: Mapping[str, str]) -> list[str | Speech]:
         """An entry for each outcome the action gives examples of, repeat, silence, a short entry (and a long one)."""
         long = ["1" * (self.max_digits + 1)] if "too_long" in self._length_complaints() else []
-        keys: list[str | Speech] = [
-            *(digits + self.finish_on_key for digits in examples.values()),
-            "*",
-            "",
-            "1" + self.finish_on_key,
-            *long,
-        ]
+        zero = ["0"] if self.on_zero else []
+        keys: list[str | Speech] = [*(digits + self.finish_on_key for digits in examples.values()), "*", "", "1" + self.finish_on_key]
+        keys += [*long, *zero]
         if self.listening is None:
             return keys
         spoken: list[str | Speech] = []
