@@ -138,10 +138,13 @@ def cmd_menu_report(args: argparse.Namespace) -> int:
         print(json.dumps([r.__dict__ for r in rows], ensure_ascii=False, indent=2))
     else:
         width = max((len(r.destination) for r in rows), default=20)
-        print(f"{'destination':<{width}}  {'hours':<6}  {'seconds':>7}  keys")
+        keys_width = max((len(" ".join(r.keys)) for r in rows), default=4)
+        spoken = any(r.speech and list(r.speech) != [k for k in r.keys if not k.startswith("(")] for r in rows)
+        print(f"{'destination':<{width}}  {'hours':<6}  {'seconds':>7}  {'keys':<{keys_width}}" + ("  or say" if spoken else ""))
         for r in rows:
             mark = "~" if r.estimated else " "
-            print(f"{r.destination:<{width}}  {r.hours:<6}  {r.seconds:6.1f}{mark}  {' '.join(r.keys) or '-'}")
+            said = f"  {' → '.join(r.speech)}" if spoken and any(s.startswith("say ") for s in r.speech) else ""
+            print(f"{r.destination:<{width}}  {r.hours:<6}  {r.seconds:6.1f}{mark}  {' '.join(r.keys) or '-':<{keys_width}}{said}".rstrip())
         print(
             "seconds: prompts heard before the destination; a menu counts up to the end of the clause that announces the key "
             "pressed (callers barge in), every other prompt whole; ~ estimated from the text (no rendered audio); "

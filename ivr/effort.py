@@ -206,6 +206,7 @@ class Route:
     hours: str = "open"  # "open" or "closed": the state of the line this route is for
     queue: str = ""  # a transfer's queue
     steps: tuple[tuple[str, str], ...] = ()  # (node, what the caller did there) for every node heard on the way
+    speech: tuple[str, ...] = ()  # the same way said where the menus listen ('say "查订单"'), keys elsewhere
 
     def trail(self) -> str:
         """The way there as a caller hears it: 'welcome → main(4) → scope_menu(4)'."""
@@ -283,8 +284,21 @@ def routes(menu: Menu, lang: str | None = None, durations: Durations | None = No
             state = min(reached, key=lambda s: best[s])
             path, keys, steps = _way(came, state)
             queue_name = name.removeprefix("transfer ") if kind == "transfer" else ""
-            out.append(Route(label, nid, kind, keys, round(best[state], 1), path, estimated[state], hours, queue_name, steps))
+            spoken = _spoken_way(menu, steps, lang)
+            out.append(Route(label, nid, kind, keys, round(best[state], 1), path, estimated[state], hours, queue_name, steps, spoken))
     return sorted(out, key=lambda r: (-r.seconds, r.destination, r.hours))
+
+
+def _spoken_way(menu: Menu, steps: tuple[tuple[str, str], ...], lang: str) -> tuple[str, ...]:
+    """What a caller may say instead of each key on the way (its first phrase), or the key where nobody listens."""
+    out = []
+    for nid, label in steps:
+        if not label:
+            continue
+        listening = getattr(menu.nodes[nid], "listening", None)
+        phrases = listening.phrases.get(label, {}).get(lang, ()) if listening is not None else ()
+        out.append(f'say "{phrases[0]}"' if phrases else label)
+    return tuple(out)
 
 
 _Way = tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, str], ...]]

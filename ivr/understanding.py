@@ -243,6 +243,7 @@ def units(text: str, lang: str) -> tuple[tuple[str, ...], frozenset[int]]:
         # counting the words inside longer ones (search mode: "登陆密码" holds "密码").
         dropped = {i for word, start, end in SEGMENTER.tokenize(text, "default") if word in _FILLER_WORDS_ZH for i in range(start, end)}
         unit_at: dict[int, int] = {}
+        latin: set[int] = set()  # a Latin word or a number is a word of its own, wherever jieba cuts
         i = 0
         while i < len(text):
             ch = text[i]
@@ -254,12 +255,13 @@ def units(text: str, lang: str) -> tuple[tuple[str, ...], frozenset[int]]:
                 i += 1
             elif (word := _ASCII_WORD.match(text, i)) is not None:
                 unit_at[i] = len(out)
+                latin.add(len(out))
                 out.append(word.group(0))
                 i = word.end()
             else:
                 i += 1
         starts = {unit_at[start] for _, start, _ in SEGMENTER.tokenize(text, "search") if start in unit_at}
-        starts |= {n for n, unit in enumerate(out) if unit.isascii()}
+        starts |= latin
         return tuple(out), frozenset(starts)
     words = [_stem(w) for w in text.split()]
     i = 0

@@ -11,6 +11,7 @@ from datetime import datetime
 from ivr.config import Settings
 from ivr.engine.coverage import Coverage
 from ivr.engine.engine import Engine
+from ivr.engine.events import Speech
 from ivr.hotline import engine_for
 from ivr.ir import Menu
 from ivr.scope import Scope
@@ -148,6 +149,43 @@ def _catalog_tour(scope: Scope) -> list[ScriptedCall]:
     return calls
 
 
+# Where each menu that listens is reached by keys: (when, keys, call options); every phrase is said there in each language.
+LISTENING_AT: dict[str, ScriptedCall] = {
+    "main": (IN_HOURS, "", {}),
+    "order_entry": (IN_HOURS, "2", {}),
+    "account": (IN_HOURS, "3", {}),
+    "scope_menu": (IN_HOURS, "4", {}),
+    "scope_menu.system_tools": (IN_HOURS, "4 1", {}),
+    "scope_menu.system_tools.page2": (IN_HOURS, f"4 1 {SOFTWARE_PER_PAGE + 1}", {}),
+    "scope_menu.security_policy_tools": (IN_HOURS, "4 2", {}),
+    "channels": (IN_HOURS, "4 3", {}),
+    "closed": (AFTER_HOURS, "", {}),
+    "agents_unavailable": (IN_HOURS, "1", BUSY),
+}
+NONSENSE = {"zh-CN": "今天天气怎么样", "en-US": "what is the weather like"}  # matches nothing at any menu
+
+
+def _speech_tour(menu: Menu) -> list[tuple[datetime, list[str | Speech], dict[str, str]]]:
+    """Every phrase of every listening menu said there, in its language; something understood nowhere; two options
+    named at once; and digits read out at the order entry."""
+    calls: list[tuple[datetime, list[str | Speech], dict[str, str]]] = []
+    for node_id, (at, keys, options) in LISTENING_AT.items():
+        listening = menu.nodes[node_id].listening  # type: ignore[attr-defined]
+        assert listening is not None, f"{node_id} no longer listens: take it out of LISTENING_AT"
+        for lang in menu.languages:
+            switch = ["9"] if lang != menu.default_language else []  # the language key, in the first menu
+            reach: list[str | Speech] = [*switch, *keys.split()]
+            phrases = [p for by_lang in listening.phrases.values() for p in by_lang.get(lang, ())]
+            calls += [(at, [*reach, Speech(p)], options) for p in phrases]
+            calls.append((at, [*reach, *[Speech(NONSENSE[lang])] * 3], options))
+            firsts = [by_lang[lang][0] for by_lang in listening.phrases.values() if by_lang.get(lang)]
+            if len(firsts) > 1:
+                calls.append((at, [*reach, Speech(f"{firsts[0]} {firsts[1]}"), Speech(firsts[0])], options))
+    calls.append((IN_HOURS, ["2", Speech("幺二三四五六七八")], {}))
+    calls.append((IN_HOURS, ["2", "0"], {}))  # 0 at the order entry reaches a person, as in every menu
+    return calls
+
+
 class OrderLookupDown:
     """Stands in for an order back-end that is down, to take the menu's error path."""
 
@@ -165,6 +203,10 @@ def test_tour_takes_every_transition(menu: Menu, store: TicketStore, scope: Scop
         call.run(["" if k == "-" else k for k in keys.split()])
         coverage.add(call.transitions)
         assert call.lines[-1]["type"] == "hangup"
+    for at, entries, options in _speech_tour(menu):
+        call = SimulatedCall(engine, at=at, **options)
+        call.run(entries)
+        coverage.add(call.transitions)
     broken = Engine(menu, tickets=store, actions={"order_lookup": OrderLookupDown()})
     failing = SimulatedCall(broken, at=IN_HOURS)
     failing.run(["2", ORDER])

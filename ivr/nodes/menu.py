@@ -11,7 +11,7 @@ from ivr.engine.actions import Gather
 from ivr.engine.events import Speech
 from ivr.engine.fsm import CallModel, MachineBuilder
 from ivr.format import Build, Keys, Localised, NodeType, Phrases, Target
-from ivr.ir import Node
+from ivr.ir import BACK, RETRY, Node
 from ivr.nodes.prompted import LISTEN_FIELDS, RETRY_COUNTS, RETRY_TEXTS, SAY, SHORT, PromptedNode
 from ivr.text import Text
 from ivr.understanding import PhraseIndex, normalise, spoken_digits
@@ -85,6 +85,8 @@ class MenuNode(PromptedNode):
             found = index.match(text)
         if found.winner is not None and (found.winner in self.options or found.winner in self.spoken_only):
             snap.choices = []
+            if self.options.get(found.winner) in (BACK, RETRY):  # a way that depends on the call: the key's own transitions
+                return f"key_{found.winner}"
             return said(found.winner, found.phrases[0])
         if len(found.options) > 1 and not snap.choices:
             snap.choices = list(found.options[:3])
@@ -147,7 +149,7 @@ class MenuNode(PromptedNode):
                 fsm.stay("unclear", self.id, after=self._ask)
             targets = {**self.spoken_only, **self.options}
             for key, by_lang in self.listening.phrases.items():
-                if key in targets:
+                if key in targets and targets[key] not in (BACK, RETRY):
                     for phrase in dict.fromkeys(p for phrases in by_lang.values() for p in phrases):
                         fsm.go(said(key, phrase), self.id, targets[key])
 
