@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ivr.config import Settings  # noqa: E402
+from ivr.engine.events import Entry, Speech  # noqa: E402
 from ivr.qa.runner import qa_hotline  # noqa: E402
-from ivr.qa.utterances import evaluate  # noqa: E402
+from ivr.qa.utterances import AT, at_node, evaluate, load_corpus  # noqa: E402
 
 CORPUS = ROOT / "tests" / "speech"
 MENU = ROOT / "menus" / "volcengine.yaml"
@@ -45,6 +46,16 @@ def main() -> int:
         if args.misses:
             for miss in f.misses:
                 print(f"    {miss}")
+    # The baseline, in the same run: the same nodes answered by a key instead of words (interleaved, best of 5).
+    utterances = [(lang, u) for path in sorted(CORPUS.glob("*.yaml")) for lang, us in [load_corpus(path)] for u in us]
+    said, pressed = [], []
+    for _ in range(5):
+        for timings, entry in ((said, None), (pressed, Entry("1"))):
+            started = time.perf_counter()
+            for lang, u in utterances:
+                engine.handle(at_node(engine, u.node, lang), entry or Speech(u.say), AT)
+            timings.append((time.perf_counter() - started) / len(utterances) * 1e6)
+    print(f"engine step with speech: {min(said):.0f} µs; with a key press: {min(pressed):.0f} µs; ratio {min(said) / min(pressed):.1f}×")
     hotline.close()
     return 0
 

@@ -8,7 +8,7 @@ import sys
 from datetime import datetime
 from typing import TextIO
 
-from ivr.engine.actions import Say
+from ivr.engine.actions import Gather, Say
 from ivr.engine.engine import Engine
 from ivr.engine.events import Speech
 from ivr.simulator import CallerEntry, Line, SimulatedCall
@@ -51,8 +51,7 @@ def format_line(line: Line) -> str:
         return f"[{node}] {line['text']}"
     if kind == "gather":
         finish = f", ends with {line['finish_on_key']}" if line["finish_on_key"] else ""
-        spoken = f", or words in {line['speech']}" if line.get("speech") else ""
-        return f"  (waiting for up to {line['max_digits']} key(s){finish}{spoken}, {line['timeout']} s)"
+        return f"  (waiting for up to {line['max_digits']} key(s){finish}, {line['timeout']} s)"
     if kind == "input":
         if "speech" in line:
             sure = f" (confidence {line['confidence']})" if "confidence" in line else ""
@@ -87,7 +86,11 @@ class ConsoleCall:
         if self.as_json:
             self.out.write(json.dumps(line, ensure_ascii=False) + "\n")
         else:
-            self.out.write(format_line(line) + "\n")
+            text = format_line(line)
+            waiting = self.call.waiting
+            if line["type"] == "gather" and isinstance(waiting, Gather) and waiting.speech:
+                text = text.removesuffix(")") + ', or words: "…")'  # the caller may say it, typed in quotes
+            self.out.write(text + "\n")
         self.out.flush()
         if self.speaker is not None and line["type"] == "say":
             # The engine's own prompt (with its language segments and pieces), as a caller would hear it.

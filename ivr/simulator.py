@@ -103,9 +103,9 @@ class SimulatedCall:
         self.snapshot = step.snapshot
         self.transitions.extend(step.transitions)
         self.actions.extend(step.actions)
-        new = [self._emit(action.to_dict()) for action in step.actions]
         last = step.actions[-1] if step.actions else None
-        self.waiting = last if isinstance(last, Gather) else None
+        self.waiting = last if isinstance(last, Gather) else None  # known before its line is shown (the console says it listens)
+        new = [self._emit(action.to_dict()) for action in step.actions]
         if isinstance(last, Transfer) and not self.snapshot.ended:
             new += self._send(TransferResult(self.transfer_result))
         elif isinstance(last, Record):

@@ -102,8 +102,6 @@ _FILLERS_EN = frozenset(
         "its",
         "am",
         "just",
-        "calling",
-        "call",
         "so",
         "okay",
         "ok",
@@ -140,6 +138,12 @@ _EN_DIGITS = {"zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "to": "2
 _EN_DIGITS |= {"for": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
 _EN_REPEATS = {"double": 2, "triple": 3}
 _EN_HOMOPHONES = frozenset({"to", "too", "for", "oh", "o"})  # digits only between other digits
+_ZH_MAGNITUDES = re.compile(r"[十百千万亿拾佰仟]")
+_EN_MAGNITUDES = re.compile(
+    r"\b(ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|"
+    r"seventy|eighty|ninety|hundred|thousand|million)\b"
+)
+_ZH_AFFIXES = re.compile(r"^(是|就是)|(井号键|井号|井字键|井字|井|号码|号|键|#)$")
 
 
 def _chinese(lang: str) -> bool:
@@ -340,17 +344,21 @@ def phrase_units(phrase: str, lang: str) -> tuple[str, ...]:
 
 
 def spoken_digits(text: str, lang: str) -> str:
-    """The digits a caller read out ("幺三八…", "one two three", "12 34"); '' when none were said."""
+    """The digits a caller read out one by one ("幺三八…", "one two three", "12 34"); '' when none were, or when a
+    number was said as an amount ("两千零二十六", "twenty six"): its digits cannot be told apart, so it is not guessed."""
     text = unicodedata.normalize("NFKC", text).lower()
     if _chinese(lang):
+        if _ZH_MAGNITUDES.search(text):
+            return ""
         digits = []
         for word in SEGMENTER.cut(text):
-            if word.isascii() and word.isdigit():
-                digits.append(word)
-            elif all(ch in _ZH_DIGITS or ch.isdigit() for ch in word):
-                digits.append("".join(_ZH_DIGITS.get(ch, ch) for ch in word))
+            core = _ZH_AFFIXES.sub("", word)  # "一井号", "是四": the digits beside the pound key or a copula
+            if core and all(ch in _ZH_DIGITS or (ch.isascii() and ch.isdigit()) for ch in core):
+                digits.append("".join(_ZH_DIGITS.get(ch, ch) for ch in core))
             # other words ("一下", "两个", "订单号") say no digit
         return "".join(digits)
+    if _EN_MAGNITUDES.search(text):
+        return ""
     words = re.findall(r"[a-z]+|[0-9]+", text)
     sure = any(w.isdigit() or (w in _EN_DIGITS and w not in _EN_HOMOPHONES) for w in words)  # "to", "for", "oh" only beside these
     out: list[str] = []

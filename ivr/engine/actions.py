@@ -67,17 +67,14 @@ class Gather(Action):
     hints: tuple[str, ...] = ()  # words and phrases the recogniser should expect
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form; `speech` only where the caller may speak."""
-        out = {
+        """JSON form: what is waited for (how speech is recognised is the carrier's business)."""
+        return {
             "type": self.type,
             "node": self.node,
             "max_digits": self.max_digits,
             "finish_on_key": self.finish_on_key,
             "timeout": self.timeout,
         }
-        if self.speech:
-            out["speech"] = self.speech
-        return out
 
 
 @dataclass(frozen=True)

@@ -161,6 +161,10 @@ def phrase_overlaps(node: MenuNode) -> list[tuple[Location, str]]:
     if node.listening is None:
         return []
     out: list[tuple[Location, str]] = []
+    for key in node.options:
+        if not any(node.listening.phrases.get(key, {}).values()):
+            loc = node.where.get(f"keys {key}", node.where.get("phrases", node.location))
+            out.append((loc, f"key {key} has no phrases: a caller who speaks at this menu cannot choose it"))
     for lang in sorted({lang for by_lang in node.listening.phrases.values() for lang in by_lang}):
         reduced = [(key, p, phrase_units(p, lang)) for key, by_lang in node.listening.phrases.items() for p in by_lang.get(lang, ())]
         for key, phrase, units in reduced:

@@ -6,6 +6,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from ivr.ir import Listening
+from ivr.loading.placeholders import placeholder_problems
 from ivr.text import Text
 from ivr.understanding import HINT_LENGTH, HINTS_MAX, phrase_units
 
@@ -28,6 +29,8 @@ def build_listening(b: Any, phrases: Mapping[str, Mapping[str, tuple[str, ...]]]
                     f"{field} {key} {lang}", f"phrases in {lang!r}, which is not one of the menu's languages ({', '.join(b.languages)})"
                 )
     for key in options:
+        if not any(phrases.get(key, {}).values()):
+            continue  # a key that can only be pressed: `ivr menu check` warns of it (ivr/loading/lint.py)
         for lang in b.languages:
             if not phrases.get(key, {}).get(lang):
                 b.error(
@@ -60,11 +63,16 @@ def build_listening(b: Any, phrases: Mapping[str, Mapping[str, tuple[str, ...]]]
         b.error("speech" if "speech" in v else None, "speech is on but no not_understood text is given (here or in defaults)")
     if which is None and len(options) > 1:
         b.error("speech" if "speech" in v else None, "speech is on but no `which` text asks between options (here or in defaults)")
+    for name, text, allowed in (("not_understood", not_understood, frozenset()), ("which", which, frozenset({"choices"}))):
+        for lang, written in text.by_lang.items() if text is not None else ():
+            at = f"{name} {lang}" if f"{name} {lang}" in b.where else name if name in b.where else None
+            for message in placeholder_problems(written, allowed):
+                b.error(at, f"{name} ({lang}): {message}")
     extra: Text | None = v.get("hints")
     hints: dict[str, tuple[str, ...]] = {}
     for lang in b.languages:
         words = [p for by_lang in phrases.values() for p in by_lang.get(lang, ())]
-        words += [w.strip() for w in (extra.get(lang) if extra else "").split(",") if w.strip()]
+        words += [w.strip() for w in (extra.get(lang) if extra else "").replace("，", ",").split(",") if w.strip()]
         unique = tuple(dict.fromkeys(words))
         long = [w for w in unique if len(w) > HINT_LENGTH]
         if long:

@@ -20,6 +20,9 @@ PHRASES = Phrases("phrases", "What a caller may say for each key, per language (
 WHICH = Localised("which", "Asks which option a caller meant who named several at once: {choices}.", inherit="which")
 # Words that only say "the key": "按2", "选3", "press two", "option 4".
 KEY_WORDS = {"zh": ("按键", "按", "选项", "选择", "选", "号", "键"), "en": ("press", "option", "number", "key", "push", "choose")}
+# Words that, said alone, are the repeat key and the back key of every menu.
+REPEAT_WORDS = {"zh": ("重听", "再说一遍", "再听一遍", "重复", "没听清"), "en": ("repeat", "repeat that", "say that again", "say again")}
+BACK_WORDS = {"zh": ("返回", "返回上一级", "上一级", "上一步", "回到上一级"), "en": ("back", "go back", "previous menu")}
 OR_WORDS = {"zh": ("，", "，还是"), "en": (", ", ", or ")}  # between the options asked about, and before the last
 
 
@@ -73,10 +76,18 @@ class MenuNode(PromptedNode):
     def understand(self, call: CallModel, text: str) -> str:
         """A phrase of one option → that option; of several → ask which; a key said aloud → the key; else not understood."""
         snap = call.snap
+        family = "zh" if snap.lang.startswith(("zh", "cmn")) else "en"
+        whole = normalise(text, snap.lang).replace(" ", "" if family == "zh" else " ")
+        if whole in REPEAT_WORDS[family]:
+            snap.choices = []
+            return "repeat"
+        if whole in BACK_WORDS[family] and call.can_go_back():
+            snap.choices = []
+            return "back"
         key = self._spoken_key(text, snap.lang)
         if key is not None:
             snap.choices = []
-            return f"key_{key}"
+            return "language" if key == self.language_key and key not in self.options else f"key_{key}"
         index = self.indexes.get(snap.lang)
         if index is None:
             return self.not_understood(call)
@@ -90,9 +101,17 @@ class MenuNode(PromptedNode):
             return said(found.winner, found.phrases[0])
         if len(found.options) > 1 and not snap.choices:
             snap.choices = list(found.options[:3])
-            snap.values["choices"] = _either(snap.lang, list(found.phrases[:3]))
+            snap.values["choices"] = _either(snap.lang, [self._label(option, snap.lang) for option in snap.choices])
             return "unclear"
         return self.not_understood(call)
+
+    def _label(self, option: str, lang: str) -> str:
+        """How the question names an option: its first phrase, and its key where it has one ("忘记密码请按1")."""
+        assert self.listening is not None
+        name = self.listening.phrases[option][lang][0]
+        if option not in self.options:
+            return name
+        return f"{name}请按{option}" if lang.startswith(("zh", "cmn")) else f"{name}, press {option}"
 
     def _spoken_key(self, text: str, lang: str) -> str | None:
         """The key a caller read out instead of pressing it ("按2", "two", "option 4"), when it is one of this menu's."""
@@ -108,7 +127,7 @@ class MenuNode(PromptedNode):
             leftover = leftover.replace(ch, "")
         for word in ("zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"):
             leftover = leftover.replace(word, "")
-        return digits if not leftover and digits in self.options else None
+        return digits if not leftover and (digits in self.options or digits == self.language_key) else None
 
     def _ask(self, call: CallModel) -> None:
         assert self.listening is not None

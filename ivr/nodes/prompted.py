@@ -101,6 +101,7 @@ class PromptedNode(Node):
             return self.heard_speech(call, event)
         if not isinstance(event, Entry):
             return None
+        call.snap.choices = []  # keys answer any question asked between options
         digits = event.digits
         if digits == "":
             call.snap.no_input += 1
@@ -115,10 +116,12 @@ class PromptedNode(Node):
 
     def heard_speech(self, call: CallModel, event: Speech) -> str:
         """Speech: silence where nobody listened (the carrier hears no keys), not understood when too unsure, else understood."""
-        if self.listening is None:
+        if self.listening is None or not any(ch.isalnum() for ch in event.text):
+            # Nobody listened, or nothing was said (no words, only noise): what the carrier posts is no input.
             call.snap.no_input += 1
+            call.snap.choices = []
             return "no_input"
-        if not event.text.strip() or (event.confidence is not None and event.confidence * 100 < self.listening.min_confidence):
+        if event.confidence is not None and event.confidence * 100 < self.listening.min_confidence:
             return self.not_understood(call)
         return self.understand(call, event.text)
 

@@ -71,14 +71,19 @@ def load_corpus(path: Path) -> tuple[str, list[Utterance]]:
     return str(data["language"]), [Utterance(str(u["node"]), str(u["say"]), str(u["expect"])) for u in data["utterances"]]
 
 
+def at_node(engine: Engine, node: str, lang: str) -> CallSnapshot:
+    """A call waiting at `node` in `lang` (after a failed transfer where the node is reached so)."""
+    snap = CallSnapshot("CA" + "0" * 32, "+8613800000000", lang, node, engine.menu.version, menu=node)
+    dialled = sorted(failed_transfers(engine.menu.nodes).get(node, ()))
+    if dialled:  # a node reached after a failed transfer: the call knows which transfer `retry` dials again
+        snap.values[LAST_TRANSFER] = dialled[0]
+    return snap
+
+
 def outcome(engine: Engine, lang: str, utterance: Utterance) -> str:
     """Where the utterance took a caller at its node: the option's id, the digits entered, 'asked', or 'none'."""
     node = engine.menu.nodes[utterance.node]
-    snap = CallSnapshot("CA" + "0" * 32, "+8613800000000", lang, utterance.node, engine.menu.version, menu=utterance.node)
-    dialled = sorted(failed_transfers(engine.menu.nodes).get(utterance.node, ()))
-    if dialled:  # a node reached after a failed transfer: the call knows which transfer `retry` dials again
-        snap.values[LAST_TRANSFER] = dialled[0]
-    step = engine.handle(snap, Speech(utterance.say), AT)
+    step = engine.handle(at_node(engine, utterance.node, lang), Speech(utterance.say), AT)
     trigger = step.transitions[0].trigger if step.transitions else ""
     if trigger == "unclear":
         return "asked"

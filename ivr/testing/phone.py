@@ -331,8 +331,6 @@ class PhoneCall:
         if traced:
             line["node"] = gather.node
         listens = "speech" in verb.get("input", "dtmf").split()
-        if listens:
-            line["speech"] = traced.get("speech", verb.get("language", "")) if traced else verb.get("language", "")
         self._emit(line)
         entry = next(keys, None)
         if entry is None:

@@ -37,7 +37,7 @@ ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 PARAMETER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]{0,63}|(?:Dial)?SipHeader_[A-Za-z0-9.!%*_+`'~-]{1,64}")
 SHOWN = 40  # characters of a refused value that a log line shows, escaped
 ASCII_NUMBER = re.compile(r"[0-9]{1,8}")
-CONFIDENCE = re.compile(r"[01](\.[0-9]{1,12})?|\.[0-9]{1,12}")
+CONFIDENCE = re.compile(r"[01](\.[0-9]+)?|\.[0-9]+")
 FINISHED_STATES = ("completed", "busy", "failed", "no-answer", "canceled")
 
 
