@@ -33,14 +33,16 @@ def main() -> int:
     args = parser.parse_args()
     hotline = qa_hotline(MENU, Settings())  # tickets (a caller asking for a call back) go to an in-memory database
     engine = hotline.engine
-    heading = f"{'language':<8}  {'in scope':>8}  {'correct':>7}  {'asked':>6}  {'wrong':>6}  {'out':>4}"
+    heading = f"{'corpus':<19}  {'in scope':>8}  {'correct':>7}  {'asked':>6}  {'wrong':>6}  {'out':>4}"
     print(f"{heading}  {'false accepts':>13}  {'µs/utterance':>12}")
-    for path in sorted(CORPUS.glob("*.yaml")):
+    # tests/speech/*.yaml were used to tune the shipped phrases; tests/speech/heldout/ never was (written blind).
+    for path in [*sorted(CORPUS.glob("*.yaml")), *sorted((CORPUS / "heldout").glob("*.yaml"))]:
         started = time.perf_counter()
         f = evaluate(engine, path)
         per = (time.perf_counter() - started) / max(1, f.in_scope + f.out_of_scope) * 1e6
+        name = f.lang + (" (held out)" if path.parent.name == "heldout" else "")
         print(
-            f"{f.lang:<8}  {f.in_scope:>8}  {f.accuracy:>7.1%}  {f.asked_share:>6.1%}  {f.wrong / max(1, f.in_scope):>6.1%}  "
+            f"{name:<19}  {f.in_scope:>8}  {f.accuracy:>7.1%}  {f.asked_share:>6.1%}  {f.wrong / max(1, f.in_scope):>6.1%}  "
             f"{f.out_of_scope:>4}  {f.false_accept_rate:>13.1%}  {per:>12.0f}"
         )
         if args.misses:

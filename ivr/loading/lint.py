@@ -159,6 +159,9 @@ def phrase_overlaps(node: MenuNode) -> list[tuple[Location, str]]:
     """Phrases lying inside a phrase of another option: the longer one wins where it is said, so the shorter one is
     understood only when said without the rest (worth knowing; an error only when they are the same, see the loader)."""
     if node.listening is None:
+        if "phrases" in node.where or "hints" in node.where:
+            at = node.where.get("phrases", node.where.get("hints", node.location))
+            return [(at, "phrases or hints are given but speech is off here: nobody listens for them (speech: on)")]
         return []
     out: list[tuple[Location, str]] = []
     for key in node.options:

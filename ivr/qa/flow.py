@@ -167,7 +167,11 @@ def _expect_mapping(r: Reader, number: int, value: YMap, loc: Location) -> Step 
 def _speak_mapping(r: Reader, number: int, value: YMap, loc: Location) -> Step | None:
     """`speak: {text: …, confidence: 0.3}`: words said, with the recogniser's confidence."""
     r.fields(value, ("text", "confidence"), f"step {number} (speak)")
-    text = r.string(value, "text", "speak", required=True)
+    said = value.get("text")
+    if not isinstance(said, YScalar) or said.is_null or not said.value.strip():
+        r.error(said.loc if said is not None else value.loc, f"step {number}: speak needs 'text': the words the caller says")
+        return None
+    text = said.value
     given = r.string(value, "confidence", "speak", required=False)
     confidence = None
     if given is not None:
@@ -180,6 +184,4 @@ def _speak_mapping(r: Reader, number: int, value: YMap, loc: Location) -> Step |
                 value.values["confidence"].loc, f"step {number}: confidence is a number from 0 to 1 (Twilio's Confidence), not {given!r}"
             )
             return None
-    if text is None:
-        return None
     return Step("speak", number, loc, text=text, confidence=confidence)
