@@ -116,9 +116,12 @@ class Node:
         """The trigger an outside event fires here, or None when the node does not expect it."""
         return None
 
-    def candidates(self, examples: Mapping[str, str]) -> list[Any]:
-        """Entries worth trying at this node when exploring the menu (flow generation): keys, or ivr.engine.events.Speech;
-        `examples` maps outcomes to entries."""
+    def candidates(self, examples: Mapping[str, str]) -> list[str]:
+        """Entries worth trying at this node when exploring the menu (flow generation); `examples` maps outcomes to entries."""
+        return []
+
+    def spoken_candidates(self, examples: Mapping[str, str]) -> list[Any]:
+        """Words worth saying here when exploring the menu (ivr.engine.events.Speech), where the node listens."""
         return []
 
 

@@ -127,20 +127,22 @@ class InputNode(PromptedNode):
 
         return complain
 
-    def candidates(self, examples: Mapping[str, str]) -> list[str | Speech]:
-        """An entry for each outcome the action gives examples of, repeat, silence, a short entry (and a long one)."""
+    def candidates(self, examples: Mapping[str, str]) -> list[str]:
+        """An entry for each outcome the action gives examples of, repeat, silence, a short entry (and a long one), a lone 0."""
         long = ["1" * (self.max_digits + 1)] if "too_long" in self._length_complaints() else []
         zero = ["0"] if self.on_zero else []
-        keys: list[str | Speech] = [*(digits + self.finish_on_key for digits in examples.values()), "*", "", "1" + self.finish_on_key]
-        keys += [*long, *zero]
+        return [*(digits + self.finish_on_key for digits in examples.values()), "*", "", "1" + self.finish_on_key, *long, *zero]
+
+    def spoken_candidates(self, examples: Mapping[str, str]) -> list[Speech]:
+        """Where the node listens: each example read out in each language, and words without digits."""
         if self.listening is None:
-            return keys
-        spoken: list[str | Speech] = []
+            return []
+        spoken: list[Speech] = []
         for lang in self.listening.hints:
             family = "zh" if lang.startswith(("zh", "cmn")) else "en"
             spoken += [Speech(read_out(digits, family)) for digits in examples.values()]
             spoken.append(Speech("不知道" if family == "zh" else "I do not know"))
-        return keys + spoken
+        return spoken
 
 
 def read_out(digits: str, family: str) -> str:

@@ -172,21 +172,16 @@ class MenuNode(PromptedNode):
                     for phrase in dict.fromkeys(p for phrases in by_lang.values() for p in phrases):
                         fsm.go(said(key, phrase), self.id, targets[key])
 
-    def candidates(self, examples: Mapping[str, str]) -> list[str | Speech]:
-        """Every key, repeat, back, silence and a key that leads nowhere; where the node listens, every phrase,
-        two options named at once and words that mean nothing here."""
+    def candidates(self, examples: Mapping[str, str]) -> list[str]:
+        """Every key, repeat, back, silence and a key that leads nowhere."""
         spare = next((k for k in "0123456789" if k not in self.options and k != self.language_key), None)
-        keys: list[str | Speech] = [
-            *self.options,
-            "*",
-            "#",
-            "",
-            *([self.language_key] if self.language_key else []),
-            *([spare] if spare else []),
-        ]
+        return [*self.options, "*", "#", "", *([self.language_key] if self.language_key else []), *([spare] if spare else [])]
+
+    def spoken_candidates(self, examples: Mapping[str, str]) -> list[Speech]:
+        """Where the node listens: every phrase, two options named at once and words that mean nothing here."""
         if self.listening is None:
-            return keys
-        spoken: list[str | Speech] = []
+            return []
+        spoken: list[Speech] = []
         firsts: dict[str, list[str]] = {}
         for by_lang in self.listening.phrases.values():
             for lang, phrases in by_lang.items():
@@ -197,7 +192,7 @@ class MenuNode(PromptedNode):
             if len(first) > 1:
                 spoken.append(Speech(f"{first[0]} {first[1]}" if not lang.startswith(("zh", "cmn")) else first[0] + "和" + first[1]))
             spoken.append(Speech(UNRELATED["zh" if lang.startswith(("zh", "cmn")) else "en"]))
-        return keys + list(dict.fromkeys(spoken))
+        return list(dict.fromkeys(spoken))
 
 
 UNRELATED = {"zh": "今天天气怎么样", "en": "what is the weather like today"}  # means nothing at any menu (flow generation)

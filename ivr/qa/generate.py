@@ -104,7 +104,8 @@ class Explorer:
 
     def candidates(self, gather: Gather) -> list[CallerEntry]:
         """Entries worth trying at a gather."""
-        return self.menu.nodes[gather.node].candidates(self.examples.get(gather.node, {}))
+        node, examples = self.menu.nodes[gather.node], self.examples.get(gather.node, {})
+        return [*node.candidates(examples), *node.spoken_candidates(examples)]
 
     def explore(self, at: datetime, universe: set[Edge], covered: set[Edge]) -> list[tuple[Path_, set[Edge], SimulatedCall]]:
         """Paths from the start at `at`, each adding transitions not yet covered."""
