@@ -26,8 +26,12 @@ __all__ = [
     "HINT_LENGTH",
     "Match",
     "PhraseIndex",
+    "family",
+    "navigation",
     "normalise",
+    "phrase_units",
     "spoken_digits",
+    "spoken_key",
     "units",
 ]
 
@@ -146,8 +150,13 @@ _EN_MAGNITUDES = re.compile(
 _ZH_AFFIXES = re.compile(r"^(是|就是)|(井号键|井号|井字键|井字|井|号码|号|键|#)$")
 
 
+def family(lang: str) -> str:
+    """The language family whose words this module knows: "zh" (Chinese) or "en"."""
+    return "zh" if lang.split("-", 1)[0] in ("zh", "cmn", "yue") else "en"
+
+
 def _chinese(lang: str) -> bool:
-    return lang.split("-", 1)[0] in ("zh", "cmn", "yue")
+    return family(lang) == "zh"
 
 
 def normalise(text: str, lang: str) -> str:
@@ -309,8 +318,12 @@ class PhraseIndex:
 
     def match(self, text: str, among: Iterable[str] = ()) -> Match:
         """The options `text` names (only those in `among`, when given)."""
+        return self.match_words(normalise(text, self.lang), among)
+
+    def match_words(self, words: str, among: Iterable[str] = ()) -> Match:
+        """The options an already normalised utterance names (only those in `among`, when given)."""
         allowed = set(among)
-        said, starts = units(normalise(text, self.lang), self.lang)
+        said, starts = units(words, self.lang)
         found: list[tuple[int, int, str, str]] = []  # (start, length, option, phrase)
         for reduced, option, phrase in self.entries:
             if allowed and option not in allowed:
@@ -328,6 +341,33 @@ class PhraseIndex:
                 best[option] = (n, phrase)
         ranked = sorted(best.items(), key=lambda item: -item[1][0])
         return Match(tuple(o for o, _ in ranked), tuple(p for _, (_, p) in ranked))
+
+
+# Words that only say "the key": "按2", "选3", "press two", "option 4".
+_KEY_WORDS = {"zh": ("按键", "按", "选项", "选择", "选", "号", "键"), "en": ("press", "option", "number", "key", "push", "choose")}
+# Words that, said alone, are the repeat key and the back key of every menu.
+_REPEAT_WORDS = {"zh": ("重听", "再说一遍", "再听一遍", "重复", "没听清"), "en": ("repeat", "repeat that", "say that again", "say again")}
+_BACK_WORDS = {"zh": ("返回", "返回上一级", "上一级", "上一步", "回到上一级"), "en": ("back", "go back", "previous menu")}
+
+
+def navigation(words: str, lang: str) -> str:
+    """ "repeat" or "back" when a normalised utterance is only a word for the repeat or the back key, else ''."""
+    whole = words.replace(" ", "") if _chinese(lang) else words
+    if whole in _REPEAT_WORDS[family(lang)]:
+        return "repeat"
+    return "back" if whole in _BACK_WORDS[family(lang)] else ""
+
+
+def spoken_key(words: str, lang: str) -> str:
+    """The key a caller read out instead of pressing it ("按2", "two", "option 4"): the digits, when a normalised
+    utterance says nothing but them and words for "key"; else ''."""
+    for word in _KEY_WORDS[family(lang)]:
+        words = words.replace(word, " ")
+    digits = spoken_digits(words, lang)
+    rest = "".join(words.split())
+    for digit_word in sorted([*_ZH_DIGITS, *_EN_DIGITS], key=len, reverse=True):
+        rest = rest.replace(digit_word, "")
+    return digits if digits and not rest.strip("0123456789") else ""
 
 
 def _covers(other: tuple[int, int, str, str], match: tuple[int, int, str, str]) -> bool:

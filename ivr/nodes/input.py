@@ -14,7 +14,7 @@ from ivr.format.fields import LOWER_NAME
 from ivr.ir import Node
 from ivr.nodes.prompted import LISTEN_FIELDS, RETRY_COUNTS, RETRY_TEXTS, SAY, SHORT, PromptedNode
 from ivr.text import Text
-from ivr.understanding import spoken_digits
+from ivr.understanding import family, spoken_digits
 
 READ_OUT = {
     "zh": "零幺二三四五六七八九",
@@ -139,9 +139,9 @@ class InputNode(PromptedNode):
             return []
         spoken: list[Speech] = []
         for lang in self.listening.hints:
-            family = "zh" if lang.startswith(("zh", "cmn")) else "en"
-            spoken += [Speech(read_out(digits, family)) for digits in examples.values()]
-            spoken.append(Speech("不知道" if family == "zh" else "I do not know"))
+            words = family(lang)
+            spoken += [Speech(read_out(digits, words)) for digits in examples.values()]
+            spoken.append(Speech("不知道" if words == "zh" else "I do not know"))
         return spoken
 
 

@@ -14,15 +14,10 @@ from ivr.format import Build, Keys, Localised, NodeType, Phrases, Target
 from ivr.ir import BACK, RETRY, Node
 from ivr.nodes.prompted import LISTEN_FIELDS, RETRY_COUNTS, RETRY_TEXTS, SAY, SHORT, PromptedNode
 from ivr.text import Text
-from ivr.understanding import PhraseIndex, normalise, spoken_digits
+from ivr.understanding import PhraseIndex, family, navigation, normalise, spoken_key
 
 PHRASES = Phrases("phrases", "What a caller may say for each key, per language (speech on): KEY → {LANG: [phrase, …]}.")
 WHICH = Localised("which", "Asks which option a caller meant who named several at once: {choices}.", inherit="which")
-# Words that only say "the key": "按2", "选3", "press two", "option 4".
-KEY_WORDS = {"zh": ("按键", "按", "选项", "选择", "选", "号", "键"), "en": ("press", "option", "number", "key", "push", "choose")}
-# Words that, said alone, are the repeat key and the back key of every menu.
-REPEAT_WORDS = {"zh": ("重听", "再说一遍", "再听一遍", "重复", "没听清"), "en": ("repeat", "repeat that", "say that again", "say again")}
-BACK_WORDS = {"zh": ("返回", "返回上一级", "上一级", "上一步", "回到上一级"), "en": ("back", "go back", "previous menu")}
 OR_WORDS = {"zh": ("，", "，还是"), "en": (", ", ", or ")}  # between the options asked about, and before the last
 
 
@@ -51,13 +46,6 @@ class MenuNode(PromptedNode):
         """The keys."""
         return list(self.options.items())
 
-    def spoken(self, lang: str) -> list[tuple[str, str]]:
-        """(phrase, target) for everything a caller may say here in `lang` (none when the node does not listen)."""
-        if self.listening is None:
-            return []
-        targets = {**self.spoken_only, **self.options}
-        return [(p, targets[k]) for k, by_lang in self.listening.phrases.items() if k in targets for p in by_lang.get(lang, ())]
-
     @cached_property
     def indexes(self) -> dict[str, PhraseIndex]:
         """The phrases of each language, ready to match (built once per menu version)."""
@@ -76,24 +64,21 @@ class MenuNode(PromptedNode):
     def understand(self, call: CallModel, text: str) -> str:
         """A phrase of one option → that option; of several → ask which; a key said aloud → the key; else not understood."""
         snap = call.snap
-        family = "zh" if snap.lang.startswith(("zh", "cmn")) else "en"
-        whole = normalise(text, snap.lang).replace(" ", "" if family == "zh" else " ")
-        if whole in REPEAT_WORDS[family]:
+        words = normalise(text, snap.lang)
+        move = navigation(words, snap.lang)
+        if move == "repeat" or (move == "back" and call.can_go_back()):
             snap.choices = []
-            return "repeat"
-        if whole in BACK_WORDS[family] and call.can_go_back():
-            snap.choices = []
-            return "back"
-        key = self._spoken_key(text, snap.lang)
-        if key is not None:
+            return move
+        key = spoken_key(words, snap.lang)
+        if key and (key in self.options or key == self.language_key):
             snap.choices = []
             return "language" if key == self.language_key and key not in self.options else f"key_{key}"
         index = self.indexes.get(snap.lang)
         if index is None:
             return self.not_understood(call)
-        found = index.match(text, snap.choices) if snap.choices else index.match(text)
+        found = index.match_words(words, snap.choices) if snap.choices else index.match_words(words)
         if snap.choices and not found.options:  # not one of the two asked about: the caller may have changed their mind
-            found = index.match(text)
+            found = index.match_words(words)
         if found.winner is not None and (found.winner in self.options or found.winner in self.spoken_only):
             snap.choices = []
             if self.options.get(found.winner) in (BACK, RETRY):  # a way that depends on the call: the key's own transitions
@@ -111,23 +96,7 @@ class MenuNode(PromptedNode):
         name = self.listening.phrases[option][lang][0]
         if option not in self.options:
             return name
-        return f"{name}请按{option}" if lang.startswith(("zh", "cmn")) else f"{name}, press {option}"
-
-    def _spoken_key(self, text: str, lang: str) -> str | None:
-        """The key a caller read out instead of pressing it ("按2", "two", "option 4"), when it is one of this menu's."""
-        words = normalise(text, lang)
-        for word in KEY_WORDS["zh" if lang.startswith(("zh", "cmn")) else "en"]:
-            words = words.replace(word, " ")
-        rest = "".join(words.split())
-        digits = spoken_digits(words, lang)
-        if not digits or len(digits) > self.max_digits:
-            return None
-        leftover = rest
-        for ch in "零〇洞一幺二两三四五六七八九0123456789":
-            leftover = leftover.replace(ch, "")
-        for word in ("zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"):
-            leftover = leftover.replace(word, "")
-        return digits if not leftover and (digits in self.options or digits == self.language_key) else None
+        return f"{name}请按{option}" if family(lang) == "zh" else f"{name}, press {option}"
 
     def _ask(self, call: CallModel) -> None:
         assert self.listening is not None
@@ -190,8 +159,8 @@ class MenuNode(PromptedNode):
                     firsts.setdefault(lang, []).append(phrases[0])
         for lang, first in firsts.items():
             if len(first) > 1:
-                spoken.append(Speech(f"{first[0]} {first[1]}" if not lang.startswith(("zh", "cmn")) else first[0] + "和" + first[1]))
-            spoken.append(Speech(UNRELATED["zh" if lang.startswith(("zh", "cmn")) else "en"]))
+                spoken.append(Speech(first[0] + "和" + first[1] if family(lang) == "zh" else f"{first[0]} {first[1]}"))
+            spoken.append(Speech(UNRELATED[family(lang)]))
         return list(dict.fromkeys(spoken))
 
 
@@ -205,7 +174,7 @@ def said(key: str, phrase: str) -> str:
 
 def _either(lang: str, phrases: list[str]) -> str:
     """The options asked about, joined as the language says "A, or B"."""
-    between, last = OR_WORDS["zh" if lang.startswith(("zh", "cmn")) else "en"]
+    between, last = OR_WORDS[family(lang)]
     return between.join(phrases[:-1]) + last + phrases[-1] if len(phrases) > 1 else "".join(phrases)
 
 
