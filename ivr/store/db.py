@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
+import time
 import weakref
 from pathlib import Path
 from typing import Any
@@ -74,6 +76,30 @@ def _postgres(url: str) -> Engine:
     return engine
 
 
+SQLITE_BUSY_MS = 5000
+
+
+def _enable_wal(cur: Any) -> None:
+    """Switch a SQLite file to WAL (kept in the file), waiting a bounded time for the lock the switch needs.
+
+    The switch reads the file and then needs it alone; SQLite does not call the busy handler for that
+    upgrade while another connection holds a write lock (it would deadlock), so a host opening a new
+    database beside another one creating it is told "database is locked" at once. Once the file is in
+    WAL the statement changes nothing and takes no lock.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_MS / 1000
+    pause = 0.005
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
+
+
 def _open(url: str, tolerate_outage: bool = False) -> Engine:
     if url in ("sqlite://", "sqlite:///:memory:"):
         # One shared in-memory database for the process (QA runs and tools that keep nothing).
@@ -87,8 +113,9 @@ def _open(url: str, tolerate_outage: bool = False) -> Engine:
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=5000")  # a wait for a lock (several processes writing at once); the watchdog cannot cut it
+            # A wait for a lock (several processes writing at once); the watchdog cannot cut it.
+            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+            _enable_wal(cur)
             cur.close()
 
     try:
