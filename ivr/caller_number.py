@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["can_call_back"]
+__all__ = ["can_call_back", "masked"]
 
 # What carriers put in place of a withheld or missing caller ID.
 WITHHELD_WORDS = frozenset({"anonymous", "restricted", "unknown", "private", "unavailable", "blocked", "withheld"})
@@ -33,3 +33,18 @@ def can_call_back(number: str) -> bool:
         return False  # empty, client:/sip: identities, letters and other junk
     digits = compact.removeprefix("+")
     return digits not in KEYPAD_WORDS and digits.strip("0") != ""
+
+
+def masked(number: str) -> str:
+    """A caller's number as it may be shown (lists, reports, logs): the middle digits hidden, "+86138****0000".
+
+    Enough is kept to tell calls apart and see the network; a withheld number or an identity shows as it came.
+    """
+    raw = number.strip()
+    compact = SEPARATORS.sub("", raw)
+    if not PHONE_NUMBER.fullmatch(compact):
+        return raw[:4] + "…" if len(raw) > 12 else raw  # client:/sip: identities, words: not a number to hide
+    digits = compact.removeprefix("+")
+    keep_head = min(5, max(0, len(digits) - 8))
+    head, tail = digits[:keep_head], digits[-4:]
+    return ("+" if compact.startswith("+") else "") + head + "*" * (len(digits) - keep_head - 4) + tail

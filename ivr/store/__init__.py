@@ -7,6 +7,7 @@ import weakref
 from ivr.store.calls import CallRecord, CallStore
 from ivr.store.db import open_database, sqlite_url
 from ivr.store.guard import Database
+from ivr.store.history import CallHistory, CallSummary, StoredLine
 from ivr.store.menus import MenuVersionStore, StoredVersion
 from ivr.store.tickets import StoredTicket, TicketStore
 
@@ -21,6 +22,7 @@ class Store:
         self.tickets = TicketStore(self.db)
         self.calls = CallStore(self.db)
         self.menus = MenuVersionStore(self.db)
+        self.history = CallHistory(self.db)
         # A store dropped without close() (an app that is thrown away) still hands its connections back cleanly.
         self._finalizer = weakref.finalize(self, self.engine.dispose)
 
@@ -30,11 +32,14 @@ class Store:
 
 
 __all__ = [
+    "CallHistory",
     "CallRecord",
     "CallStore",
+    "CallSummary",
     "Database",
     "MenuVersionStore",
     "Store",
+    "StoredLine",
     "StoredTicket",
     "StoredVersion",
     "TicketStore",

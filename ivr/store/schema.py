@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text
+from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -35,6 +35,9 @@ calls = Table(
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("ended_at", DateTime(timezone=True), nullable=True),
     Column("duration", Integer, nullable=True),  # seconds, from the carrier's status callback
+    Column("channel", String(16), nullable=False, default="twilio"),  # how it came in: twilio, console or qa
+    Column("outcome", String(16), nullable=True),  # how it ended (ivr.engine.story.OUTCOMES); None while undecided
+    Index("ix_calls_started_at", "started_at"),
 )
 
 menu_versions = Table(
@@ -77,4 +80,19 @@ ticket_aliases = Table(
     Column("number", String(12), primary_key=True),
     Column("call_id", String(256), nullable=False, index=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# A call's story, line by line (ivr/engine/story.py): what the caller did and heard, where the call went.
+# Written with the step it belongs to; `ivr calls show` and `ivr stats` read it, `ivr calls purge` ages it out.
+call_events = Table(
+    "call_events",
+    metadata,
+    Column("call_sid", String(256), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),  # the step (1: the call's start)
+    Column("pos", Integer, primary_key=True, autoincrement=False),  # its place in the step
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("node", String(128), nullable=False),
+    Column("data", Text, nullable=False),  # JSON: the whole line
+    Index("ix_call_events_at", "at"),
 )

@@ -1,0 +1,207 @@
+"""Call history: each call's story (ivr/engine/story.py) in the store, read back by period or by call, aged out.
+
+The webhooks write a step's lines in the transaction that stores the step (CallStore); a simulated call
+(console, QA in process) is written whole when it ends. Readers get calls and their lines as plain data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, delete, insert, select
+
+from ivr.engine.snapshot import CallSnapshot
+from ivr.engine.story import Line
+from ivr.store.guard import Database
+from ivr.store.schema import call_events, call_steps, calls
+from ivr.store.tickets import clean, utc
+
+__all__ = ["CallHistory", "CallSummary", "Purged", "StoredLine", "event_rows"]
+
+# Ids of many calls are read in chunks: SQLite allows a limited number of bound values per statement.
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class CallSummary:
+    """One call as the history lists it (the caller's number as the carrier gave it: mask it to show it)."""
+
+    call_sid: str
+    caller: str
+    called: str
+    channel: str  # twilio, console or qa
+    menu_version: str
+    started_at: datetime  # UTC
+    ended_at: datetime | None
+    status: str  # the carrier's final status (in-progress until it is told)
+    outcome: str | None  # ivr.engine.story.OUTCOMES; None while the call is undecided
+    duration: int | None  # seconds, as the carrier reported them
+
+
+@dataclass(frozen=True)
+class StoredLine:
+    """One line of a call's story, where it happened in the call and when."""
+
+    seq: int  # the step (1: the call's start)
+    pos: int  # its place in the step
+    at: datetime  # UTC
+    line: Line
+
+    @property
+    def type(self) -> str:
+        """The line's type (say, input, move…)."""
+        return str(self.line["type"])
+
+    @property
+    def node(self) -> str:
+        """The node it happened at."""
+        return str(self.line.get("node", ""))
+
+
+@dataclass(frozen=True)
+class Purged:
+    """What a purge removed."""
+
+    calls: int
+    lines: int
+
+
+def event_rows(call_sid: str, seq: int, at: datetime, lines: Iterable[Line], first_pos: int = 0) -> list[dict[str, Any]]:
+    """The rows that store one step's lines."""
+    when = utc(at)
+    return [
+        {
+            "call_sid": call_sid,
+            "seq": seq,
+            "pos": pos,
+            "at": when,
+            "type": str(line["type"])[:16],
+            "node": str(line.get("node", ""))[:128],
+            "data": json.dumps(line, ensure_ascii=False),
+        }
+        for pos, line in enumerate(lines, start=first_pos)
+    ]
+
+
+def insert_lines(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Write story rows in one statement (nothing when there are none)."""
+    if rows:
+        conn.execute(insert(call_events), list(rows))
+
+
+_LINES = (
+    select(call_events.c.call_sid, call_events.c.seq, call_events.c.pos, call_events.c.at, call_events.c.data)
+    .where(call_events.c.call_sid.in_(bindparam("sids", expanding=True)))
+    .order_by(call_events.c.call_sid, call_events.c.seq, call_events.c.pos)
+)
+
+
+class CallHistory:
+    """Calls and their stories in the store."""
+
+    def __init__(self, database: Database) -> None:
+        self.db = database
+
+    def record(
+        self,
+        *,
+        call_sid: str,
+        caller: str,
+        called: str,
+        channel: str,
+        snapshot: CallSnapshot,
+        started_at: datetime,
+        ended_at: datetime | None,
+        steps: Sequence[tuple[datetime, Sequence[Line]]],
+        outcome: str | None,
+    ) -> None:
+        """Store a whole simulated call and its story, steps numbered from 1 (once: a call already stored is kept)."""
+        rows = [row for seq, (at, lines) in enumerate(steps, start=1) for row in event_rows(call_sid, seq, at, lines)]
+        call = {
+            "call_sid": call_sid,
+            "caller": clean(caller),
+            "called": clean(called),
+            "menu_version": snapshot.menu_version,
+            "snapshot": json.dumps(snapshot.to_dict(), ensure_ascii=False),
+            "seq": len(steps),
+            "last_response": "",
+            "status": "completed" if ended_at is not None else "in-progress",
+            "started_at": utc(started_at),
+            "ended_at": utc(ended_at) if ended_at is not None else None,
+            "channel": channel,
+            "outcome": outcome,
+        }
+        with self.db.connect(transaction=True) as conn:
+            if conn.execute(select(calls.c.call_sid).where(calls.c.call_sid == call_sid)).first() is not None:
+                return
+            conn.execute(insert(calls).values(**call))
+            insert_lines(conn, rows)
+
+    def calls(
+        self, since: datetime | None = None, until: datetime | None = None, outcome: str | None = None, limit: int | None = None
+    ) -> list[CallSummary]:
+        """Calls started in [since, until), oldest first; `outcome` 'open' selects the undecided ones."""
+        query = select(calls).order_by(calls.c.started_at, calls.c.call_sid)
+        if since is not None:
+            query = query.where(calls.c.started_at >= utc(since))
+        if until is not None:
+            query = query.where(calls.c.started_at < utc(until))
+        if outcome == "open":
+            query = query.where(calls.c.outcome.is_(None))
+        elif outcome is not None:
+            query = query.where(calls.c.outcome == outcome)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.db.connect() as conn:
+            return [_summary(row) for row in conn.execute(query).mappings()]
+
+    def call(self, call_sid: str) -> CallSummary | None:
+        """One call, or None."""
+        with self.db.connect() as conn:
+            row = conn.execute(select(calls).where(calls.c.call_sid == call_sid)).mappings().first()
+        return _summary(row) if row is not None else None
+
+    def lines(self, call_sid: str) -> list[StoredLine]:
+        """A call's story in order."""
+        return self.lines_of([call_sid]).get(call_sid, [])
+
+    def lines_of(self, call_sids: Iterable[str]) -> dict[str, list[StoredLine]]:
+        """The stories of many calls, each in order."""
+        sids = list(dict.fromkeys(call_sids))
+        found: dict[str, list[StoredLine]] = {}
+        with self.db.connect() as conn:
+            for start in range(0, len(sids), _CHUNK):
+                for row in conn.execute(_LINES, {"sids": sids[start : start + _CHUNK]}).mappings():
+                    found.setdefault(row["call_sid"], []).append(StoredLine(row["seq"], row["pos"], utc(row["at"]), json.loads(row["data"])))
+        return found
+
+    def purge(self, before: datetime) -> Purged:
+        """Forget calls that started before `before`: their record, their answers and their story."""
+        cutoff = utc(before)
+        old = select(calls.c.call_sid).where(calls.c.started_at < cutoff).scalar_subquery()
+        with self.db.connect(transaction=True) as conn:
+            lines = conn.execute(delete(call_events).where(call_events.c.call_sid.in_(old))).rowcount
+            # A line of a call whose record is gone already (written by a step after a purge) goes by its own time.
+            lines += conn.execute(delete(call_events).where(call_events.c.at < cutoff)).rowcount
+            conn.execute(delete(call_steps).where(call_steps.c.call_sid.in_(old)))
+            gone = conn.execute(delete(calls).where(calls.c.started_at < cutoff)).rowcount
+        return Purged(calls=gone, lines=lines)
+
+
+def _summary(row: Mapping[str, Any]) -> CallSummary:
+    return CallSummary(
+        call_sid=row["call_sid"],
+        caller=row["caller"],
+        called=row["called"],
+        channel=row["channel"],
+        menu_version=row["menu_version"],
+        started_at=utc(row["started_at"]),
+        ended_at=utc(row["ended_at"]) if row["ended_at"] is not None else None,
+        status=row["status"],
+        outcome=row["outcome"],
+        duration=row["duration"],
+    )
