@@ -5,12 +5,16 @@ The measured request is a real step of a call in progress: signature check, call
 engine step, record write, TwiML. Each simulated caller presses * (repeat) until near the
 menu's loop limit, then hangs up and calls again.
 
-    .venv/bin/python bench/webhook.py [--workers 2] [--concurrency 8] [--requests 3000]
+    .venv/bin/python bench/webhook.py [--workers 2] [--concurrency 8] [--requests 3000] [--history-cost]
+
+`--history-cost` also runs the hotline with IVR_CALL_HISTORY=0 (no story lines written), interleaved
+with the others, and prints what writing each step's story adds to the p50 step latency.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import http.client
 import os
@@ -130,6 +134,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--database-url", default="", help="default: a SQLite file in a temporary folder")
     parser.add_argument("--think", type=float, default=0.0, help="seconds between a caller's key presses (default 0: saturation)")
+    parser.add_argument("--history-cost", action="store_true", help="also run without call history and compare p50")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds per server (default 2)")
     args = parser.parse_args()
     print(f"gunicorn sync workers: {args.workers}; {args.concurrency} concurrent callers; {args.think:g} s between presses")
 
@@ -140,14 +146,19 @@ def main() -> None:
             env["IVR_DATABASE_URL"] = args.database_url
         floor_process, floor_url = floor_server(args.workers, tmp)
         try:
-            with running_server(tmp, workers=args.workers, **env) as server:
-                results = {}
-                # Warm up both (worker start-up, first database connections), unmeasured.
-                for url, real in ((floor_url, False), (server.url, True)):
+            with contextlib.ExitStack() as servers:
+                server = servers.enter_context(running_server(tmp / "hotline", workers=args.workers, **env))
+                targets = [("floor", floor_url, False), ("hotline", server.url, True)]
+                if args.history_cost:
+                    quiet = servers.enter_context(running_server(tmp / "quiet", workers=args.workers, IVR_CALL_HISTORY="0", **env))
+                    targets.append(("no history", quiet.url, True))
+                results: dict[str, list[tuple[float, float, float, int]]] = {}
+                # Warm up each (worker start-up, first database connections), unmeasured.
+                for _, url, real in targets:
                     Load(url, args.concurrency, max(200, args.requests // 10), real).run()
-                # Interleave: floor, hotline, floor, hotline — noise on the shared machine hits both.
-                for name, url, real in [("floor", floor_url, False), ("hotline", server.url, True)] * 2:
-                    load = Load(url, args.concurrency, args.requests // 2, real, args.think)
+                # Interleave: floor, hotline, floor, hotline — noise on the shared machine hits every one.
+                for name, url, real in targets * args.rounds:
+                    load = Load(url, args.concurrency, args.requests // args.rounds, real, args.think)
                     rate, p50, p99 = load.run()
                     results.setdefault(name, []).append((rate, p50, p99, load.errors))
         finally:
@@ -166,6 +177,11 @@ def main() -> None:
     print(f"{'':28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
     print(f"{'floor (bare Flask TwiML)':28}{floor[0]:10.0f}{floor[1]:10.1f}{floor[2]:10.1f}{floor[3]:8d}")
     print(f"{'hotline mid-call gather':28}{hot[0]:10.0f}{hot[1]:10.1f}{hot[2]:10.1f}{hot[3]:8d}")
+    if "no history" in results:
+        quiet = summary(results["no history"])
+        print(f"{'hotline, IVR_CALL_HISTORY=0':28}{quiet[0]:10.0f}{quiet[1]:10.1f}{quiet[2]:10.1f}{quiet[3]:8d}")
+        rounds = [h[1] - q[1] for h, q in zip(results["hotline"], results["no history"], strict=True)]
+        print(f"call history adds to p50: {hot[1] - quiet[1]:+.2f} ms (per round: {', '.join(f'{r:+.2f}' for r in rounds)})")
     print(f"throughput hotline/floor: {hot[0] / floor[0]:.2f}   p99 hotline/floor: {hot[2] / floor[2]:.2f}")
 
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from ivr.config import DEFAULT_MENU, Settings
 from ivr.effort import Durations
 from ivr.errors import ConfigError, DefinitionError, IvrError, ServiceError
+from ivr.history_cli import add_commands
 from ivr.hours import YEARS
 from ivr.loading.menu_loader import check_menu
 
@@ -75,6 +76,7 @@ def cmd_call(args: argparse.Namespace) -> int:
             as_json=args.json,
             speak=args.speak,
             audio_dir=settings.audio_dir,
+            on_end=hotline.keep_story("console"),
         )
     finally:
         hotline.close()
@@ -274,28 +276,8 @@ def cmd_menu_rollback(args: argparse.Namespace) -> int:
 
 def cmd_tickets_list(args: argparse.Namespace) -> int:
     """List stored tickets; what callers supplied is printed with control and format characters escaped."""
-    import unicodedata
-
     from ivr.store.tickets import TicketStore
-
-    # Control, format (bidi overrides), separator, surrogate, private and unassigned characters: they could move the
-    # cursor, recolour or rewrite the operator's terminal, or reorder what it shows. Chinese and other text prints as is.
-    hidden = ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
-
-    def escape(ch: str) -> str:
-        code = ord(ch)
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
-
-    def shown(text: str) -> str:
-        # A backslash is doubled, so the text "\\x1b" and an escaped ESC never look alike.
-        return "".join("\\\\" if ch == "\\" else escape(ch) if unicodedata.category(ch) in hidden else ch for ch in text)
-
-    def json_escape(ch: str) -> str:
-        code = ord(ch)
-        if code < 0x10000:
-            return f"\\u{code:04x}"
-        high, low = divmod(code - 0x10000, 0x400)
-        return f"\\u{0xD800 + high:04x}\\u{0xDC00 + low:04x}"
+    from ivr.terminal import json_safe, shown
 
     settings = _with_db(Settings.from_env(), args.db)
     store = TicketStore(settings.store_url())
@@ -304,10 +286,7 @@ def cmd_tickets_list(args: argparse.Namespace) -> int:
     finally:
         store.close()
     if args.json:
-        text = json.dumps([t.to_dict() for t in rows], ensure_ascii=False, indent=2)
-        # json.dumps escapes C0 controls in strings, not DEL, C1 or format characters; outside strings there are none
-        # but the indentation's newlines. Escaped, the document still decodes to the same values.
-        print("".join(json_escape(ch) if ch != "\n" and unicodedata.category(ch) in hidden else ch for ch in text))
+        print(json_safe(json.dumps([t.to_dict() for t in rows], ensure_ascii=False, indent=2)))
         return 0
     if not rows:
         print("no tickets")
@@ -556,6 +535,8 @@ def build_parser() -> argparse.ArgumentParser:
     drain.add_argument("--db", help="SQLite file (default: $IVR_SQLITE_PATH or var/ivr.sqlite3)")
     drain.add_argument("--spool", help="spool folder (default: $IVR_SPOOL_DIR, else spool/ beside the SQLite file)")
     drain.set_defaults(func=cmd_tickets_drain)
+
+    add_commands(sub, _commands)
 
     db = _commands(sub.add_parser("db", help="the database's schema"))
     db_upgrade = db.add_parser("upgrade", help="bring the schema to this release's (`ivr serve` does it at start too)")

@@ -41,6 +41,9 @@ class Settings:
     db_timeout: float = 2.0  # IVR_DB_TIMEOUT: seconds any one use of a connection may take inside that budget
     drain_interval: float = 1.0  # IVR_DRAIN_INTERVAL: seconds between background spool drains (0: only `ivr tickets drain`)
     number_reserve: int = 5000  # IVR_NUMBER_RESERVE: ticket numbers each host keeps leased, for tickets during an outage
+    retention_days: int = 90  # IVR_RETENTION_DAYS: calls and their stories older than this are purged
+    call_history: bool = True  # IVR_CALL_HISTORY=0: keep calls' records and outcomes but not their stories line by line
+    metrics_token: str = ""  # IVR_METRICS_TOKEN: the bearer token /metrics asks for ('' = /metrics is not served)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -73,6 +76,9 @@ class Settings:
             db_timeout=_seconds(env, "IVR_DB_TIMEOUT", 2.0, positive=True, maximum=15.0),
             drain_interval=_seconds(env, "IVR_DRAIN_INTERVAL", 1.0, maximum=3600.0),
             number_reserve=_count(env, "IVR_NUMBER_RESERVE", 5000, 1000, 100_000),
+            retention_days=_count(env, "IVR_RETENTION_DAYS", 90, 1, 36_500),
+            call_history=_flag(env, "IVR_CALL_HISTORY", True),
+            metrics_token=env.get("IVR_METRICS_TOKEN", "").strip(),
             # Set but empty means "no address": ops can take a queue off the line without editing the menu.
             queue_addresses=queues,
         )
@@ -95,9 +101,11 @@ class Settings:
         return sqlite_url(Path(self.sqlite_path))
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
+def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
     value = env.get(name, "").strip().lower()
-    if value in ("", "0", "false", "no", "off"):
+    if not value:
+        return default
+    if value in ("0", "false", "no", "off"):
         return False
     if value in ("1", "true", "yes", "on"):
         return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from typing import TextIO
 
@@ -146,14 +147,15 @@ def run_call(
     out: TextIO = sys.stdout,
     err: TextIO = sys.stderr,
     stdin: TextIO = sys.stdin,
+    on_end: Callable[[SimulatedCall], None] | None = None,
 ) -> list[Line]:
-    """Place one call on the console and return its transcript."""
+    """Place one call on the console and return its transcript (`on_end` gets the call once it is over)."""
     speaker = None
     if speak:
         speaker, reason = Speaker.open(audio_dir, engine.menu)
         if speaker is None:
             err.write(f"ivr call: --speak: {reason}; the call goes on without sound.\n")
-    call = SimulatedCall(engine, at=at, caller=caller, lang=lang, voicemail=voicemail, transfer_result=transfer_result)
+    call = SimulatedCall(engine, at=at, caller=caller, lang=lang, voicemail=voicemail, transfer_result=transfer_result, on_end=on_end)
     console = ConsoleCall(call, out, as_json=as_json, speaker=speaker)
     if keys is None:
         return console.run_interactive(stdin)

@@ -24,9 +24,11 @@ from ivr.hours import YEARS
 from ivr.ir import Menu
 from ivr.library import MenuLibrary
 from ivr.loading.menu_loader import load_menu
+from ivr.simulator import SimulatedCall
 from ivr.store import Store
 from ivr.store.drainer import Drainer
 from ivr.store.guard import end_budget, start_budget
+from ivr.store.retention import Purger
 from ivr.store.spool import SpoolingTicketSink
 from ivr.testmode import CLOCK_FIELD, LANG_FIELD, TRACE_HEADER
 
@@ -99,6 +101,7 @@ class Hotline:
     clock: Clock
     audio: AudioIndex  # rendered prompts, for adapters that play them
     drainer: Drainer | None = None
+    purger: Purger | None = None
     _sources: dict[tuple[str, int | None], dict[str, VoiceSource]] = field(default_factory=dict, repr=False)
 
     @property
@@ -130,17 +133,45 @@ class Hotline:
         return self.tickets if isinstance(self.tickets, SpoolingTicketSink) else None
 
     def start_background(self) -> None:
-        """Start draining the spool in the background (once per process; IVR_DRAIN_INTERVAL=0 leaves it to operators)."""
+        """Start background work once per process: the spool drainer and the daily purge of old call history."""
+        # IVR_DRAIN_INTERVAL=0 leaves draining to operators; IVR_RETENTION_DAYS says what is old.
         if self.drainer is None and self.spool is not None and self.settings.drain_interval > 0:
             # A file younger than a request's budget may still be stored by the request that wrote it.
             self.drainer = Drainer(self.spool, self.settings.drain_interval, settle=self.settings.request_budget + 1.0)
         if self.drainer is not None:
             self.drainer.start()
+        if self.purger is None:
+            self.purger = Purger(self.store.history, self.settings.retention_days)
+        self.purger.start()
+
+    def keep_story(self, channel: str) -> Callable[[SimulatedCall], None]:
+        """What a simulated call (`channel` console or qa) does when it ends: its record and story go to the store."""
+
+        def keep(call: SimulatedCall) -> None:
+            assert call.snapshot is not None
+            try:
+                self.store.history.record(
+                    call_sid=call.call_id,
+                    caller=call.caller,
+                    called="",
+                    channel=channel,
+                    snapshot=call.snapshot,
+                    started_at=call.at,
+                    ended_at=call.ended_at,
+                    steps=call.story if self.settings.call_history else [],
+                    outcome=call.outcome,
+                )
+            except ServiceError as exc:  # the call itself is over and was heard whole: only its history is lost
+                log.warning("call %s: its history could not be stored (%s)", call.call_id, exc)
+
+        return keep
 
     def close(self) -> None:
         """Stop background work and release the database connections."""
         if self.drainer is not None:
             self.drainer.stop()
+        if self.purger is not None:
+            self.purger.stop()
         self.store.close()
 
 

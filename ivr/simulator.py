@@ -9,14 +9,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from ivr.engine.actions import Action, Gather, Record, Transfer
+from ivr.effort import estimate_seconds
+from ivr.engine.actions import Action, Gather, Record, Say, Transfer
 from ivr.engine.coverage import Edge
 from ivr.engine.engine import Engine, Step
 from ivr.engine.events import CallerHangup, Entry, Event, RecordingDone, Speech, TransferResult
 from ivr.engine.snapshot import CallSnapshot
+from ivr.engine.story import entry_line, outcome_after, queue_at, step_lines
 
 Line = dict[str, Any]
 CallerEntry = str | Speech  # keys pressed ('' = silence), or words said
@@ -41,10 +43,17 @@ class SimulatedCall:
     snapshot: CallSnapshot | None = None
     waiting: Action | None = None  # the Gather the caller is expected to answer
     consumed: int = 0  # scripted entries used before the call ended
+    # The call's story (ivr/engine/story.py), step by step with the time each began. The clock runs on from
+    # `at` by the estimated seconds of every prompt and the timeout of every silence (the engine's stays at `at`).
+    story: list[tuple[datetime, list[Line]]] = field(default_factory=list)
+    outcome: str | None = None
+    elapsed: float = 0.0
+    on_end: Callable[[SimulatedCall], None] | None = None  # told once, when the call is over (the story is whole)
+    _told: bool = field(default=False, repr=False)
 
     def start(self) -> list[Line]:
         """Answer the call and play everything up to the first time the caller must press keys."""
-        return self._apply(self.engine.start(self.call_id, self.caller, self.at, self.lang))
+        return self._apply(self.engine.start(self.call_id, self.caller, self.at, self.lang), [])
 
     @property
     def ended(self) -> bool:
@@ -58,16 +67,15 @@ class SimulatedCall:
     def speak(self, speech: Speech) -> list[Line]:
         """The caller says something at the current gather (a recogniser's text, maybe with its confidence)."""
         node = self.snapshot.node if self.snapshot else ""
-        line: Line = {"type": "input", "node": node, "digits": "", "speech": speech.text}
-        if speech.confidence is not None:
-            line["confidence"] = speech.confidence
-        return [self._emit(line), *self._send(speech)]
+        return [self._emit(entry_line(node, speech)), *self._send(speech)]
 
     def press(self, keys: str) -> list[Line]:
         """The caller's keys at the current gather ('' = silence until the timeout)."""
         node = self.snapshot.node if self.snapshot else ""
         digits = delivered_digits(keys, self.waiting) if isinstance(self.waiting, Gather) else keys
-        new = [self._emit({"type": "input", "node": node, "digits": digits})]
+        if not digits and isinstance(self.waiting, Gather):
+            self.elapsed += self.waiting.timeout  # silence lasts until the gather gives up
+        new = [self._emit(entry_line(node, Entry(digits)))]
         return new + self._send(Entry(digits))
 
     def hangup(self) -> list[Line]:
@@ -75,7 +83,7 @@ class SimulatedCall:
         if self.ended:
             return []
         assert self.snapshot is not None
-        line = self._emit({"type": "hangup", "node": self.snapshot.node, "reason": "caller"})
+        line = self._emit(entry_line(self.snapshot.node, CallerHangup()))
         self._send(CallerHangup())
         return [line]
 
@@ -96,10 +104,13 @@ class SimulatedCall:
 
     def _send(self, event: Event) -> list[Line]:
         assert self.snapshot is not None
-        return self._apply(self.engine.handle(self.snapshot, event, self.at))
+        node = self.snapshot.node
+        entry = entry_line(node, event, queue_at(self.engine.menu, node))
+        return self._apply(self.engine.handle(self.snapshot, event, self.at), [entry])
 
-    def _apply(self, step: Step) -> list[Line]:
+    def _apply(self, step: Step, story: list[Line]) -> list[Line]:
         """Record a step's actions (only what the engine said: nothing is made up), then play the network's part."""
+        self._tell(step, story)
         self.snapshot = step.snapshot
         self.transitions.extend(step.transitions)
         self.actions.extend(step.actions)
@@ -112,6 +123,22 @@ class SimulatedCall:
             text = self.ask_voicemail() if self.ask_voicemail is not None else self.voicemail
             new += self._send(RecordingDone(text=text))
         return new
+
+    def _tell(self, step: Step, story: list[Line]) -> None:
+        """Add a step to the story; once the call is over, hand the whole story on."""
+        story += step_lines(step, self.engine.menu)
+        self.story.append((self.at + timedelta(seconds=round(self.elapsed, 1)), story))
+        self.outcome = outcome_after(self.outcome, story)
+        self.elapsed += sum(estimate_seconds(a.text, a.lang) for a in step.actions if isinstance(a, Say))
+        if step.snapshot.ended and not self._told:
+            self._told = True
+            if self.on_end is not None:
+                self.on_end(self)
+
+    @property
+    def ended_at(self) -> datetime:
+        """When the call ended by its own clock."""
+        return self.at + timedelta(seconds=round(self.elapsed, 1))
 
     def _emit(self, line: Line) -> Line:
         self.lines.append(line)

@@ -103,7 +103,7 @@ def test_running_every_revision_on_an_empty_database_gives_the_declared_schema(d
 def test_previous_release_database_is_upgraded_with_its_rows(database_url: str) -> None:
     """Tables made before migrations, without a version table, get the baseline then 0002; nothing is lost."""
     rows = previous_release(database_url)
-    assert migrate.upgrade(database_url) == ["0001", "0002"]
+    assert migrate.upgrade(database_url) == list(REVISIONS)
     assert differences(database_url) == []
     assert_old_rows_kept(database_url, rows)
 
@@ -111,7 +111,7 @@ def test_previous_release_database_is_upgraded_with_its_rows(database_url: str) 
 def test_older_release_database_gets_wide_columns_and_loaded_at(database_url: str) -> None:
     """VARCHAR(64) call ids and numbers are widened and menu_versions.loaded_at added; a long call id then fits."""
     rows = older_release(database_url)
-    assert migrate.upgrade(database_url) == ["0001", "0002"]
+    assert migrate.upgrade(database_url) == list(REVISIONS)
     assert differences(database_url) == []
     found = columns(database_url, "calls")
     assert found["call_sid"]["type"].length == 256
@@ -161,7 +161,7 @@ def test_added_not_null_columns_get_values_for_existing_rows(database_url: str) 
 def test_upgrading_twice_changes_nothing(database_url: str) -> None:
     """A second upgrade applies nothing and leaves one version row."""
     previous_release(database_url)
-    assert migrate.upgrade(database_url) == ["0001", "0002"]
+    assert migrate.upgrade(database_url) == list(REVISIONS)
     assert migrate.upgrade(database_url) == []
     assert scalar(database_url, "SELECT count(*) FROM alembic_version") == 1
     assert scalar(database_url, "SELECT version_num FROM alembic_version") == HEAD
@@ -199,7 +199,7 @@ def test_hosts_upgrading_at_once_take_turns(database_url: str) -> None:
     rows = previous_release(database_url)
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda _: migrate.upgrade(database_url), range(4)))
-    assert sorted(results) == [[], [], [], ["0001", "0002"]]
+    assert sorted(results) == [[], [], [], list(REVISIONS)]
     assert differences(database_url) == []
     assert_old_rows_kept(database_url, rows)
 
@@ -241,7 +241,7 @@ def test_0002_can_be_undone_and_redone(database_url: str) -> None:
     assert migrate.current(engine) == "0001"
     assert not inspect(engine).has_table("call_steps")
     engine.dispose()
-    assert migrate.upgrade(database_url) == ["0002"]
+    assert migrate.upgrade(database_url) == list(REVISIONS[1:])
     assert differences(database_url) == []
 
 
@@ -275,3 +275,25 @@ def test_serve_start_reports_an_unreachable_database_and_stops_on_a_newer_schema
     engine.dispose()
     with pytest.raises(SchemaError, match="does not know"):
         migrate.upgrade_at_start(database_url)
+
+
+def test_0003_keeps_calls_of_a_0002_database(database_url: str) -> None:
+    """A database at 0002 gets the call history: its calls came in by Twilio and are undecided; their story starts empty."""
+    rows = previous_release(database_url)
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        config = migrate._config()
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0002")
+    engine.dispose()
+    assert migrate.upgrade(database_url) == ["0003"]
+    assert differences(database_url) == []
+    assert_old_rows_kept(database_url, rows)
+    store = Store(database_url)
+    try:
+        (call,) = [c for c in store.history.calls() if c.call_sid == rows.call_id]
+        assert (call.channel, call.outcome) == ("twilio", None)
+        assert store.history.lines(rows.call_id) == []
+    finally:
+        store.close()
+    assert "twilio" in str(columns(database_url, "calls")["channel"]["default"])  # a host of the release before can still insert

@@ -36,6 +36,8 @@ class FlowResult:
     message: str = ""
     menu: str = ""  # the menu file the flow ran on, for coverage
     edges: list[tuple[str, str, str]] = field(default_factory=list)
+    call_sid: str = ""  # the call it placed: `ivr calls show` replays it from the store it ran on
+    lines: list[dict[str, Any]] = field(default_factory=list)  # the transcript as the flow heard it
 
 
 def find_flow_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -110,10 +112,12 @@ class InProcessTarget:
             caller=flow.caller,
             lang=flow.lang,
             transfer_result=flow.transfer_result,
+            on_end=self.hotline.keep_story("qa") if self.hotline is not None else None,
         )
         status, message = _play(FlowRun(flow, call.lines), call)
         edges = [(e.source, e.trigger, e.dest) for e in call.transitions]
-        return FlowResult(str(flow.path), flow.name, status, time.perf_counter() - started, message, str(menu), edges)
+        seconds = time.perf_counter() - started
+        return FlowResult(str(flow.path), flow.name, status, seconds, message, str(menu), edges, call.call_id, call.lines)
 
 
 class HttpTarget:
@@ -153,7 +157,8 @@ class HttpTarget:
             first={LANG_FIELD: flow.lang} if flow.lang else {},
         )
         status, message = _play(FlowRun(flow, phone.lines, nodes_known=self.test_clock), phone)
-        return FlowResult(str(flow.path), flow.name, status, time.perf_counter() - started, message, menu, list(phone.edges))
+        seconds = time.perf_counter() - started
+        return FlowResult(str(flow.path), flow.name, status, seconds, message, menu, list(phone.edges), phone.call_sid, phone.lines)
 
 
 @dataclass(frozen=True)

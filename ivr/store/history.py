@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select
+from sqlalchemy import Connection, RowMapping, bindparam, delete, insert, select
 
 from ivr.engine.snapshot import CallSnapshot
 from ivr.engine.story import Line
@@ -176,7 +176,9 @@ class CallHistory:
         with self.db.connect() as conn:
             for start in range(0, len(sids), _CHUNK):
                 for row in conn.execute(_LINES, {"sids": sids[start : start + _CHUNK]}).mappings():
-                    found.setdefault(row["call_sid"], []).append(StoredLine(row["seq"], row["pos"], utc(row["at"]), json.loads(row["data"])))
+                    found.setdefault(row["call_sid"], []).append(
+                        StoredLine(row["seq"], row["pos"], utc(row["at"]), json.loads(row["data"]))
+                    )
         return found
 
     def purge(self, before: datetime) -> Purged:
@@ -192,7 +194,7 @@ class CallHistory:
         return Purged(calls=gone, lines=lines)
 
 
-def _summary(row: Mapping[str, Any]) -> CallSummary:
+def _summary(row: RowMapping) -> CallSummary:
     return CallSummary(
         call_sid=row["call_sid"],
         caller=row["caller"],

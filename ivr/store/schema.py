@@ -35,7 +35,9 @@ calls = Table(
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("ended_at", DateTime(timezone=True), nullable=True),
     Column("duration", Integer, nullable=True),  # seconds, from the carrier's status callback
-    Column("channel", String(16), nullable=False, default="twilio"),  # how it came in: twilio, console or qa
+    # How it came in: twilio, console or qa. A server default, so a host of the release before (a rolling
+    # upgrade) can still insert its calls.
+    Column("channel", String(16), nullable=False, server_default="twilio"),
     Column("outcome", String(16), nullable=True),  # how it ended (ivr.engine.story.OUTCOMES); None while undecided
     Index("ix_calls_started_at", "started_at"),
 )

@@ -15,7 +15,8 @@ from datetime import datetime
 from typing import Any
 
 from ivr.engine.actions import Action, Say
-from ivr.engine.events import Event
+from ivr.engine.events import CallerHangup, Event
+from ivr.engine.story import Line, entry_line, outcome_after, queue_at, step_lines
 from ivr.hotline import Engine, Hotline, Played, ServiceError, Spoken, Step
 from ivr.web.twilio import VoiceRequest
 from ivr.web.twiml import StepUrls, TwimlRenderer
@@ -111,8 +112,19 @@ class VoiceService:
         # Decided once per call: a rebuild or a missing file later never switches a language's voice mid-call.
         step.snapshot.values[PLAYED] = ",".join(sorted(played))
         response = self._renderer(engine, played).render(step.actions, StepUrls.for_step(PREFIX, 1))
+        lines = step_lines(step, engine.menu)
         try:
-            return self.store.calls.begin(request.call_sid, request.caller, request.called, step.snapshot, response, now).last_response
+            record = self.store.calls.begin(
+                request.call_sid,
+                request.caller,
+                request.called,
+                step.snapshot,
+                response,
+                now,
+                self._kept(lines),
+                outcome_after(None, lines),
+            )
+            return record.last_response
         except ServiceError as exc:
             # The caller still hears the greeting; the next step finds no record and takes the fallback.
             log.error("call %s: could not store the call (%s)", request.call_sid, exc)
@@ -137,13 +149,18 @@ class VoiceService:
             earlier = self.store.calls.answer(call_sid, request.seq + 1) if request.seq is not None else None
             return earlier if earlier is not None else record.last_response
         engine = self.menus.for_version(record.snapshot.menu_version)  # a call keeps the version it started on
-        step = engine.handle(record.snapshot, event, self.now(request))
+        now = self.now(request)
+        step = engine.handle(record.snapshot, event, now)
         note(step=step)
+        node = record.snapshot.node
+        lines = [entry_line(node, event, queue_at(engine.menu, node)), *step_lines(step, engine.menu)]
         stored = record.snapshot.values.get(PLAYED)
         played = set(filter(None, stored.split(","))) if stored is not None else self._played_languages(engine)
         response = self._renderer(engine, played).render(step.actions, StepUrls.for_step(PREFIX, record.seq + 1))
         try:
-            if not self.store.calls.advance(call_sid, record.seq, step.snapshot, response):
+            if not self.store.calls.advance(
+                call_sid, record.seq, step.snapshot, response, lines, now, outcome_after(record.outcome, lines)
+            ):
                 # Another delivery of this request took the step first: answer what it answered.
                 taken = self.store.calls.answer(call_sid, record.seq + 1)
                 return taken if taken is not None else response
@@ -152,10 +169,21 @@ class VoiceService:
             log.error("call %s: could not store step %s (%s)", call_sid, record.seq + 1, exc)
         return response
 
+    def _kept(self, lines: list[Line]) -> list[Line]:
+        """The lines of a step to store: all of them, or none with IVR_CALL_HISTORY=0 (the outcome is kept either way)."""
+        return lines if self.settings.call_history else []
+
     def finish(self, request: VoiceRequest) -> bool:
-        """The carrier says the call is over."""
+        """The carrier says the call is over: a call the menu had not ended was left by the caller where it stood."""
         try:
-            return self.store.calls.close(request.call_sid, request.call_status, request.call_duration, self.now(request))
+            record = self.store.calls.load(request.call_sid)
+            if record is None or record.outcome is not None or record.snapshot.ended:
+                return self.store.calls.close(request.call_sid, request.call_status, request.call_duration, self.now(request))
+            hangup = entry_line(record.snapshot.node, CallerHangup())
+            now = self.now(request)
+            return self.store.calls.close(
+                request.call_sid, request.call_status, request.call_duration, now, "abandoned", self._kept([hangup]), record.seq + 1
+            )
         except ServiceError as exc:
             # Only the record's end time is lost; the caller has hung up already and heard everything.
             log.error("call %s: could not record its end (%s)", request.call_sid, exc)

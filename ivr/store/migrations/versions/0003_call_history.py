@@ -37,12 +37,10 @@ def upgrade() -> None:
     if not sa.inspect(bind).has_table("call_events"):
         added.tables["call_events"].create(bind)
     with op.batch_alter_table("calls") as batch:
-        # The default fills the rows already there; the declared column has none, so it goes again below.
+        # The default fills the rows already there and lets hosts of the release before (a rolling upgrade) insert calls.
         batch.add_column(sa.Column("channel", sa.String(16), nullable=False, server_default="twilio"))
         batch.add_column(sa.Column("outcome", sa.String(16), nullable=True))
         batch.create_index("ix_calls_started_at", ["started_at"])
-    with op.batch_alter_table("calls") as batch:
-        batch.alter_column("channel", existing_type=sa.String(16), existing_nullable=False, server_default=None)
 
 
 def downgrade() -> None:
