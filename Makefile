@@ -52,7 +52,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-# espeak-ng gives pyttsx3 its Mandarin and English voices; installed when missing and we are root.
+# espeak-ng gives pyttsx3 its Mandarin and English voices; chromium opens the `ivr stats --html` report in its
+# test (headless). Each is installed when missing and we are root.
 system-deps:
 	@if ! command -v espeak-ng >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -60,6 +61,14 @@ system-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null; \
 	  else \
 	    echo "note: espeak-ng is not installed (apt-get install espeak-ng); speech tests will be skipped"; \
+	  fi; \
+	fi
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "note: chromium is not installed (apt-get install chromium); the HTML report test will be skipped"; \
 	  fi; \
 	fi
 

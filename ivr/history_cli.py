@@ -233,7 +233,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         store.close()
     stats = compute(calls, stories, zone, since, until)
     if args.html:
-        Path(args.html).write_text(render_html(stats, f"Hotline calls {_described(since, until, zone)}"), encoding="utf-8")
+        Path(args.html).write_text(render_html(stats, "Hotline calls"), encoding="utf-8")
     if args.json:
         print(json.dumps(stats.to_json(), ensure_ascii=False, indent=2))
     elif not args.html:

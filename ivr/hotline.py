@@ -19,6 +19,7 @@ from ivr.config import Settings
 from ivr.engine.actions import Say
 from ivr.engine.engine import Engine, Step
 from ivr.engine.services import TicketSink
+from ivr.engine.story import OUTCOMES, TRANSFER_ENDS, Line, entry_line, outcome_after, queue_at, step_lines
 from ivr.errors import ConfigError, ServiceError
 from ivr.hours import YEARS
 from ivr.ir import Menu
@@ -36,12 +37,15 @@ __all__ = [
     # what adapters (the web app, the console, QA) need of the domain, through this one module
     "CLOCK_FIELD",
     "LANG_FIELD",
+    "OUTCOMES",
     "TRACE_HEADER",
+    "TRANSFER_ENDS",
     "YEARS",
     "Clock",
     "ConfigError",
     "Engine",
     "Hotline",
+    "Line",
     "Played",
     "ServiceError",
     "Settings",
@@ -51,9 +55,13 @@ __all__ = [
     "data_texts",
     "end_budget",
     "engine_for",
+    "entry_line",
     "open_hotline",
+    "outcome_after",
+    "queue_at",
     "queue_directory",
     "start_budget",
+    "step_lines",
 ]
 
 log = logging.getLogger(__name__)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from typing import Any
 
+from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from ivr.config import Settings
-from ivr.store.migrate import upgrade_at_start
-from ivr.web import check_settings, create_app
+from ivr.hotline import Hotline, queue_directory
+from ivr.logs import log_format, log_to_stderr
+from ivr.store.migrate import safe_url, upgrade_at_start
+from ivr.web import CURRENT_CALL, check_settings, create_app, metrics
 from ivr.web.worker import worker_class
 
 
@@ -33,22 +35,64 @@ class HotlineServer(BaseApplication):
 
 
 def _log_to_stderr() -> None:
-    logger = logging.getLogger("ivr")
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
+    log_to_stderr(CURRENT_CALL)  # JSON lines unless standard error is a terminal (IVR_LOG_FORMAT=json|text to choose)
+
+
+# What the Twilio console asks for (Phone Numbers > the number > Voice configuration) and the route that answers it.
+TWILIO_URLS = (
+    ("Voice URL (A call comes in, HTTP POST)", "voice.incoming"),
+    ("Fallback URL (Primary handler fails, HTTP POST)", "voice.fallback"),
+    ("Status callback URL (Call status changes, HTTP POST)", "voice.status"),
+)
+
+
+def _banner(app: Flask, hotline: Hotline) -> list[str]:
+    """What a newcomer needs at start: the URLs for Twilio, where each queue is dialled, the database and the spool."""
+    settings = hotline.settings
+    rules = {rule.endpoint: rule.rule for rule in app.url_map.iter_rules()}  # the routes themselves, so a moved one is shown moved
+    lines = []
+    if settings.public_url:
+        lines.append("paste into the Twilio console, for the number's voice configuration:")
+        lines += [f"  {label}: {settings.public_url}{rules[endpoint]}" for label, endpoint in TWILIO_URLS]
+    else:
+        paths = ", ".join(f"{rules[endpoint]} ({label.split(' (')[0]})" for label, endpoint in TWILIO_URLS)
+        lines.append(
+            "no IVR_PUBLIC_URL, so no URLs for the Twilio console: set it to the https address Twilio reaches"
+            f" this server at (e.g. IVR_PUBLIC_URL=https://ivr.example.com); the paths are {paths}"
+        )
+    menu = hotline.engine.menu
+    address_of = queue_directory(menu, settings)
+    for name in menu.queues:
+        variable = f"IVR_QUEUE_{name.upper()}"
+        address = address_of(name)
+        where = variable if name.lower() in settings.queue_addresses else "the menu"
+        if address:
+            lines.append(f"queue {name}: {address} (from {where})")
+        else:
+            lines.append(
+                f"queue {name}: NO ADDRESS (from {where}): its transfers end in an apology and a ticket;"
+                f" set {variable} or queues.{name}.address in the menu"
+            )
+    lines.append(f"database: {safe_url(settings.store_url())}")
+    spool = hotline.spool
+    waiting = f" ({spool.depth()} ticket(s) waiting, {spool.set_aside()} set aside)" if spool is not None else ""
+    lines.append(f"spool: {settings.spool_dir}{waiting}")
+    return lines
 
 
 def serve(host: str, port: int, workers: int, threads: int = 8, timeout: int = 20, read_timeout: float = 5.0) -> None:
     """Run until stopped: `workers` processes of `threads` threads, each request to be read within `read_timeout` seconds."""
     settings = Settings.from_env()
     check_settings(settings)  # a mis-set server stops before it touches the database
+    metrics.prepare_multiprocess(settings)  # before create_app: the workers' shared metrics folder, set before they fork
+    log_format()  # a bad IVR_LOG_FORMAT stops the server here, not in every worker
+    _log_to_stderr()  # the master's own warnings (settings, menu) in the workers' format
     upgrade_at_start(settings.store_url())  # the schema at head before the app and its workers open the store
     app = create_app()  # fail fast, in the foreground, on a bad menu or missing settings
     hotline = app.extensions["ivr.voice"].hotline
     public = hotline.settings.public_url
+    for line in _banner(app, hotline):
+        print(f"ivr serve: {line}", file=sys.stderr)
     for source in hotline.voice_sources(hotline.engine.menu).values():
         # Twilio can only fetch <Play> audio from the public URL: without one, every language is spoken.
         shown = source if public or source.source == "say" else f"{source.lang}: carrier voice (no IVR_PUBLIC_URL to play audio from)"
@@ -73,6 +117,7 @@ def serve(host: str, port: int, workers: int, threads: int = 8, timeout: int = 2
             "accesslog": "-",
             "errorlog": "-",
             "loglevel": "info",
+            "child_exit": metrics.child_exit,
             "control_socket_disable": True,  # several `ivr serve` on one host must not share gunicorn's control socket
         }
     ).run()

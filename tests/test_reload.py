@@ -68,7 +68,8 @@ def test_edits_under_a_running_server(tmp_path: Path) -> None:
         wait_for(server, lambda b: "reload_error" in b["menu"], settled)
         assert "第三版" in call(server, ["3"])
         body = wait_for(server, lambda b: "reload_error" in b["menu"])
-        assert body["status"] == "ok"
+        # A refused edit is something wrong: the server still serves the last good version, and says so.
+        assert body["status"] == "degraded" and any("menu edit was refused" in p for p in body["problems"])
         menu_state = body["menu"]
         assert isinstance(menu_state, dict) and menu_state["version"] == good["version"]  # type: ignore[index]
         assert "unknown target 'busines'" in menu_state["reload_error"] and f"{menu}:" in menu_state["reload_error"]

@@ -22,6 +22,8 @@ def print_results(results: Sequence[FlowResult], out: TextIO, seconds: float) ->
         out.write(f"{LABELS[result.status]:<5} {result.seconds * 1000:7.0f} ms  {result.path}  {result.name}\n")
         if result.status in ("failed", "error") and result.message:
             out.write(result.message.rstrip() + "\n")
+            if result.call_sid:
+                out.write(f"  the call: ivr calls show {result.call_sid} (on the server's store)\n")
         elif result.status == "skipped":
             out.write(f"  skipped: {result.message}\n")
     counts = {status: sum(r.status == status for r in results) for status in LABELS}

@@ -36,7 +36,7 @@ class FlowResult:
     message: str = ""
     menu: str = ""  # the menu file the flow ran on, for coverage
     edges: list[tuple[str, str, str]] = field(default_factory=list)
-    call_sid: str = ""  # the call it placed: `ivr calls show` replays it from the store it ran on
+    call_sid: str = ""  # the call it placed on a live server: `ivr calls show` replays it from that server's store
     lines: list[dict[str, Any]] = field(default_factory=list)  # the transcript as the flow heard it
 
 
@@ -112,12 +112,13 @@ class InProcessTarget:
             caller=flow.caller,
             lang=flow.lang,
             transfer_result=flow.transfer_result,
-            on_end=self.hotline.keep_story("qa") if self.hotline is not None else None,
+            on_end=self.hotline.keep_story("qa") if self.hotline is not None else None,  # kept for the run, as a server keeps its calls
         )
         status, message = _play(FlowRun(flow, call.lines), call)
         edges = [(e.source, e.trigger, e.dest) for e in call.transitions]
         seconds = time.perf_counter() - started
-        return FlowResult(str(flow.path), flow.name, status, seconds, message, str(menu), edges, call.call_id, call.lines)
+        # No call sid to give: the in-process store lives only as long as the run.
+        return FlowResult(str(flow.path), flow.name, status, seconds, message, str(menu), edges, "", call.lines)
 
 
 class HttpTarget:

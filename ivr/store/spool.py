@@ -21,7 +21,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -59,6 +59,8 @@ class SpoolingTicketSink:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.numbers = NumberReserve(NumberLeases(store.db), self.folder, target=reserve)
+        # Told of each new ticket as (category, "database" or "spool"): metrics count them without the store knowing how.
+        self.on_ticket: Callable[[str, str], None] | None = None
         # Numbers are leased while the database is up, so an outage later finds them ready. A host that has
         # never reached its database has none: the background drainer leases them once it answers.
         try:
@@ -101,10 +103,20 @@ class SpoolingTicketSink:
                 continue
             except ServiceError as exc:
                 log.error("ticket %s for call %s spooled in %s; the database gets it later (%s)", number, request.call_id, self.folder, exc)
+                self._tell(request.category, "spool")
                 return number
             path.unlink(missing_ok=True)
+            self._tell(request.category, "database")
             return kept
         raise ServiceError(f"no ticket number could be given to call {request.call_id} after {MAX_TRIES} tries")
+
+    def _tell(self, category: str, path: str) -> None:
+        """Tell `on_ticket` of a new ticket; whatever it does, the caller still gets their number."""
+        if self.on_ticket is not None:
+            try:
+                self.on_ticket(category, path)
+            except Exception:
+                log.exception("on_ticket failed for a %s ticket", category)
 
     def _spool(self, path: Path, number: str, request: TicketRequest) -> bool:
         """Write the ticket under `path` unless it exists: fsync, then an exclusive link (False if another got there first)."""

@@ -6,19 +6,22 @@ import logging
 import os
 import sys
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from ivr.hotline import ConfigError, ServiceError, Settings, end_budget, open_hotline, start_budget
-from ivr.web import voice
+from ivr.hotline import ConfigError, ServiceError, Settings, end_budget, open_hotline, queue_directory, start_budget
+from ivr.web import metrics, voice
 from ivr.web.service import VoiceService
-from ivr.web.twilio import ACCOUNT_SID
+from ivr.web.twilio import ACCOUNT_SID, CALL_SID, FORM
 
-__all__ = ["check_settings", "create_app"]
+__all__ = ["CURRENT_CALL", "check_settings", "create_app"]
 
 log = logging.getLogger(__name__)
+# The CallSid of the request being served, for its log lines (`ivr serve` hands it to ivr.logs.CallSidFilter).
+CURRENT_CALL: ContextVar[str | None] = ContextVar("ivr_current_call", default=None)
 
 DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 64 * 1024,  # Twilio's forms are a few KB; anything bigger is not Twilio
@@ -44,6 +47,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     hotline = open_hotline(settings, clock=app.config.get("IVR_CLOCK"), tolerate_outage=True)
     app.extensions["ivr.store"] = hotline.store
     app.extensions["ivr.voice"] = VoiceService(hotline)
+    metrics.install(app)  # first: its timing hook sees the whole request; with no IVR_METRICS_TOKEN it adds nothing
+    app.before_request(_bind_call)  # before the budget and the views, unbound after them: their log lines name the call
+    app.teardown_request(_unbind_call)
     app.before_request(_open_budget)
     app.teardown_request(_close_budget)
     app.register_blueprint(voice.bp)
@@ -72,6 +78,22 @@ def check_settings(settings: Settings) -> None:
         raise ConfigError("TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits, as the Twilio console shows it")
 
 
+def _bind_call() -> None:
+    """The log lines of this request carry the CallSid it is about (only one of Twilio's form: nothing else gets logged)."""
+    if request.blueprint != voice.bp.name or request.method != "POST" or request.mimetype != FORM:
+        return
+    request.get_data(cache=True)  # kept, so the signature check later reads the very bytes the form is parsed from
+    call_sid = request.form.get("CallSid", "")
+    if CALL_SID.fullmatch(call_sid):
+        g.ivr_log_token = CURRENT_CALL.set(call_sid)
+
+
+def _unbind_call(_exc: BaseException | None) -> None:
+    token = g.pop("ivr_log_token", None)
+    if token is not None:
+        CURRENT_CALL.reset(token)
+
+
 def _open_budget() -> None:
     """Every request gets a bounded time for its database work; the first one also starts the background drainer."""
     svc = voice.service()
@@ -86,19 +108,36 @@ def _close_budget(_exc: BaseException | None) -> None:
 
 
 def healthz() -> tuple[Response, int]:
-    """Whether the service, its menu and its database are sound, and how many tickets wait in the spool."""
+    """Whether the service, its menu and its database are sound: `degraded` (200) with the reasons in `problems`.
+
+    `error` (503) only when no call can leave a message: the database is away and the spool has no numbers
+    to give. With `?strict=1` anything but `ok` is 503, for a load balancer that should send calls elsewhere.
+    """
     svc = voice.service()
-    svc.menus.current()  # a health check also picks up an edited menu, so it reports what is in service
-    body: dict[str, Any] = {"status": "ok", "menu": svc.menus.status(), "test_clock": svc.settings.test_clock}
+    engine = svc.menus.current()  # a health check also picks up an edited menu, so it reports what is in service
+    menu_state = svc.menus.status()
+    body: dict[str, Any] = {"status": "ok", "menu": menu_state, "test_clock": svc.settings.test_clock}
+    problems: list[str] = []
+    address_of = queue_directory(engine.menu, svc.settings)
+    for name in engine.menu.queues:
+        if not address_of(name):  # every transfer to it would end in an apology and a ticket
+            problems.append(f"queue {name} has no address: set IVR_QUEUE_{name.upper()} or queues.{name}.address in the menu")
+    if "reload_error" in menu_state:
+        problems.append(f"a menu edit was refused; still serving version {menu_state['version']} (menu.reload_error says why)")
     # Where each language is heard from now (new calls): audio only with a public URL to play it from.
-    sources = svc.hotline.voice_sources(svc.engine.menu)
+    sources = svc.hotline.voice_sources(engine.menu)
     body["voices"] = {lang: s.source if svc.settings.public_url else "say" for lang, s in sources.items()}
     spool = svc.hotline.spool
     numbers = 0
     if spool is not None:
         # Counted, never drained here: draining is background work, off every request's path.
         numbers = spool.numbers.remaining()
-        body["spool"] = {"waiting": spool.depth(), "set_aside": spool.set_aside(), "numbers": numbers}
+        waiting, set_aside = spool.depth(), spool.set_aside()
+        body["spool"] = {"waiting": waiting, "set_aside": set_aside, "numbers": numbers}
+        if waiting:
+            problems.append(f"{waiting} ticket(s) wait in the spool for the database")
+        if set_aside:
+            problems.append(f"{set_aside} spooled ticket(s) set aside for a person to look at (*.bad in the spool folder)")
     try:
         svc.store.calls.ping()
         body["database"] = "ok"
@@ -107,7 +146,13 @@ def healthz() -> tuple[Response, int]:
         body["database"] = "unreachable"
         # Still taking messages (the spool has numbers to give): keep this host in the load balancer, say so.
         body["status"] = "degraded" if numbers > 0 else "error"
-    return jsonify(body), 503 if body["status"] == "error" else 200
+        left = "; tickets go to the spool" if numbers > 0 else " and the spool has no ticket numbers left"
+        problems.append(f"the database is unreachable{left}")
+    if problems and body["status"] == "ok":
+        body["status"] = "degraded"
+    body["problems"] = problems
+    strict = request.args.get("strict", "").lower() in ("1", "true", "yes")
+    return jsonify(body), 503 if body["status"] == "error" or (strict and body["status"] != "ok") else 200
 
 
 def on_error(exc: Exception) -> Response | HTTPException:

@@ -16,8 +16,8 @@ from typing import Any
 
 from ivr.engine.actions import Action, Say
 from ivr.engine.events import CallerHangup, Event
-from ivr.engine.story import Line, entry_line, outcome_after, queue_at, step_lines
-from ivr.hotline import Engine, Hotline, Played, ServiceError, Spoken, Step
+from ivr.hotline import Engine, Hotline, Line, Played, ServiceError, Spoken, Step, entry_line, outcome_after, queue_at, step_lines
+from ivr.web import metrics
 from ivr.web.twilio import VoiceRequest
 from ivr.web.twiml import StepUrls, TwimlRenderer
 
@@ -124,6 +124,9 @@ class VoiceService:
                 self._kept(lines),
                 outcome_after(None, lines),
             )
+            if record.seq == 1 and record.last_response == response:  # this request stored it (not a retry)
+                metrics.call_started()
+                metrics.step_lines(lines)
             return record.last_response
         except ServiceError as exc:
             # The caller still hears the greeting; the next step finds no record and takes the fallback.
@@ -158,12 +161,12 @@ class VoiceService:
         played = set(filter(None, stored.split(","))) if stored is not None else self._played_languages(engine)
         response = self._renderer(engine, played).render(step.actions, StepUrls.for_step(PREFIX, record.seq + 1))
         try:
-            if not self.store.calls.advance(
-                call_sid, record.seq, step.snapshot, response, lines, now, outcome_after(record.outcome, lines)
-            ):
+            outcome = outcome_after(record.outcome, lines)
+            if not self.store.calls.advance(call_sid, record.seq, step.snapshot, response, self._kept(lines), now, outcome):
                 # Another delivery of this request took the step first: answer what it answered.
                 taken = self.store.calls.answer(call_sid, record.seq + 1)
                 return taken if taken is not None else response
+            metrics.step_lines(lines)
         except ServiceError as exc:
             # What the engine did is done (a ticket is stored or spooled): say it, even if the record lags.
             log.error("call %s: could not store step %s (%s)", call_sid, record.seq + 1, exc)
@@ -177,13 +180,19 @@ class VoiceService:
         """The carrier says the call is over: a call the menu had not ended was left by the caller where it stood."""
         try:
             record = self.store.calls.load(request.call_sid)
-            if record is None or record.outcome is not None or record.snapshot.ended:
-                return self.store.calls.close(request.call_sid, request.call_status, request.call_duration, self.now(request))
-            hangup = entry_line(record.snapshot.node, CallerHangup())
             now = self.now(request)
-            return self.store.calls.close(
-                request.call_sid, request.call_status, request.call_duration, now, "abandoned", self._kept([hangup]), record.seq + 1
-            )
+            if record is None or record.outcome is not None or record.snapshot.ended:
+                closed = self.store.calls.close(request.call_sid, request.call_status, request.call_duration, now)
+                outcome = record.outcome if record is not None else None
+            else:
+                hangup = entry_line(record.snapshot.node, CallerHangup())
+                closed = self.store.calls.close(
+                    request.call_sid, request.call_status, request.call_duration, now, "abandoned", self._kept([hangup]), record.seq + 1
+                )
+                outcome = "abandoned"
+            if closed:  # the first final status of a known call: a repeated callback is not a second end
+                metrics.call_ended(outcome)
+            return closed
         except ServiceError as exc:
             # Only the record's end time is lost; the caller has hung up already and heard everything.
             log.error("call %s: could not record its end (%s)", request.call_sid, exc)
