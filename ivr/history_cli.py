@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from ivr.caller_number import masked
@@ -109,19 +109,33 @@ def _summary(call: CallSummary, lines: Sequence[StoredLine], zone: str) -> dict[
     }
 
 
-def cmd_calls_list(args: argparse.Namespace) -> int:
-    """List calls of a period, oldest first, in the menu's local time."""
+class _Period(NamedTuple):
+    zone: str
+    since: datetime | None
+    until: datetime | None
+    calls: list[CallSummary]
+    stories: dict[str, list[StoredLine]]
+
+
+def _calls_of_period(args: argparse.Namespace, outcome: str | None = None, limit: int | None = None) -> _Period:
+    """The calls of the period the arguments name (default: the last 7 days), with their stories."""
     settings = _settings(args)
     zone = _zone(settings)
     since, until = _period(args, zone, None if args.until else DEFAULT_PERIOD)
     store = _open(settings)
     try:
-        calls = store.history.calls(since, until, args.outcome)
-        if args.limit is not None:
-            calls = calls[-args.limit :]  # the newest of the period, still oldest first
+        calls = store.history.calls(since, until, outcome)
+        if limit is not None:
+            calls = calls[-limit:]  # the newest of the period, still oldest first
         stories = store.history.lines_of(c.call_sid for c in calls)
     finally:
         store.close()
+    return _Period(zone, since, until, calls, stories)
+
+
+def cmd_calls_list(args: argparse.Namespace) -> int:
+    """List calls of a period, oldest first, in the menu's local time."""
+    zone, since, until, calls, stories = _calls_of_period(args, args.outcome, args.limit)
     rows = [_summary(c, stories.get(c.call_sid, []), zone) for c in calls]
     if args.json:
         print(json_safe(json.dumps(rows, ensure_ascii=False, indent=2)))
@@ -222,15 +236,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from ivr.insight.report import render_html
     from ivr.insight.stats import compute, format_text
 
-    settings = _settings(args)
-    zone = _zone(settings)
-    since, until = _period(args, zone, None if args.until else DEFAULT_PERIOD)
-    store = _open(settings)
-    try:
-        calls = store.history.calls(since, until)
-        stories = store.history.lines_of(c.call_sid for c in calls)
-    finally:
-        store.close()
+    zone, since, until, calls, stories = _calls_of_period(args)
     stats = compute(calls, stories, zone, since, until)
     if args.html:
         Path(args.html).write_text(render_html(stats, "Hotline calls"), encoding="utf-8")

@@ -14,7 +14,7 @@ from ivr.engine.snapshot import CallSnapshot
 from ivr.engine.story import Line
 from ivr.errors import ServiceError
 from ivr.store.guard import Database
-from ivr.store.history import event_rows, insert_lines
+from ivr.store.history import call_row, event_rows, insert_lines
 from ivr.store.schema import call_steps, calls
 from ivr.store.tickets import clean, utc
 
@@ -69,19 +69,7 @@ class CallStore:
         outcome: str | None = None,
     ) -> CallRecord:
         """Record a new call at step 1 with its story so far; if the call already exists (a repeated first request), return it unchanged."""
-        row = {
-            "call_sid": call_sid,
-            "caller": clean(caller),
-            "called": clean(called),
-            "menu_version": snapshot.menu_version,
-            "snapshot": json.dumps(snapshot.to_dict(), ensure_ascii=False),
-            "seq": 1,
-            "last_response": response,
-            "status": "in-progress",
-            "started_at": utc(now),
-            "channel": "twilio",
-            "outcome": outcome,
-        }
+        row = call_row(call_sid, caller, called, snapshot, now, seq=1, response=response, outcome=outcome)
         try:
             with self.db.connect(transaction=True) as conn:  # the call, its first answer and its story, together
                 conn.execute(insert(calls).values(**row))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-import threading
 
 from ivr.errors import ServiceError
+from ivr.store.background import BackgroundLoop
 from ivr.store.guard import budget
 from ivr.store.spool import SpoolingTicketSink
 
@@ -17,29 +17,20 @@ ROUND_BUDGET = 30.0  # seconds of database work per round at most
 BATCH = 1000  # tickets per drain call: a long backlog drains steadily, the lock released between calls
 
 
-class Drainer:
+class Drainer(BackgroundLoop):
     """A daemon thread per process; the spool folder's lock lets one drainer per host work at a time."""
 
+    name = "ivr-spool-drainer"
+
     def __init__(self, sink: SpoolingTicketSink, interval: float = 1.0, settle: float = 5.0) -> None:
+        super().__init__()
         self.sink = sink
         self.interval = interval
         self.settle = settle  # a spool file younger than this belongs to a request that is storing it now
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
 
-    def start(self) -> None:
-        """Start the thread once (later calls do nothing: it is asked on every request)."""
-        if self._thread is not None:
-            return
-        with self._lock:
-            if self._thread is None and self.interval > 0:
-                self._thread = threading.Thread(target=self._run, name="ivr-spool-drainer", daemon=True)
-                self._thread.start()
-
-    def stop(self) -> None:
-        """Ask the thread to end after its current round."""
-        self._stop.set()
+    def wanted(self) -> bool:
+        """Only with an interval (0 leaves draining to operators)."""
+        return self.interval > 0
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

@@ -87,6 +87,34 @@ def event_rows(call_sid: str, seq: int, at: datetime, lines: Iterable[Line], fir
     ]
 
 
+def call_row(
+    call_sid: str,
+    caller: str,
+    called: str,
+    snapshot: CallSnapshot,
+    started_at: datetime,
+    *,
+    seq: int,
+    response: str = "",
+    channel: str = "twilio",
+    outcome: str | None = None,
+) -> dict[str, Any]:
+    """The calls row of a call in progress at step `seq`, its last answer `response`."""
+    return {
+        "call_sid": call_sid,
+        "caller": clean(caller),
+        "called": clean(called),
+        "menu_version": snapshot.menu_version,
+        "snapshot": json.dumps(snapshot.to_dict(), ensure_ascii=False),
+        "seq": seq,
+        "last_response": response,
+        "status": "in-progress",
+        "started_at": utc(started_at),
+        "channel": channel,
+        "outcome": outcome,
+    }
+
+
 def insert_lines(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Write story rows in one statement (nothing when there are none)."""
     if rows:
@@ -121,20 +149,9 @@ class CallHistory:
     ) -> None:
         """Store a whole simulated call and its story, steps numbered from 1 (once: a call already stored is kept)."""
         rows = [row for seq, (at, lines) in enumerate(steps, start=1) for row in event_rows(call_sid, seq, at, lines)]
-        call = {
-            "call_sid": call_sid,
-            "caller": clean(caller),
-            "called": clean(called),
-            "menu_version": snapshot.menu_version,
-            "snapshot": json.dumps(snapshot.to_dict(), ensure_ascii=False),
-            "seq": len(steps),
-            "last_response": "",
-            "status": "completed" if ended_at is not None else "in-progress",
-            "started_at": utc(started_at),
-            "ended_at": utc(ended_at) if ended_at is not None else None,
-            "channel": channel,
-            "outcome": outcome,
-        }
+        call = call_row(call_sid, caller, called, snapshot, started_at, seq=len(steps), channel=channel, outcome=outcome)
+        if ended_at is not None:
+            call.update(status="completed", ended_at=utc(ended_at))
         with self.db.connect(transaction=True) as conn:
             if conn.execute(select(calls.c.call_sid).where(calls.c.call_sid == call_sid)).first() is not None:
                 return

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import UTC, datetime, timedelta
 
 from ivr.errors import ServiceError
+from ivr.store.background import BackgroundLoop
 from ivr.store.guard import budget
 from ivr.store.history import CallHistory, Purged
 
@@ -19,33 +19,20 @@ FIRST_DELAY = 60.0  # seconds after start: a restarting fleet does not purge whi
 ROUND_BUDGET = 60.0  # seconds of database work a purge may take
 
 
-class Purger:
+class Purger(BackgroundLoop):
     """A daemon thread that forgets calls older than `days`, once soon after start and then every `interval` seconds.
 
     Every worker runs one; a purge is a delete by age, so two at once only find less to delete.
     """
 
+    name = "ivr-history-purge"
+
     def __init__(self, history: CallHistory, days: int, interval: float = DAY, first: float = FIRST_DELAY) -> None:
+        super().__init__()
         self.history = history
         self.days = days
         self.interval = interval
         self.first = first
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def start(self) -> None:
-        """Start the thread once (later calls do nothing)."""
-        if self._thread is not None:
-            return
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="ivr-history-purge", daemon=True)
-                self._thread.start()
-
-    def stop(self) -> None:
-        """Ask the thread to end."""
-        self._stop.set()
 
     def _run(self) -> None:
         wait = self.first
