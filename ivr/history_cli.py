@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,7 +21,7 @@ from ivr.config import Settings
 from ivr.engine.story import HEARD, OUTCOMES
 from ivr.errors import ConfigError
 from ivr.hours import YEARS
-from ivr.loading.menu_loader import load_menu
+from ivr.loading.menu_loader import load_menu, menu_timezone
 from ivr.terminal import json_safe, shown
 
 if TYPE_CHECKING:
@@ -31,6 +32,7 @@ __all__ = ["add_commands", "parse_moment"]
 RELATIVE = re.compile(r"(\d{1,5})([mhd])")  # 30m, 24h, 7d: that long before now
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 DEFAULT_PERIOD = timedelta(days=7)
+DEFAULT_LIMIT = 200  # calls listed at most unless --limit says otherwise: the newest of the period
 
 
 def parse_moment(value: str, zone: str, now: datetime, flag: str) -> datetime:
@@ -62,14 +64,30 @@ def _open(settings: Settings) -> Store:
     from ivr.store import Store
 
     if not settings.database_url:
-        folder = Path(settings.sqlite_path).expanduser().parent
-        if not folder.is_dir():  # reading must never create a database (or its folder) where there was none
-            raise ConfigError(f"no database at {settings.sqlite_path}: its folder {folder} does not exist")
+        file = Path(settings.sqlite_path).expanduser()
+        if not file.parent.is_dir():  # reading must never create a database (or its folder) where there was none
+            raise ConfigError(f"no database at {settings.sqlite_path}: its folder {file.parent} does not exist")
+        if not file.exists():
+            raise ConfigError(f"no database at {settings.sqlite_path} (no call has been recorded there; --db names another)")
     return Store(settings.store_url())
 
 
 def _zone(settings: Settings) -> str:
-    return load_menu(settings.menu_path).schedule.timezone
+    """The menu's time zone: read from the menu file alone, so a broken edit never hides the history."""
+    try:
+        zone = menu_timezone(settings.menu_path)
+    except OSError as exc:
+        print(
+            f"ivr: cannot read the menu {settings.menu_path} ({exc.strerror}); times are shown in UTC (--menu names one)", file=sys.stderr
+        )
+        return "UTC"
+    if zone is None:
+        return load_menu(settings.menu_path).schedule.timezone  # the loader's default and its error, if it has one
+    try:
+        ZoneInfo(zone)
+    except (ValueError, KeyError):
+        return load_menu(settings.menu_path).schedule.timezone  # the loader says what is wrong with it, file:line:column
+    return zone
 
 
 def _period(args: argparse.Namespace, zone: str, default_since: timedelta | None) -> tuple[datetime | None, datetime | None]:
@@ -115,27 +133,29 @@ class _Period(NamedTuple):
     until: datetime | None
     calls: list[CallSummary]
     stories: dict[str, list[StoredLine]]
+    total: int  # calls of the period, listed or not
 
 
-def _calls_of_period(args: argparse.Namespace, outcome: str | None = None, limit: int | None = None) -> _Period:
-    """The calls of the period the arguments name (default: the last 7 days), with their stories."""
+def _calls_of_period(
+    args: argparse.Namespace, outcome: str | None = None, limit: int | None = None, without: Sequence[str] = ()
+) -> _Period:
+    """The calls of the period the arguments name (default: the last 7 days), with their stories (`limit`: the newest)."""
     settings = _settings(args)
     zone = _zone(settings)
     since, until = _period(args, zone, None if args.until else DEFAULT_PERIOD)
     store = _open(settings)
     try:
-        calls = store.history.calls(since, until, outcome)
-        if limit is not None:
-            calls = calls[-limit:]  # the newest of the period, still oldest first
-        stories = store.history.lines_of(c.call_sid for c in calls)
+        calls = store.history.calls(since, until, outcome, limit=limit, newest=limit is not None)
+        total = len(calls) if limit is None or len(calls) < limit else store.history.count(since, until, outcome)
+        stories = store.history.lines_of((c.call_sid for c in calls), without)
     finally:
         store.close()
-    return _Period(zone, since, until, calls, stories)
+    return _Period(zone, since, until, calls, stories, total)
 
 
 def cmd_calls_list(args: argparse.Namespace) -> int:
     """List calls of a period, oldest first, in the menu's local time."""
-    zone, since, until, calls, stories = _calls_of_period(args, args.outcome, args.limit)
+    zone, since, until, calls, stories, total = _calls_of_period(args, args.outcome, args.limit)
     rows = [_summary(c, stories.get(c.call_sid, []), zone) for c in calls]
     if args.json:
         print(json_safe(json.dumps(rows, ensure_ascii=False, indent=2)))
@@ -150,7 +170,8 @@ def cmd_calls_list(args: argparse.Namespace) -> int:
             f"{row['started_at'][:19].replace('T', ' '):<25} {shown(row['call_sid']):<34} {row['channel']:<8} "
             f"{shown(row['caller']):<16} {row['outcome'] or 'open':<12} {seconds:>7}  {shown(row['last_node'] or '-')}"
         )
-    print(f"{len(rows)} call(s) {_described(since, until, zone)}")
+    shown_all = "" if total == len(rows) else f" (the newest {len(rows)} of {total}; --limit shows more)"
+    print(f"{len(rows)} call(s) {_described(since, until, zone)}{shown_all}")
     return 0
 
 
@@ -199,9 +220,10 @@ def cmd_calls_show(args: argparse.Namespace) -> int:
 def _bookkeeping(line: dict[str, Any]) -> str:
     kind = line["type"]
     if kind == "move":
-        to = line.get("to") or "(re-prompt)"
+        to = line.get("to") or "(stays)"
         queue = f" [{line['queue']}]" if line.get("queue") else ""
-        return f"  · {line['node']} --{line['trigger']}--> {to}{queue}"
+        reason = f" ({line['reason']})" if line.get("reason") else ""
+        return f"  · {line['node']} --{line['trigger']}--> {to}{queue}{reason}"
     if kind == "transfer_result":
         return f"  ← transfer to '{line.get('queue', '')}': {line.get('status')}"
     if kind == "recording":
@@ -214,6 +236,12 @@ def _bookkeeping(line: dict[str, Any]) -> str:
 def _days(text: str) -> int:
     if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 36_500:
         raise argparse.ArgumentTypeError(f"must be a whole number of days from 1 to 36500, not {text!r}")
+    return int(text)
+
+
+def _how_many(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of calls, 1 or more, not {text!r}")
     return int(text)
 
 
@@ -236,7 +264,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from ivr.insight.report import render_html
     from ivr.insight.stats import compute, format_text
 
-    zone, since, until, calls, stories = _calls_of_period(args)
+    # The prompts' words are most of a story and no figure needs them.
+    zone, since, until, calls, stories, _ = _calls_of_period(args, without=("say", "gather"))
     stats = compute(calls, stories, zone, since, until)
     if args.html:
         Path(args.html).write_text(render_html(stats, "Hotline calls"), encoding="utf-8")
@@ -264,7 +293,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], comma
     listing.add_argument("--since", help=f"from: {period}")
     listing.add_argument("--until", help=f"until (not included): {period}")
     listing.add_argument("--outcome", choices=[*OUTCOMES, "open"], help="only calls that ended so ('open': not decided yet)")
-    listing.add_argument("--limit", type=_days, help="at most this many (the newest of the period)")
+    listing.add_argument("--limit", type=_how_many, default=DEFAULT_LIMIT, help=f"at most this many, the newest (default {DEFAULT_LIMIT})")
     listing.add_argument("--json", action="store_true", help="a JSON array instead of a table")
     common(listing)
     listing.set_defaults(func=cmd_calls_list)

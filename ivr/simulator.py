@@ -106,11 +106,11 @@ class SimulatedCall:
         assert self.snapshot is not None
         node = self.snapshot.node
         entry = entry_line(node, event, queue_at(self.engine.menu, node))
-        return self._apply(self.engine.handle(self.snapshot, event, self.at), [entry])
+        return self._apply(self.engine.handle(self.snapshot, event, self.at), [entry], isinstance(event, TransferResult))
 
-    def _apply(self, step: Step, story: list[Line]) -> list[Line]:
+    def _apply(self, step: Step, story: list[Line], dial_result: bool = False) -> list[Line]:
         """Record a step's actions (only what the engine said: nothing is made up), then play the network's part."""
-        self._tell(step, story)
+        self._tell(step, story, dial_result)
         self.snapshot = step.snapshot
         self.transitions.extend(step.transitions)
         self.actions.extend(step.actions)
@@ -124,9 +124,9 @@ class SimulatedCall:
             new += self._send(RecordingDone(text=text))
         return new
 
-    def _tell(self, step: Step, story: list[Line]) -> None:
+    def _tell(self, step: Step, story: list[Line], dial_result: bool) -> None:
         """Add a step to the story; once the call is over, hand the whole story on."""
-        story += step_lines(step, self.engine.menu)
+        story += step_lines(step, self.engine.menu, dial_result)
         self.story.append((self.at + timedelta(seconds=round(self.elapsed, 1)), story))
         self.outcome = outcome_after(self.outcome, story)
         self.elapsed += sum(estimate_seconds(a.text, a.lang) for a in step.actions if isinstance(a, Say))

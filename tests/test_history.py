@@ -217,3 +217,59 @@ def test_qa_in_process_keeps_the_story_as_the_console_does(tmp_path: Path, entri
         assert summary.ended_at is not None and summary.ended_at >= summary.started_at
     finally:
         hotline.close()
+
+
+def test_a_backlog_is_purged_in_short_batches_over_rounds(tmp_path: Path) -> None:
+    """Old calls go a batch at a time; a round that reaches its deadline stops between batches and says it is not done."""
+    import time
+
+    hotline = make_hotline(tmp_path)
+    now = datetime.now(UTC)
+    hotline.clock.now = now - timedelta(days=100)
+    old = [hotline.call("3").call_sid for _ in range(5)]
+    history = hotline.store.history
+    stopped = history.purge(now - timedelta(days=90), batch=2, deadline=time.monotonic() - 1)
+    assert (stopped.calls, stopped.done) == (0, False)
+    purged = history.purge(now - timedelta(days=90), batch=2)
+    assert (purged.calls, purged.done) == (5, True)
+    assert all(history.call(sid) is None and history.lines(sid) == [] for sid in old)
+
+
+def test_a_queue_without_an_address_is_a_failed_transfer_with_its_reason(tmp_path: Path) -> None:
+    """With IVR_QUEUE_BUSINESS set empty, the story says the transfer failed because there was nothing to dial."""
+    hotline = make_hotline(tmp_path, IVR_QUEUE_BUSINESS="")
+    phone = hotline.call("1")
+    moves = [line.line for line in hotline.store.history.lines(phone.call_sid) if line.type == "move"]
+    failed = [m for m in moves if m["trigger"] == "transfer_failed"]
+    assert failed == [
+        {
+            "type": "move",
+            "node": "business",
+            "trigger": "transfer_failed",
+            "to": failed[0]["to"],
+            "queue": "business",
+            "reason": "no address",
+        }
+    ]
+    (tmp_path / "dialled").mkdir()
+    answered = make_hotline(tmp_path / "dialled", IVR_QUEUE_BUSINESS="sip:business@pbx.example.test")
+    busy = answered.call("1", transfer_result="busy")
+    moves = [line.line for line in answered.store.history.lines(busy.call_sid) if line.type == "move"]
+    assert [m.get("reason") for m in moves if m["trigger"] == "transfer_failed"] == [None]
+
+
+def test_history_commands_work_while_the_menu_is_broken(tmp_path: Path) -> None:
+    """A refused edit must not hide the history: `ivr calls list` reads only the menu's time zone."""
+    db = str(tmp_path / "hotline.sqlite3")
+    run_ivr("call", "--db", db, "--at", "2026-11-30T10:00:00+08:00", "--keys", "3")
+    broken = tmp_path / "menu.yaml"
+    from tests.conftest import SHIPPED_MENU
+
+    broken.write_text(SHIPPED_MENU.read_text(encoding="utf-8").replace("      1: business\n", "      1: busines\n"), encoding="utf-8")
+    listing = run_ivr("calls", "list", "--db", db, "--menu", str(broken), "--since", "2026-11-30", "--json")
+    assert listing.returncode == 0, listing.stderr
+    assert json.loads(listing.stdout)[0]["started_at"] == "2026-11-30T10:00:00+08:00"
+    missing = run_ivr("calls", "list", "--db", str(tmp_path / "none.sqlite3"))
+    assert missing.returncode == 2 and "no database at" in missing.stderr and not (tmp_path / "none.sqlite3").exists()
+    limited = run_ivr("calls", "list", "--db", db, "--since", "2026-11-30", "--limit", "0")
+    assert limited.returncode == 2 and "whole number of calls" in limited.stderr

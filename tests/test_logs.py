@@ -124,3 +124,11 @@ def test_ivr_log_format_text_keeps_the_text_lines(tmp_path: Path) -> None:
     assert any(f"[ERROR] ivr.web.voice: fallback URL called for call {sid('live text')}" in line for line in text.splitlines()), text[
         -2000:
     ]
+
+
+def test_an_unsigned_request_does_not_speak_for_a_real_call(tmp_path: Path, captured: io.StringIO) -> None:
+    """A well-formed CallSid on a request without a valid signature is not put on its log lines: anyone could send it."""
+    app = make_hotline(tmp_path).apps[0]
+    app.test_client().post("/voice/incoming", data={"CallSid": sid("a real call"), "From": "+8613800000000"})
+    [rejected] = [r for r in records(captured.getvalue()) if "rejected POST" in r["message"]]
+    assert "call_sid" not in rejected

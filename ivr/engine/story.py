@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ivr.engine.actions import Transfer
 from ivr.engine.engine import Step
 from ivr.engine.events import CallerHangup, Entry, Event, RecordingDone, Speech, TransferResult
 from ivr.ir import Menu
@@ -69,16 +70,20 @@ def queue_at(menu: Menu, node: str) -> str:
     return str(getattr(menu.nodes.get(node), "queue", "") or "")
 
 
-def step_lines(step: Step, menu: Menu | None = None) -> list[Line]:
+def step_lines(step: Step, menu: Menu | None = None, answer_to_dial: bool = False) -> list[Line]:
     """What one engine step did: where the call went, then what the caller was told and asked.
 
-    A transfer's end (answered, or failed: no answer, or no address to dial) names its queue.
+    A transfer's end (answered, or failed) names its queue; a failure with no dial before it, in a step
+    that is not the answer to a dial (`answer_to_dial`), was a queue with no address.
     """
     moves: list[Line] = []
+    dialled = {a.node for a in step.actions if isinstance(a, Transfer)}
     for e in step.transitions:
         move: Line = {"type": "move", "node": e.source, "trigger": e.trigger, "to": e.dest}
         if menu is not None and e.trigger in TRANSFER_ENDS:
             move["queue"] = queue_at(menu, e.source)
+            if e.trigger == "transfer_failed" and not answer_to_dial and e.source not in dialled:
+                move["reason"] = "no address"  # the engine failed it at once: there was nothing to dial
         moves.append(move)
     return moves + [action.to_dict() for action in step.actions]
 

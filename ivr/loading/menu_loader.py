@@ -68,6 +68,22 @@ def load_menu(path: str | Path, *, actions: Collection[str] | None = None, sourc
     return menu
 
 
+def menu_timezone(path: str | Path) -> str | None:
+    """The time zone a menu file names for its hours, read without loading the menu (None when it names none).
+
+    For tools that only show times in the menu's zone: they keep working while an edit is broken.
+    """
+    problems: list[Problem] = []
+    top = parse_file(Path(path), problems)
+    sections = [top, *top.values.values()] if isinstance(top, YMap) else []
+    for section in sections:
+        hours = section.get("hours") if isinstance(section, YMap) else None
+        zone = hours.get("timezone") if isinstance(hours, YMap) else None
+        if isinstance(zone, YScalar) and zone.value:
+            return zone.value
+    return None
+
+
 def check_menu(path: str | Path, max_depth: int = DEFAULT_MAX_DEPTH, durations: Durations | None = None) -> list[Problem]:
     """Every error in a menu file and, when it has none, every warning (empty when it is sound).
 

@@ -7,12 +7,13 @@ The webhooks write a step's lines in the transaction that stores the step (CallS
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, delete, insert, select
+from sqlalchemy import Connection, RowMapping, Select, bindparam, delete, func, insert, select
 
 from ivr.engine.snapshot import CallSnapshot
 from ivr.engine.story import Line
@@ -24,6 +25,7 @@ __all__ = ["CallHistory", "CallSummary", "Purged", "StoredLine", "event_rows"]
 
 # Ids of many calls are read in chunks: SQLite allows a limited number of bound values per statement.
 _CHUNK = 500
+PURGE_BATCH = 200  # calls forgotten per transaction (a few thousand story lines: well under a second)
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class Purged:
 
     calls: int
     lines: int
+    done: bool = True  # False: stopped at its deadline with old calls left
 
 
 def event_rows(call_sid: str, seq: int, at: datetime, lines: Iterable[Line], first_pos: int = 0) -> list[dict[str, Any]]:
@@ -159,22 +162,29 @@ class CallHistory:
             insert_lines(conn, rows)
 
     def calls(
-        self, since: datetime | None = None, until: datetime | None = None, outcome: str | None = None, limit: int | None = None
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        outcome: str | None = None,
+        limit: int | None = None,
+        newest: bool = False,
     ) -> list[CallSummary]:
-        """Calls started in [since, until), oldest first; `outcome` 'open' selects the undecided ones."""
-        query = select(calls).order_by(calls.c.started_at, calls.c.call_sid)
-        if since is not None:
-            query = query.where(calls.c.started_at >= utc(since))
-        if until is not None:
-            query = query.where(calls.c.started_at < utc(until))
-        if outcome == "open":
-            query = query.where(calls.c.outcome.is_(None))
-        elif outcome is not None:
-            query = query.where(calls.c.outcome == outcome)
+        """Calls started in [since, until), oldest first; `outcome` 'open' selects the undecided ones.
+
+        `limit` keeps the first (or with `newest`, the last) that many, still listed oldest first.
+        """
+        order = (calls.c.started_at.desc(), calls.c.call_sid.desc()) if newest else (calls.c.started_at, calls.c.call_sid)
+        query = _period(select(calls), since, until, outcome).order_by(*order)
         if limit is not None:
             query = query.limit(limit)
         with self.db.connect() as conn:
-            return [_summary(row) for row in conn.execute(query).mappings()]
+            found = [_summary(row) for row in conn.execute(query).mappings()]
+        return found[::-1] if newest else found
+
+    def count(self, since: datetime | None = None, until: datetime | None = None, outcome: str | None = None) -> int:
+        """How many calls started in [since, until) (with `outcome`, as `calls` selects them)."""
+        with self.db.connect() as conn:
+            return int(conn.execute(_period(select(func.count()).select_from(calls), since, until, outcome)).scalar_one())
 
     def call(self, call_sid: str) -> CallSummary | None:
         """One call, or None."""
@@ -186,29 +196,51 @@ class CallHistory:
         """A call's story in order."""
         return self.lines_of([call_sid]).get(call_sid, [])
 
-    def lines_of(self, call_sids: Iterable[str]) -> dict[str, list[StoredLine]]:
-        """The stories of many calls, each in order."""
+    def lines_of(self, call_sids: Iterable[str], without: Sequence[str] = ()) -> dict[str, list[StoredLine]]:
+        """The stories of many calls, each in order; `without` leaves lines of those types out (prompts' words are the bulk)."""
         sids = list(dict.fromkeys(call_sids))
         found: dict[str, list[StoredLine]] = {}
+        query = _LINES.where(call_events.c.type.not_in(without)) if without else _LINES
         with self.db.connect() as conn:
             for start in range(0, len(sids), _CHUNK):
-                for row in conn.execute(_LINES, {"sids": sids[start : start + _CHUNK]}).mappings():
+                for row in conn.execute(query, {"sids": sids[start : start + _CHUNK]}).mappings():
                     found.setdefault(row["call_sid"], []).append(
                         StoredLine(row["seq"], row["pos"], utc(row["at"]), json.loads(row["data"]))
                     )
         return found
 
-    def purge(self, before: datetime) -> Purged:
-        """Forget calls that started before `before`: their record, their answers and their story."""
+    def purge(self, before: datetime, batch: int = PURGE_BATCH, deadline: float | None = None) -> Purged:
+        """Forget calls that started before `before`: their record, their answers and their story.
+
+        In batches of `batch` calls, each its own short transaction, so a backlog never holds a lock or
+        a statement long (a request's timeout cuts any one use of a connection); `deadline`
+        (time.monotonic()) stops between batches, the rest waiting for the next purge.
+        """
         cutoff = utc(before)
-        old = select(calls.c.call_sid).where(calls.c.started_at < cutoff).scalar_subquery()
-        with self.db.connect(transaction=True) as conn:
-            lines = conn.execute(delete(call_events).where(call_events.c.call_sid.in_(old))).rowcount
-            # A line of a call whose record is gone already (written by a step after a purge) goes by its own time.
-            lines += conn.execute(delete(call_events).where(call_events.c.at < cutoff)).rowcount
-            conn.execute(delete(call_steps).where(call_steps.c.call_sid.in_(old)))
-            gone = conn.execute(delete(calls).where(calls.c.started_at < cutoff)).rowcount
-        return Purged(calls=gone, lines=lines)
+        oldest = select(calls.c.call_sid).where(calls.c.started_at < cutoff).order_by(calls.c.started_at).limit(batch)
+        gone = lines = 0
+        while True:
+            if deadline is not None and time.monotonic() >= deadline:
+                return Purged(calls=gone, lines=lines, done=False)
+            with self.db.connect(transaction=True) as conn:
+                sids = list(conn.execute(oldest).scalars())
+                lines += conn.execute(delete(call_events).where(call_events.c.call_sid.in_(sids))).rowcount if sids else 0
+                conn.execute(delete(call_steps).where(call_steps.c.call_sid.in_(sids)))
+                gone += conn.execute(delete(calls).where(calls.c.call_sid.in_(sids))).rowcount
+            if len(sids) < batch:
+                return Purged(calls=gone, lines=lines)
+
+
+def _period(query: Select[Any], since: datetime | None, until: datetime | None, outcome: str | None) -> Select[Any]:
+    if since is not None:
+        query = query.where(calls.c.started_at >= utc(since))
+    if until is not None:
+        query = query.where(calls.c.started_at < utc(until))
+    if outcome == "open":
+        query = query.where(calls.c.outcome.is_(None))
+    elif outcome is not None:
+        query = query.where(calls.c.outcome == outcome)
+    return query
 
 
 def _summary(row: RowMapping) -> CallSummary:

@@ -121,9 +121,15 @@ def upgrade_at_start(url: str) -> None:
     print(f"ivr serve: {line}", file=sys.stderr)
 
 
+# Query parameters a driver takes a secret from (libpq: password, sslpassword; others: pass, pwd, secret).
+_SECRET_PARAMS = ("password", "sslpassword", "pass", "pwd", "secret")
+
+
 def safe_url(url: URL | str) -> str:
-    """The URL as it may be printed: password hidden."""
-    return make_url(url).render_as_string(hide_password=True)
+    """The URL as it may be printed: its password hidden, in the user part and in the query."""
+    parsed = make_url(url)
+    hidden = {k: "***" for k in parsed.query if k.lower() in _SECRET_PARAMS}
+    return parsed.update_query_dict(hidden).render_as_string(hide_password=True) if hidden else parsed.render_as_string(hide_password=True)
 
 
 def _upgrade(conn: Connection, url: str) -> Upgrade:

@@ -6,7 +6,6 @@ import logging
 import os
 import sys
 from collections.abc import Mapping
-from contextvars import ContextVar
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
@@ -15,13 +14,12 @@ from werkzeug.exceptions import HTTPException
 from ivr.hotline import ConfigError, ServiceError, Settings, end_budget, open_hotline, queue_directory, start_budget
 from ivr.web import metrics, voice
 from ivr.web.service import VoiceService
-from ivr.web.twilio import ACCOUNT_SID, CALL_SID, FORM
+from ivr.web.twilio import ACCOUNT_SID
+from ivr.web.voice import CURRENT_CALL
 
 __all__ = ["CURRENT_CALL", "check_settings", "create_app"]
 
 log = logging.getLogger(__name__)
-# The CallSid of the request being served, for its log lines (`ivr serve` hands it to ivr.logs.CallSidFilter).
-CURRENT_CALL: ContextVar[str | None] = ContextVar("ivr_current_call", default=None)
 
 DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 64 * 1024,  # Twilio's forms are a few KB; anything bigger is not Twilio
@@ -48,8 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["ivr.store"] = hotline.store
     app.extensions["ivr.voice"] = VoiceService(hotline)
     metrics.install(app)  # first: its timing hook sees the whole request; with no IVR_METRICS_TOKEN it adds nothing
-    app.before_request(_bind_call)  # before the budget and the views, unbound after them: their log lines name the call
-    app.teardown_request(_unbind_call)
+    app.teardown_request(_unbind_call)  # bound by voice.require_twilio once the request is known to be Twilio's
     app.before_request(_open_budget)
     app.teardown_request(_close_budget)
     app.register_blueprint(voice.bp)
@@ -76,16 +73,6 @@ def check_settings(settings: Settings) -> None:
         raise ConfigError(f"IVR_PUBLIC_URL must start with https:// (or http://), not {settings.public_url[:60]!r}")
     if settings.twilio_account_sid and not ACCOUNT_SID.fullmatch(settings.twilio_account_sid):
         raise ConfigError("TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits, as the Twilio console shows it")
-
-
-def _bind_call() -> None:
-    """The log lines of this request carry the CallSid it is about (only one of Twilio's form: nothing else gets logged)."""
-    if request.blueprint != voice.bp.name or request.method != "POST" or request.mimetype != FORM:
-        return
-    request.get_data(cache=True)  # kept, so the signature check later reads the very bytes the form is parsed from
-    call_sid = request.form.get("CallSid", "")
-    if CALL_SID.fullmatch(call_sid):
-        g.ivr_log_token = CURRENT_CALL.set(call_sid)
 
 
 def _unbind_call(_exc: BaseException | None) -> None:
@@ -151,7 +138,8 @@ def healthz() -> tuple[Response, int]:
     if problems and body["status"] == "ok":
         body["status"] = "degraded"
     body["problems"] = problems
-    strict = request.args.get("strict", "").lower() in ("1", "true", "yes")
+    # `?strict` alone asks for it too; only an explicit 0/false/no turns it off.
+    strict = "strict" in request.args and request.args["strict"].lower() not in ("0", "false", "no")
     return jsonify(body), 503 if body["status"] == "error" or (strict and body["status"] != "ok") else 200
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from ivr.engine.actions import Action, Say
-from ivr.engine.events import CallerHangup, Event
+from ivr.engine.events import CallerHangup, Event, TransferResult
 from ivr.hotline import Engine, Hotline, Line, Played, ServiceError, Spoken, Step, entry_line, outcome_after, queue_at, step_lines
 from ivr.web import metrics
 from ivr.web.twilio import VoiceRequest
@@ -156,7 +156,8 @@ class VoiceService:
         step = engine.handle(record.snapshot, event, now)
         note(step=step)
         node = record.snapshot.node
-        lines = [entry_line(node, event, queue_at(engine.menu, node)), *step_lines(step, engine.menu)]
+        dial_result = isinstance(event, TransferResult)
+        lines = [entry_line(node, event, queue_at(engine.menu, node)), *step_lines(step, engine.menu, dial_result)]
         stored = record.snapshot.values.get(PLAYED)
         played = set(filter(None, stored.split(","))) if stored is not None else self._played_languages(engine)
         response = self._renderer(engine, played).render(step.actions, StepUrls.for_step(PREFIX, record.seq + 1))

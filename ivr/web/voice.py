@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from contextvars import ContextVar
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, g, request, send_from_directory
@@ -15,12 +16,14 @@ from ivr.engine.events import Event
 from ivr.hotline import TRACE_HEADER, Hotline, Settings
 from ivr.web.service import TRACE, VoiceService
 from ivr.web.signature import is_signed
-from ivr.web.twilio import FORM, VoiceRequest, parse, refusal
+from ivr.web.twilio import CALL_SID, FORM, VoiceRequest, parse, refusal
 
 __all__ = ["bp", "service", "twiml", "voice_request"]
 
 log = logging.getLogger(__name__)
 bp = Blueprint("voice", __name__, url_prefix="/voice")
+# The CallSid of the request being served, for its log lines (`ivr serve` hands it to ivr.logs.CallSidFilter).
+CURRENT_CALL: ContextVar[str | None] = ContextVar("ivr_current_call", default=None)
 
 
 def service() -> VoiceService:
@@ -60,6 +63,10 @@ def require_twilio() -> None:
         abort(403)
     if settings.test_clock:
         g.ivr_trace_token = TRACE.set({"actions": [], "edges": []})
+    # Only now, signed and well formed: a forged request's lines must not appear under a real call.
+    call_sid = form.get("CallSid", "")
+    if CALL_SID.fullmatch(call_sid):
+        g.ivr_log_token = CURRENT_CALL.set(call_sid)
 
 
 @bp.after_request
