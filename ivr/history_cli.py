@@ -136,9 +136,7 @@ class _Period(NamedTuple):
     total: int  # calls of the period, listed or not
 
 
-def _calls_of_period(
-    args: argparse.Namespace, outcome: str | None = None, limit: int | None = None, without: Sequence[str] = ()
-) -> _Period:
+def _calls_of_period(args: argparse.Namespace, outcome: str | None = None, limit: int | None = None) -> _Period:
     """The calls of the period the arguments name (default: the last 7 days), with their stories (`limit`: the newest)."""
     settings = _settings(args)
     zone = _zone(settings)
@@ -147,7 +145,7 @@ def _calls_of_period(
     try:
         calls = store.history.calls(since, until, outcome, limit=limit, newest=limit is not None)
         total = len(calls) if limit is None or len(calls) < limit else store.history.count(since, until, outcome)
-        stories = store.history.lines_of((c.call_sid for c in calls), without)
+        stories = store.history.lines_of(c.call_sid for c in calls)
     finally:
         store.close()
     return _Period(zone, since, until, calls, stories, total)
@@ -259,14 +257,30 @@ def cmd_calls_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+STATS_CHUNK = 500  # calls whose stories are read and counted at a time: memory stays flat over long periods
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
     """What callers did in a period: outcomes, transfers, drop-off and errors per node, tickets, busy hours."""
     from ivr.insight.report import render_html
-    from ivr.insight.stats import compute, format_text
+    from ivr.insight.stats import Tally, format_text
 
-    # The prompts' words are most of a story and no figure needs them.
-    zone, since, until, calls, stories, _ = _calls_of_period(args, without=("say", "gather"))
-    stats = compute(calls, stories, zone, since, until)
+    settings = _settings(args)
+    zone = _zone(settings)
+    since, until = _period(args, zone, None if args.until else DEFAULT_PERIOD)
+    tally = Tally(zone, since, until)
+    store = _open(settings)
+    try:
+        calls = store.history.calls(since, until)
+        for start in range(0, len(calls), STATS_CHUNK):
+            chunk = calls[start : start + STATS_CHUNK]
+            # The prompts' words are most of a story and no figure needs them.
+            stories = store.history.lines_of((c.call_sid for c in chunk), without=("say", "gather"))
+            for call in chunk:
+                tally.add(call, stories.get(call.call_sid, ()))
+    finally:
+        store.close()
+    stats = tally.stats()
     if args.html:
         Path(args.html).write_text(render_html(stats, "Hotline calls"), encoding="utf-8")
     if args.json:

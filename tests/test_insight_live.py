@@ -33,7 +33,7 @@ def test_stats_and_transcripts_match_the_flows_run_against_a_live_server(tmp_pat
     heard = [line for r in results for line in r.lines]
     assert figures["calls"] == len(results)
     transfers = Counter(line["queue"] for line in heard if line["type"] == "transfer")
-    assert {q["queue"]: q["attempts"] for q in figures["transfers"] if q["attempts"]} == dict(transfers)
+    assert {q["queue"]: q["dialled"] for q in figures["transfers"] if q["dialled"]} == dict(transfers)
     tickets = Counter(line["category"] for line in heard if line["type"] == "ticket")
     assert figures["tickets"]["by_category"] == dict(tickets) and figures["tickets"]["total"] == sum(tickets.values())
 

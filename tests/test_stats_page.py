@@ -11,12 +11,15 @@ import subprocess
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
+from itertools import pairwise
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from ivr.engine.story import Line
 from ivr.insight.report import render_html
 from ivr.insight.stats import Stats, compute
 from ivr.ir import Menu
@@ -157,7 +160,7 @@ def png_colours(path: Path) -> set[bytes]:
     assert depth == 8 and colour in (2, 6) and interlace == 0, header
     bpp = 3 if colour == 2 else 4
     raw, stride = zlib.decompress(bytes(idat)), width * bpp
-    prev, colours = bytearray(stride), set()
+    prev, colours = bytearray(stride), set[bytes]()
     for y in range(height):
         start = y * (stride + 1)
         kind, line = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
@@ -288,3 +291,128 @@ def test_ivr_stats_html_renders_every_chart(browser: Browser, tmp_path: Path) ->
     assert page.by_id("heatmap")["data-drawn"] == "168"
     shot = browser.screenshot(report, tmp_path / "report.png")
     assert len(png_colours(shot)) > 50
+
+
+# Run after the report's own script: the browser's layout of each waterfall label against the chart and its bar.
+MEASURE = """<script>
+(function () {
+  var svg = document.querySelector("#waterfall svg"), out = [];
+  document.querySelectorAll("#waterfall g.bar").forEach(function (bar) {
+    var label = bar.querySelector("text"), box = label.getBBox(), seg = bar.querySelector("rect.seg");
+    out.push({node: bar.getAttribute("data-node"), left: box.x, right: box.x + box.width, bar: Number(seg.getAttribute("x")),
+              shown: label.childNodes[0].textContent, title: (label.querySelector("title") || {}).textContent || ""});
+  });
+  document.body.setAttribute("data-labels", JSON.stringify({width: svg.viewBox.baseVal.width, labels: out}));
+})();
+</script>"""
+
+
+def story_through(nodes: list[str], sid: str, start: datetime) -> tuple[CallSummary, list[StoredLine]]:
+    """A call that went through `nodes` by key 1 and hung up at the last."""
+    lines: list[Line] = [{"type": "input", "node": nodes[0], "digits": "1"}]
+    for here, there in pairwise(nodes):
+        lines.append({"type": "move", "node": here, "trigger": "key_1", "to": there})
+    lines.append({"type": "hangup", "node": nodes[-1], "reason": "caller"})
+    call = CallSummary(sid, "+8613800000000", "", "twilio", "v1", start, start, "completed", "abandoned", 30)
+    return call, [StoredLine(1, i, start, line) for i, line in enumerate(lines)]
+
+
+def test_long_node_names_fit_in_the_waterfall(browser: Browser, tmp_path: Path) -> None:
+    """Long names are laid out inside the chart, left of their bars; one too long is cut in the middle with the whole in a tooltip."""
+    start = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+    huge = "scope_menu.system_tools." + "very_long_segment_" * 6 + "end"
+    names = ["welcome", "scope_menu.system_tools.page2", "scope_menu.system_tools.windows_remote_access", huge]
+    calls, stories = [], {}
+    for i in range(1, len(names) + 1):
+        call, lines = story_through(names[:i], f"CA{i}", start)
+        calls.append(call)
+        stories[call.call_sid] = lines
+    stats = compute(calls, stories, ZONE)
+    html = render_html(stats, "Long names").replace("</body>", MEASURE + "</body>")
+    dom, console = browser.dom(write(tmp_path, html))
+    assert console == []
+    found = re.search(r'data-labels="([^"]*)"', dom)
+    assert found is not None
+    measured = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    labels = {label["node"]: label for label in measured["labels"]}
+    assert set(labels) == set(names)
+    for label in labels.values():
+        assert label["left"] >= 0 and label["right"] <= label["bar"], label  # inside the chart, clear of the bar
+    for label in labels.values():
+        assert label["title"].startswith(label["node"] + " (")  # the whole name on hover
+    windows = labels["scope_menu.system_tools.windows_remote_access"]
+    assert windows["shown"] == "scope_menu.system_tools.windows_remote_access (2)"  # fits whole
+    cut = labels[huge]["shown"]
+    assert "…" in cut and cut.startswith("scope_menu.") and cut.endswith("end (1)") and len(cut) < len(huge)
+    assert max(label["bar"] for label in labels.values()) <= 0.4 * measured["width"]  # most of the width stays for the bars
+    shot = browser.screenshot(write(tmp_path, html, "shot.html"), tmp_path / "long.png")
+    assert {MOVED, HUNG_UP} <= png_colours(shot)
+
+
+def test_calls_without_a_story_are_named_on_the_page(stats: Stats, tmp_path: Path) -> None:
+    """With calls kept without a story the page says plainly that the story figures cover only some calls."""
+    assert 'id="coverage"' not in render_html(stats)
+    call = CallSummary("CAQ", "+8613800000000", "", "twilio", "v1", datetime(2026, 11, 30, 2, tzinfo=UTC), None, "completed", "agent", 40)
+    quiet = compute([call], {}, ZONE)
+    page = parse(render_html(quiet))
+    warning = page.by_id("coverage")
+    assert (warning["data-with-story"], warning["data-calls"]) == ("0", "1")
+    assert "cover only 0 of 1 calls" in render_html(quiet)
+
+
+def test_unreachable_transfers_are_a_column_of_the_transfers_table(menu: Menu, tmp_path: Path) -> None:
+    """A queue with no address shows its tries as attempts and as unreachable."""
+    from ivr.config import Settings
+    from tests.test_stats import UNREACHABLE
+
+    store, recorded = record_calls(menu, tmp_path, UNREACHABLE, Settings(queue_addresses={"business": ""}))
+    try:
+        html = render_html(recorded.stats())
+    finally:
+        store.close()
+    assert "<th>unreachable (no address)</th>" in html
+    assert "<tr><td>business</td><td>3</td><td>3</td><td>0</td><td>3</td>" in html
+
+
+def ticks(dom: str) -> tuple[list[str], list[str]]:
+    """The outcomes chart's tick labels under its bars: the first line, and the line under it."""
+    chart = dom[dom.index('id="outcomes"') :]
+    chart = chart[: chart.index("</svg>")]
+    texts = [(dict(re.findall(r'([\w-]+)="([^"]*)"', attrs)), text) for attrs, text in re.findall(r"<text([^>]*)>([^<]*)</text>", chart)]
+    under = [(float(a["y"]), text) for a, text in texts if a.get("class") == "tick under"]
+    if not under:
+        return [], []
+    line = under[0][0] - 14  # the first line sits a line above the one under it
+    return [text for a, text in texts if a.get("class") == "tick" and float(a.get("y", -1)) == line], [text for _, text in under]
+
+
+def test_the_timeline_axis_names_years_in_order(browser: Browser, tmp_path: Path) -> None:
+    """Days across a new year: the year under the first tick and where it changes; months beyond 2 years."""
+    from tests.test_stats import call_at, spread
+
+    tz = ZoneInfo(ZONE)
+    since, until = datetime(2025, 12, 1, tzinfo=tz), datetime(2026, 2, 20, tzinfo=tz)
+    days = compute(spread(since, until - timedelta(hours=1), 40), {}, ZONE, since, until)
+    assert days.timeline_unit == "day"
+    dom, console = browser.dom(write(tmp_path, render_html(days)))
+    assert console == []
+    top, under = ticks(dom)
+    assert top[0] == "12-01" and under == ["2025", "2026"]
+    since, until = datetime(2022, 6, 1, tzinfo=tz), datetime(2026, 6, 1, tzinfo=tz)
+    months = compute([call_at("CA1", since), call_at("CA2", until - timedelta(days=1))], {}, ZONE, since, until)
+    dom, console = browser.dom(write(tmp_path, render_html(months), "months.html"))
+    assert console == []
+    top, under = ticks(dom)
+    assert months.timeline_unit == "month" and top[0] == "Jun" and under == ["2022", "2023", "2024", "2025", "2026"]
+    assert "month of the call's start (local)" in dom
+
+
+def test_a_long_open_ended_period_makes_a_small_page(menu: Menu, tmp_path: Path) -> None:
+    """`--since 2016-01-01` over two days of calls: a timeline of their hours, not of 3,990 days (the page was 740 KB)."""
+    store, recorded = record_calls(menu, tmp_path)
+    try:
+        stats = recorded.stats(datetime(2016, 1, 1))
+    finally:
+        store.close()
+    assert len(stats.timeline) == 25
+    assert len(render_html(stats).encode()) < 80_000

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Sequence
 from html import escape
 
-from ivr.insight.stats import STATES, Stats
+from ivr.insight.stats import STATES, Stats, coverage
 
 __all__ = ["embedded_json", "render_html"]
 
@@ -44,11 +44,12 @@ def _table(caption: str, headers: Sequence[str], rows: Iterable[Sequence[object]
 def _tables(stats: Stats) -> str:
     transfers = _table(
         "Transfers per queue",
-        ["queue", "attempts", "answered", "failed", "network statuses", "median to a person", "p90"],
+        ["queue", "attempts", "unreachable (no address)", "answered", "failed", "network statuses", "median to a person", "p90"],
         [
             (
                 q.queue or "(none)",
                 q.attempts,
+                q.unreachable,
                 q.answered,
                 q.failed,
                 ", ".join(f"{k}: {v}" for k, v in q.statuses.items()) or "–",
@@ -98,6 +99,15 @@ def _kpis(stats: Stats) -> str:
     return '<div class="kpis">' + "".join(f'<div class="kpi"><b>{escape(v)}</b><span>{escape(k)}</span></div>' for k, v in items) + "</div>"
 
 
+def _coverage(stats: Stats) -> str:
+    """A plain warning when some calls have no story: the figures read from stories leave them out."""
+    text = coverage(stats)
+    if not text:
+        return ""
+    counts = f'data-with-story="{stats.with_story}" data-calls="{stats.calls}"'
+    return f'<p class="warn" id="coverage" {counts}>{escape(text[0].upper() + text[1:])}.</p>'
+
+
 def _period(stats: Stats) -> str:
     since = stats.since or stats.first_call
     until = stats.until or stats.last_call
@@ -111,7 +121,7 @@ def _period(stats: Stats) -> str:
 def render_html(stats: Stats, title: str = "Hotline statistics") -> str:
     """The whole report as one HTML document."""
     if stats.calls:
-        body = _kpis(stats) + _CHARTS + _tables(stats)
+        body = _coverage(stats) + _kpis(stats) + _CHARTS + _tables(stats)
     else:
         body = '<p class="none" id="no-calls">No calls in this period.</p>' + _CHARTS
     return _PAGE.format(
@@ -175,6 +185,7 @@ footer { padding: 0 32px 24px; color: var(--muted); font-size: 12px; }
 .note { margin: -4px 0 8px; color: var(--muted); font-size: 12px; }
 .none { font-size: 18px; padding: 24px; background: #fff; border: 1px dashed #9aa5b1; border-radius: 8px; text-align: center; }
 .empty { color: var(--muted); font-style: italic; }
+.warn { margin: 0 0 16px; padding: 10px 16px; background: #fff8e6; border: 1px solid #e6b84c; border-radius: 8px; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: 5px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { color: var(--muted); font-weight: 600; font-size: 12px; }
@@ -242,14 +253,54 @@ _SCRIPT = r"""
     return STILL;
   }
 
+  // The width of a text as the browser lays it out, in the chart's units; estimated when nothing is laid out.
+  function textWidth(node) {
+    var width = 0;
+    try { width = node.getComputedTextLength(); } catch (e) { width = 0; }
+    if (width > 0) { return width; }
+    return Array.from(node.textContent).reduce(function (sum, ch) {
+      return sum + (ch.charCodeAt(0) >= 0x2e80 ? 11 : 6.5);
+    }, 0);
+  }
+  // Show `name + suffix` within `room`: a name too long loses characters in its middle, for an ellipsis.
+  function fitLabel(node, name, suffix, room) {
+    node.textContent = name + suffix;
+    if (textWidth(node) <= room) { return false; }
+    var chars = Array.from(name), low = 1, high = chars.length - 1, best = 1;
+    while (low <= high) {
+      var keep = Math.floor((low + high) / 2), head = Math.ceil(keep / 2), tail = keep - head;
+      node.textContent = chars.slice(0, head).join("") + "…" + chars.slice(chars.length - tail).join("") + suffix;
+      if (textWidth(node) <= room) { best = keep; low = keep + 1; } else { high = keep - 1; }
+    }
+    var h = Math.ceil(best / 2), t = best - h;
+    node.textContent = chars.slice(0, h).join("") + "…" + chars.slice(chars.length - t).join("") + suffix;
+    return true;
+  }
+
   function waterfall(box) {
     var nodes = stats.nodes;
     if (!nodes.length) { return nothing(box, "No calls reached any node in this period."); }
     var max = Math.max.apply(null, nodes.map(function (n) { return n.reached; }));
-    var labelW = 190, right = 20, top = 10, row = 26, barH = 18, W = 960;
-    var plotW = W - labelW - right, H = top + nodes.length * row + 34;
-    var step = niceStep(max, 6), scale = plotW / (Math.ceil(max / step) * step);
+    var right = 20, top = 10, row = 26, barH = 18, W = 960, gap = 8, H = top + nodes.length * row + 34;
     var root = canvas(box, W, H);
+    // The label column is as wide as the longest name needs, up to 38% of the chart; longer names are cut
+    // in the middle (where names of one menu differ least) and given whole in a tooltip.
+    var labels = nodes.map(function (node) {
+      var text = svg("text", {"class": "label", "text-anchor": "end"}, root, node.node + " (" + node.reached + ")");
+      return {text: text, width: textWidth(text)};
+    });
+    var widest = Math.max.apply(null, labels.map(function (l) { return l.width; }));
+    var labelW = Math.ceil(Math.min(Math.max(widest, 60), W * 0.38)) + gap;
+    labels.forEach(function (label, i) {
+      var node = nodes[i], suffix = " (" + node.reached + ")";
+      label.text.setAttribute("x", labelW - gap);
+      label.text.setAttribute("y", top + i * row + barH - 5);
+      var cut = fitLabel(label.text, node.node, suffix, labelW - gap);
+      label.text.setAttribute("data-cut", cut ? "1" : "0");
+      svg("title", {}, label.text, node.node + suffix.replace(")", " reached)"));
+    });
+    var plotW = W - labelW - right;
+    var step = niceStep(max, 6), scale = plotW / (Math.ceil(max / step) * step);
     var grid = svg("g", {"class": "grid axis"}, root);
     for (var v = 0; v * scale <= plotW + 0.5; v += step) {
       var x = labelW + v * scale;
@@ -261,7 +312,7 @@ _SCRIPT = r"""
     nodes.forEach(function (node, i) {
       var y = top + i * row;
       var bar = svg("g", {"class": "bar", "data-node": node.node, "data-reached": node.reached}, root);
-      svg("text", {x: labelW - 8, y: y + barH - 5, "text-anchor": "end"}, bar, node.node + " (" + node.reached + ")");
+      bar.appendChild(labels[i].text);
       var x = labelW, moves = 0;
       node.exits.forEach(function (exit) {
         var w = exit.calls * scale, color = exitColor(exit, moves);
@@ -301,7 +352,15 @@ _SCRIPT = r"""
     svg("text", {x: 12, y: top + plotH / 2, transform: "rotate(-90 12 " + (top + plotH / 2) + ")",
                  "text-anchor": "middle", "class": "tick"}, grid, "calls");
     var slot = plotW / buckets.length, barW = Math.max(1, slot * 0.72), every = Math.ceil(buckets.length / 12);
-    var hourly = stats.timeline.unit === "hour";
+    var unit = stats.timeline.unit, hourly = unit === "hour";
+    var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    // A tick: the time (hours), month-day (days, weeks) or month; under it the date (hours) or the year,
+    // at the first tick and wherever it changes, so a range over years reads in order.
+    function tick(label) {
+      if (hourly) { return [label.slice(11), label.slice(0, 10)]; }
+      if (unit === "month") { return [MONTHS[Number(label.slice(5, 7)) - 1] || label, label.slice(0, 4)]; }
+      return [label.slice(5, 10), label.slice(0, 4)];
+    }
     buckets.forEach(function (bucket, i) {
       var x = left + i * slot + (slot - barW) / 2, y = top + plotH;
       var bar = svg("g", {"class": "bar", "data-label": bucket.label, "data-calls": bucket.calls}, root);
@@ -314,16 +373,17 @@ _SCRIPT = r"""
                                 "data-calls": n}, bar);
         svg("title", {}, seg, bucket.label + ": " + state + " " + n);
       });
-      if (i % every === 0) {  // hours: the time, and the date under the first one of each day
-        var day = bucket.label.slice(5, 10), time = bucket.label.slice(11);
-        svg("text", {x: x + barW / 2, y: top + plotH + 14, "text-anchor": "middle", "class": "tick"}, root, hourly ? time : day);
-        if (hourly && (i === 0 || time < buckets[i - every].label.slice(11))) {
-          svg("text", {x: x + barW / 2, y: top + plotH + 28, "text-anchor": "middle", "class": "tick"}, root, day);
+      if (i % every === 0) {
+        var shown = tick(bucket.label);
+        svg("text", {x: x + barW / 2, y: top + plotH + 14, "text-anchor": "middle", "class": "tick"}, root, shown[0]);
+        if (i === 0 || shown[1] !== tick(buckets[i - every].label)[1]) {
+          svg("text", {x: x + barW / 2, y: top + plotH + 28, "text-anchor": "middle", "class": "tick under"}, root, shown[1]);
         }
       }
     });
+    var caption = {hour: "hour", day: "day", week: "week (from Monday)", month: "month"}[unit] || unit;
     svg("text", {x: left + plotW / 2, y: H - 8, "text-anchor": "middle", "class": "tick"}, root,
-        stats.timeline.unit === "hour" ? "hour of the call's start (local)" : "day of the call's start (local)");
+        caption + " of the call's start (local)");
     box.setAttribute("data-drawn", String(buckets.length));
     legend(box, states.map(function (s) { return [s, OUTCOME[s]]; }));
   }

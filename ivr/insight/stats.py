@@ -1,6 +1,8 @@
 """Statistics of the calls of a period, from their stories (ivr/engine/story.py): what `ivr stats` shows.
 
-`compute` takes the calls (`CallHistory.calls`) and their stories (`CallHistory.lines_of`) and counts.
+`compute` takes the calls (`CallHistory.calls`) and their stories (`CallHistory.lines_of`) and counts;
+`Tally` counts the same call by call, so stories can be read in chunks and dropped once counted. No
+figure needs the `say` and `gather` lines (the prompts' words, most of a story): they may be left out.
 The words used here, for one call:
 
 - **path**: the nodes the call entered, in order: the start node (the node of the story's first line),
@@ -22,8 +24,11 @@ The words used here, for one call:
 - **abandonment at a node**: calls that left it `hung_up`.
 - **outcome**: the call's stored outcome (`CallSummary.outcome`, one of OUTCOMES), `open` while undecided.
 - **containment**: calls whose outcome is `self-service` / calls with an outcome (open calls left out).
-- **transfers of a queue**: `attempts` are its `transfer` lines; `answered` and `failed` its `move` lines
-  with the queue on the triggers `answered` and `transfer_failed`; `statuses` the network's raw
+- **transfers of a queue**: `attempts` are its tries: its `transfer` lines (dialled) and its `unreachable`
+  failures (a `transfer_failed` move with reason `no address`: the queue had no address to dial; a
+  story from before that reason was written counts a failure with no dial before it since the call
+  entered the node); `answered` and `failed` its `move` lines with the queue on the triggers `answered`
+  and `transfer_failed` (unreachable ones among the failed); `statuses` the network's raw
   `transfer_result` statuses (answered, no-answer, busy…). An attempt the caller hung up on has neither.
 - **time to a person**: for each answered transfer, the seconds from the call's start (`started_at`) to the
   `transfer` line at the same node that preceded it; median (the middle value, or the mean of the two
@@ -31,9 +36,14 @@ The words used here, for one call:
 - **tickets**: `ticket` lines, by category and by the node that created them.
 - **hours and weekdays**: of each call's start, in local time of `zone`; weekdays Monday first.
 - **busiest paths**: the 10 paths most calls took whole (ties in path order).
-- **outcomes over time**: calls by outcome per local day of their start, or per local hour when the
-  period is at most 2 days; every bucket from the period's start to its end is listed, empty or not.
-  The period is [since, until); an open end is the first (or last) call's start.
+- **outcomes over time**: calls by outcome per local hour, day, week (from Monday) or month of their
+  start, by the length of the range shown: an hour up to 2 days, a day up to 92, a week up to 2 years
+  (731 days), a month beyond. The range is the period [since, until) when both ends are given and it
+  takes at most MAX_BUCKETS buckets; else (an open end, or a period far longer than its calls) the
+  span of the calls found, first to last. Every bucket of the range is listed, empty or not.
+- **calls without a story**: calls with no story lines (call history was off, IVR_CALL_HISTORY=0, or
+  they came before it): they count in calls, outcomes, hours and the timeline, but in no figure
+  read from stories (transfers, nodes, abandonment per node, tickets, time to a person, paths).
 
 Datetimes without a zone are local times in `zone` (as the command line takes them); stored times are UTC.
 """
@@ -43,9 +53,10 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from itertools import islice, pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -65,7 +76,9 @@ __all__ = [
     "PathCount",
     "QueueStats",
     "Stats",
+    "Tally",
     "compute",
+    "coverage",
     "format_text",
 ]
 
@@ -75,8 +88,10 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 EXIT_KINDS = ("moved", "hung_up", "ended", "open")
 INVALID_TRIGGERS = ("invalid", "not_understood")
 TOP_PATHS = 10
-# A period this short is shown hour by hour; a longer one day by day.
-HOURLY_UP_TO = timedelta(days=2)
+NO_ADDRESS = "no address"  # the reason of a transfer_failed move when the queue had nothing to dial
+# The timeline's bucket by the length of the range it shows: the first whose limit the range is within.
+UNITS = (("hour", timedelta(days=2)), ("day", timedelta(days=92)), ("week", timedelta(days=731)), ("month", timedelta.max))
+MAX_BUCKETS = 120  # a period of more buckets than this shows only the span of its calls
 
 
 @dataclass(frozen=True)
@@ -105,17 +120,25 @@ class QueueStats:
     """Transfers to one queue and how they ended."""
 
     queue: str
-    attempts: int
+    attempts: int  # dialled + unreachable
     answered: int
-    failed: int
+    failed: int  # unreachable ones included
     statuses: Mapping[str, int]  # the network's transfer_result statuses
     to_person: Durations
+    unreachable: int = 0  # failed at once: the queue had no address to dial
+
+    @property
+    def dialled(self) -> int:
+        """Attempts that dialled the queue."""
+        return self.attempts - self.unreachable
 
     def to_json(self) -> dict[str, Any]:
         """As JSON."""
         return {
             "queue": self.queue,
             "attempts": self.attempts,
+            "dialled": self.dialled,
+            "unreachable": self.unreachable,
             "answered": self.answered,
             "failed": self.failed,
             "statuses": dict(self.statuses),
@@ -205,9 +228,9 @@ class PathCount:
 
 @dataclass(frozen=True)
 class Bucket:
-    """Calls by outcome that started in one local day or hour."""
+    """Calls by outcome that started in one local hour, day, week or month."""
 
-    label: str  # 2026-11-30, or 2026-11-30 10:00
+    label: str  # 2026-11-30 10:00 (hour), 2026-11-30 (day; a week: its Monday), 2026-11 (month)
     start: datetime  # local
     counts: Mapping[str, int]  # every state of STATES
 
@@ -226,6 +249,7 @@ class Stats:
     first_call: datetime | None  # local
     last_call: datetime | None  # local
     calls: int
+    without_story: int  # calls with no story lines: in no figure read from stories
     outcomes: Mapping[str, int]  # every state of STATES
     transfers: tuple[QueueStats, ...]  # by queue name
     nodes: tuple[NodeStats, ...]  # most reached first (then nearer the start, then by name)
@@ -235,8 +259,13 @@ class Stats:
     by_hour: tuple[int, ...]  # 24 local hours
     by_weekday_hour: tuple[tuple[int, ...], ...]  # 7 weekdays (Monday first) × 24 hours
     paths: tuple[PathCount, ...]
-    timeline_unit: str  # day or hour
+    timeline_unit: str  # hour, day, week or month
     timeline: tuple[Bucket, ...] = field(default=())
+
+    @property
+    def with_story(self) -> int:
+        """Calls the figures read from stories cover."""
+        return self.calls - self.without_story
 
     @property
     def decided(self) -> int:
@@ -265,6 +294,7 @@ class Stats:
                 "last_call": _iso(self.last_call),
             },
             "calls": self.calls,
+            "without_story": self.without_story,
             "outcomes": dict(self.outcomes),
             "containment": {
                 "self_service": self.outcomes.get("self-service", 0),
@@ -299,150 +329,183 @@ class _NodeCount:
 
 class _QueueCount:
     def __init__(self) -> None:
-        self.attempts = 0
+        self.dialled = 0
+        self.unreachable = 0
         self.answered = 0
         self.failed = 0
         self.statuses: Counter[str] = Counter()
         self.waits: list[float] = []
 
 
+class Tally:
+    """The statistics gathered call by call: `add` each call with its story, then `stats` (what `compute` does at once).
+
+    It keeps the totals and, per call, only its start and outcome: a story can be dropped once added.
+    """
+
+    def __init__(self, zone: str, since: datetime | None = None, until: datetime | None = None) -> None:
+        self.zone = zone
+        self.tz = ZoneInfo(zone)
+        self.since = _local(since, self.tz)
+        self.until = _local(until, self.tz)
+        self.calls: list[tuple[datetime, str]] = []  # (start in UTC, state) per call, for the timeline
+        self.without_story = 0
+        self.outcomes: Counter[str] = Counter()
+        self.nodes: defaultdict[str, _NodeCount] = defaultdict(_NodeCount)
+        self.queues: defaultdict[str, _QueueCount] = defaultdict(_QueueCount)
+        self.tickets: Counter[str] = Counter()
+        self.tickets_by_node: Counter[str] = Counter()
+        self.by_hour = [0] * 24
+        self.by_weekday_hour = [[0] * 24 for _ in WEEKDAYS]
+        self.paths: Counter[tuple[str, ...]] = Counter()
+        self.waits: list[float] = []
+
+    def add(self, call: CallSummary, lines: Sequence[StoredLine]) -> None:
+        """Count one call and its story (in story order, as `CallHistory.lines_of` gives it; `say` and `gather` lines are not needed)."""
+        state = call.outcome if call.outcome in OUTCOMES else OPEN
+        self.outcomes[state] += 1
+        started = _utc(call.started_at)
+        self.calls.append((started, state))
+        local = started.astimezone(self.tz)
+        self.by_hour[local.hour] += 1
+        self.by_weekday_hour[local.weekday()][local.hour] += 1
+        if not lines:
+            self.without_story += 1  # counted, but it went nowhere we know
+            return
+        if not _in_order(lines):
+            lines = sorted(lines, key=lambda s: (s.seq, s.pos))
+        self.paths[self._walk(lines, started, state)] += 1
+
+    def _walk(self, lines: Sequence[StoredLine], started: datetime, state: str) -> tuple[str, ...]:
+        """Count one call's story into the totals; its path."""
+        nodes, queues = self.nodes, self.queues
+        path = [lines[0].node]  # the start node: the first line of every step is there or leaves it
+        nodes[path[0]].visits += 1
+        left: dict[str, tuple[str, str]] = {}  # node → how the call last left it
+        transfer_at: dict[str, datetime] = {}  # node → when its last transfer began
+        dialling: set[str] = set()  # nodes whose dial has not ended yet
+        hung_up = ended = False
+        for stored in lines:
+            line = stored.line
+            kind, node = line["type"], str(line.get("node", ""))
+            if kind == "input":
+                nodes[node].entries += 1
+            elif kind == "move":
+                trigger, to = str(line.get("trigger", "")), str(line.get("to", "") or "")
+                if trigger in INVALID_TRIGGERS:
+                    nodes[node].invalid += 1
+                elif trigger == "no_input":
+                    nodes[node].no_input += 1
+                elif trigger == "unclear":
+                    nodes[node].unclear += 1
+                if trigger in TRANSFER_ENDS:
+                    queue = queues[str(line.get("queue", "") or "")]
+                    if trigger == "answered":
+                        queue.answered += 1
+                        if node in transfer_at:
+                            wait = max(0.0, (transfer_at[node] - started).total_seconds())
+                            queue.waits.append(wait)
+                            self.waits.append(wait)
+                    else:
+                        queue.failed += 1
+                        # Nothing was dialled: the story says so, or (written before it did) no dial is pending.
+                        if line.get("reason") == NO_ADDRESS or ("reason" not in line and node not in dialling):
+                            queue.unreachable += 1
+                    dialling.discard(node)
+                if to:
+                    nodes[to].visits += 1
+                    if to != node:
+                        left[node] = ("moved", to)
+                    if to != path[-1]:
+                        path.append(to)
+            elif kind == "transfer":
+                queues[str(line.get("queue", ""))].dialled += 1
+                transfer_at[node] = _utc(stored.at)
+                dialling.add(node)
+            elif kind == "transfer_result":
+                queues[str(line.get("queue", ""))].statuses[str(line.get("status", ""))] += 1
+            elif kind == "ticket":
+                self.tickets[str(line.get("category", "") or "")] += 1
+                self.tickets_by_node[node] += 1
+            elif kind == "hangup":
+                if line.get("reason") == "caller":
+                    hung_up = True
+                else:
+                    ended = True
+        # The call ended (or is) at the last node it entered: that is how it left that node, whatever it did there before.
+        if hung_up:
+            left[path[-1]] = ("hung_up", "")
+        elif ended or state != OPEN:
+            left[path[-1]] = ("ended", state)
+        else:
+            left[path[-1]] = ("open", "")
+        for depth, name in enumerate(path):
+            if name not in path[:depth]:
+                count = nodes[name]
+                count.reached += 1
+                count.depth += depth
+                # A story whose moves skip a node (not one the engine writes) still leaves it for the next one.
+                count.exits[left.get(name, ("moved", path[min(depth + 1, len(path) - 1)]))] += 1
+        return tuple(path)
+
+    def stats(self) -> Stats:
+        """The statistics of the calls added so far."""
+        starts = [start for start, _ in self.calls]
+        first, last = (min(starts).astimezone(self.tz), max(starts).astimezone(self.tz)) if starts else (None, None)
+        timeline_unit, timeline = _timeline(self.calls, self.tz, self.since, self.until)
+        nodes = sorted(self.nodes.items(), key=lambda item: (-item[1].reached, item[1].depth / max(item[1].reached, 1), item[0]))
+        return Stats(
+            zone=self.zone,
+            since=self.since,
+            until=self.until,
+            first_call=first,
+            last_call=last,
+            calls=len(self.calls),
+            without_story=self.without_story,
+            outcomes={s: self.outcomes[s] for s in STATES},
+            transfers=tuple(
+                QueueStats(
+                    name,
+                    q.dialled + q.unreachable,
+                    q.answered,
+                    q.failed,
+                    dict(sorted(q.statuses.items())),
+                    Durations.of(q.waits),
+                    unreachable=q.unreachable,
+                )
+                for name, q in sorted(self.queues.items())
+            ),
+            nodes=tuple(
+                NodeStats(name, n.reached, n.visits, n.entries, n.invalid, n.no_input, n.unclear, _exits(n.exits)) for name, n in nodes
+            ),
+            to_person=Durations.of(self.waits),
+            tickets=_most_first(self.tickets),
+            tickets_by_node=_most_first(self.tickets_by_node),
+            by_hour=tuple(self.by_hour),
+            by_weekday_hour=tuple(tuple(row) for row in self.by_weekday_hour),
+            paths=tuple(PathCount(p, n) for p, n in sorted(self.paths.items(), key=lambda item: (-item[1], item[0]))[:TOP_PATHS]),
+            timeline_unit=timeline_unit,
+            timeline=timeline,
+        )
+
+
 def compute(
-    calls: Sequence[CallSummary],
+    calls: Iterable[CallSummary],
     stories: Mapping[str, Sequence[StoredLine]],
     zone: str,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Stats:
     """The statistics of `calls` (those of the period [since, until)) from their `stories`, times local to `zone`."""
-    tz = ZoneInfo(zone)
-    since_local = _local(since, tz)
-    until_local = _local(until, tz)
-    outcomes: Counter[str] = Counter()
-    nodes: defaultdict[str, _NodeCount] = defaultdict(_NodeCount)
-    queues: defaultdict[str, _QueueCount] = defaultdict(_QueueCount)
-    tickets: Counter[str] = Counter()
-    tickets_by_node: Counter[str] = Counter()
-    by_hour = [0] * 24
-    by_weekday_hour = [[0] * 24 for _ in WEEKDAYS]
-    paths: Counter[tuple[str, ...]] = Counter()
-    waits: list[float] = []
-    starts: list[datetime] = []
-
+    tally = Tally(zone, since, until)
     for call in calls:
-        state = call.outcome if call.outcome in OUTCOMES else OPEN
-        outcomes[state] += 1
-        started = _utc(call.started_at)
-        local = started.astimezone(tz)
-        starts.append(local)
-        by_hour[local.hour] += 1
-        by_weekday_hour[local.weekday()][local.hour] += 1
-        lines = sorted(stories.get(call.call_sid, ()), key=lambda s: (s.seq, s.pos))
-        if not lines:
-            continue  # a call whose story was not kept: counted, but it went nowhere we know
-        path = _walk(lines, started, state, nodes, queues, tickets, tickets_by_node, waits)
-        paths[path] += 1
-
-    timeline_unit, timeline = _timeline(calls, tz, since_local, until_local)
-    first, last = (min(starts), max(starts)) if starts else (None, None)
-    return Stats(
-        zone=zone,
-        since=since_local,
-        until=until_local,
-        first_call=first,
-        last_call=last,
-        calls=len(calls),
-        outcomes={s: outcomes[s] for s in STATES},
-        transfers=tuple(
-            QueueStats(name, q.attempts, q.answered, q.failed, dict(sorted(q.statuses.items())), Durations.of(q.waits))
-            for name, q in sorted(queues.items())
-        ),
-        nodes=tuple(
-            NodeStats(name, n.reached, n.visits, n.entries, n.invalid, n.no_input, n.unclear, _exits(n.exits))
-            for name, n in sorted(nodes.items(), key=lambda item: (-item[1].reached, item[1].depth / max(item[1].reached, 1), item[0]))
-        ),
-        to_person=Durations.of(waits),
-        tickets=_most_first(tickets),
-        tickets_by_node=_most_first(tickets_by_node),
-        by_hour=tuple(by_hour),
-        by_weekday_hour=tuple(tuple(row) for row in by_weekday_hour),
-        paths=tuple(PathCount(p, n) for p, n in sorted(paths.items(), key=lambda item: (-item[1], item[0]))[:TOP_PATHS]),
-        timeline_unit=timeline_unit,
-        timeline=timeline,
-    )
+        tally.add(call, stories.get(call.call_sid, ()))
+    return tally.stats()
 
 
-def _walk(
-    lines: Sequence[StoredLine],
-    started: datetime,
-    state: str,
-    nodes: defaultdict[str, _NodeCount],
-    queues: defaultdict[str, _QueueCount],
-    tickets: Counter[str],
-    tickets_by_node: Counter[str],
-    waits: list[float],
-) -> tuple[str, ...]:
-    """Count one call's story into the totals; its path."""
-    path = [lines[0].node]
-    nodes[path[0]].visits += 1
-    left: dict[str, tuple[str, str]] = {}  # node → how the call last left it
-    transfer_at: dict[str, datetime] = {}  # node → when its last transfer began
-    hung_up = ended = False
-    for stored in lines:
-        line, node, kind = stored.line, stored.node, stored.type
-        if kind == "input":
-            nodes[node].entries += 1
-        elif kind == "move":
-            trigger, to = str(line.get("trigger", "")), str(line.get("to", "") or "")
-            if trigger in INVALID_TRIGGERS:
-                nodes[node].invalid += 1
-            elif trigger == "no_input":
-                nodes[node].no_input += 1
-            elif trigger == "unclear":
-                nodes[node].unclear += 1
-            if trigger in TRANSFER_ENDS:
-                queue = queues[str(line.get("queue", "") or "")]
-                if trigger == "answered":
-                    queue.answered += 1
-                    if node in transfer_at:
-                        wait = max(0.0, (_utc(transfer_at[node]) - started).total_seconds())
-                        queue.waits.append(wait)
-                        waits.append(wait)
-                else:
-                    queue.failed += 1
-            if to:
-                nodes[to].visits += 1
-                if to != node:
-                    left[node] = ("moved", to)
-                if to != path[-1]:
-                    path.append(to)
-        elif kind == "transfer":
-            queues[str(line.get("queue", ""))].attempts += 1
-            transfer_at[node] = stored.at
-        elif kind == "transfer_result":
-            queues[str(line.get("queue", ""))].statuses[str(line.get("status", ""))] += 1
-        elif kind == "ticket":
-            tickets[str(line.get("category", "") or "")] += 1
-            tickets_by_node[node] += 1
-        elif kind == "hangup":
-            if line.get("reason") == "caller":
-                hung_up = True
-            else:
-                ended = True
-    # The call ended (or is) at the last node it entered: that is how it left that node, whatever it did there before.
-    if hung_up:
-        left[path[-1]] = ("hung_up", "")
-    elif ended or state != OPEN:
-        left[path[-1]] = ("ended", state)
-    else:
-        left[path[-1]] = ("open", "")
-    for depth, node in enumerate(path):
-        if node not in path[:depth]:
-            count = nodes[node]
-            count.reached += 1
-            count.depth += depth
-            # A story whose moves skip a node (not one the engine writes) still leaves it for the next one.
-            count.exits[left.get(node, ("moved", path[min(depth + 1, len(path) - 1)]))] += 1
-    return tuple(path)
+def _in_order(lines: Sequence[StoredLine]) -> bool:
+    """Whether a story is in story order already (the store gives it so: no sorted copy is needed)."""
+    return all((a.seq, a.pos) <= (b.seq, b.pos) for a, b in pairwise(lines))
 
 
 def _exits(found: Counter[tuple[str, str]]) -> tuple[Exit, ...]:
@@ -464,38 +527,72 @@ def _exits(found: Counter[tuple[str, str]]) -> tuple[Exit, ...]:
     return tuple(exits)
 
 
-def _timeline(calls: Sequence[CallSummary], tz: ZoneInfo, since: datetime | None, until: datetime | None) -> tuple[str, tuple[Bucket, ...]]:
-    """Calls by outcome per local day, or per local hour when the period is at most two days."""
-    starts = [_utc(c.started_at) for c in calls]
-    lo = since.astimezone(UTC) if since is not None else (min(starts) if starts else None)
-    hi = until.astimezone(UTC) if until is not None else (max(starts) + timedelta(microseconds=1) if starts else None)
-    if lo is None or hi is None or hi <= lo:
-        return "day", ()
-    hourly = hi - lo <= HOURLY_UP_TO
-    last = hi - timedelta(microseconds=1)  # the period excludes its end
-
-    def key(moment: datetime) -> str:
-        local = moment.astimezone(tz)
-        return local.strftime("%Y-%m-%d %H:00") if hourly else local.date().isoformat()
-
-    buckets: dict[str, datetime] = {}
-    if hourly:
-        moment = lo.astimezone(tz).replace(minute=0, second=0, microsecond=0).astimezone(UTC)
-        while moment <= last:
-            buckets.setdefault(key(moment), moment.astimezone(tz))
-            moment += timedelta(hours=1)
+def _timeline(
+    calls: Sequence[tuple[datetime, str]], tz: ZoneInfo, since: datetime | None, until: datetime | None
+) -> tuple[str, tuple[Bucket, ...]]:
+    """Calls by outcome per local hour, day, week or month, by the length of the range shown (the module says which)."""
+    starts = [start for start, _ in calls]
+    span = (min(starts), max(starts) + timedelta(microseconds=1)) if starts else None
+    if since is not None and until is not None:
+        lo, hi = since.astimezone(UTC), until.astimezone(UTC)
+        if span is not None and len(list(islice(_buckets(lo, hi, _unit(hi - lo), tz), MAX_BUCKETS + 1))) > MAX_BUCKETS:
+            lo, hi = span  # years of nothing around a sliver of calls say nothing
+    elif span is not None:
+        lo, hi = span
     else:
-        day, end = lo.astimezone(tz).date(), last.astimezone(tz).date()
-        while day <= end:
-            buckets[day.isoformat()] = _midnight(day, tz)
-            day += timedelta(days=1)
+        return "day", ()
+    if hi <= lo:
+        return "day", ()
+    unit = _unit(hi - lo)
+    buckets = dict(_buckets(lo, hi, unit, tz))
     counts: dict[str, Counter[str]] = {label: Counter() for label in buckets}
-    for call, start in zip(calls, starts, strict=True):
-        label = key(start)
-        if label in counts:
-            counts[label][call.outcome if call.outcome in OUTCOMES else OPEN] += 1
-    unit = "hour" if hourly else "day"
+    for start, state in calls:
+        found = counts.get(_label(start.astimezone(tz), unit))
+        if found is not None:
+            found[state] += 1
     return unit, tuple(Bucket(label, at, {s: counts[label][s] for s in STATES}) for label, at in buckets.items())
+
+
+def _unit(length: timedelta) -> str:
+    """The timeline's bucket for a range this long."""
+    return next(unit for unit, limit in UNITS if length <= limit)
+
+
+def _label(local: datetime, unit: str) -> str:
+    """The bucket a local time falls in."""
+    if unit == "hour":
+        return local.strftime("%Y-%m-%d %H:00")
+    if unit == "week":
+        return (local.date() - timedelta(days=local.weekday())).isoformat()
+    if unit == "month":
+        return local.strftime("%Y-%m")
+    return local.date().isoformat()
+
+
+def _buckets(lo: datetime, hi: datetime, unit: str, tz: ZoneInfo) -> Iterator[tuple[str, datetime]]:
+    """Every bucket of [lo, hi) (UTC) in order: its label and its local start."""
+    last = (hi - timedelta(microseconds=1)).astimezone(tz)  # the range excludes its end
+    first = lo.astimezone(tz)
+    if unit == "hour":
+        moment, seen = first.replace(minute=0, second=0, microsecond=0).astimezone(UTC), ""
+        while moment <= last:
+            local = moment.astimezone(tz)
+            if (label := _label(local, unit)) != seen:  # a clock set back repeats an hour: one bucket
+                yield label, local
+                seen = label
+            moment += timedelta(hours=1)
+        return
+    day, end = first.date(), last.date()
+    if unit == "week":
+        day, end = day - timedelta(days=day.weekday()), end - timedelta(days=end.weekday())
+    elif unit == "month":
+        day, end = day.replace(day=1), end.replace(day=1)
+    while day <= end:
+        yield _label(_midnight(day, tz), unit), _midnight(day, tz)
+        if unit == "month":
+            day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+        else:
+            day += timedelta(days=7 if unit == "week" else 1)
 
 
 def _midnight(day: date, tz: ZoneInfo) -> datetime:
@@ -555,11 +652,25 @@ def _width(text: str) -> int:
     return sum(2 if "\u2e80" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef" else 1 for ch in text)
 
 
+def coverage(stats: Stats) -> str:
+    """What the figures read from stories cover when some calls have none ('' when every call has one)."""
+    if not stats.without_story:
+        return ""
+    missing = f"{stats.without_story} call{'' if stats.without_story == 1 else 's'}"
+    return (
+        f"figures from stories (transfers, nodes, abandonment per node, tickets, time to a person, paths) cover only "
+        f"{stats.with_story} of {stats.calls} calls: {missing} had no story (call history off, IVR_CALL_HISTORY=0, "
+        "or calls from before it); calls, outcomes, containment, hours and the timeline count every call"
+    )
+
+
 def format_text(stats: Stats) -> str:
     """A readable report for a terminal, one section per figure."""
     out: list[str] = []
+    partial = f" (stories of {stats.with_story} of {stats.calls} calls)" if stats.without_story else ""
 
-    def section(title: str) -> None:
+    def section(title: str, from_stories: bool = False) -> None:
+        title += partial if from_stories else ""
         out.extend(["", title, "-" * len(title)])
 
     period = f"{_when(stats.since, 'first call')} to {_when(stats.until, 'last call')} ({stats.zone})"
@@ -571,18 +682,21 @@ def format_text(stats: Stats) -> str:
         return "\n".join(out) + "\n"
     out.append(f"first call: {_when(stats.first_call, '-')}   last call: {_when(stats.last_call, '-')}")
     out.append(f"containment (self-service / decided calls): {_pct(stats.containment)} ({stats.outcomes['self-service']}/{stats.decided})")
+    if stats.without_story:
+        out.append(f"note: {coverage(stats)}")
 
     section("Outcomes")
     out += _table(["outcome", "calls", "share"], [(s, n, _pct(n / stats.calls)) for s, n in stats.outcomes.items()])
 
-    section("Transfers per queue")
+    section("Transfers per queue", True)
     if stats.transfers:
         out += _table(
-            ["queue", "attempts", "answered", "failed", "statuses", "median to person", "p90"],
+            ["queue", "attempts", "unreachable", "answered", "failed", "statuses", "median to person", "p90"],
             [
                 (
                     q.queue or "(none)",
                     q.attempts,
+                    q.unreachable,
                     q.answered,
                     q.failed,
                     ", ".join(f"{k} {v}" for k, v in q.statuses.items()) or "-",
@@ -594,15 +708,17 @@ def format_text(stats: Stats) -> str:
         )
     else:
         out.append("  no transfers")
+    if any(q.unreachable for q in stats.transfers):
+        out.append("  unreachable: tries failed at once, the queue had no address to dial (counted in attempts and failed)")
 
-    section("Time to reach a person")
+    section("Time to reach a person", True)
     p = stats.to_person
     out.append(f"  answered transfers: {p.count}   median: {_secs(p.median)}   p90: {_secs(p.p90)}")
 
-    section("Abandonment (caller hung up) per node")
+    section("Abandonment (caller hung up) per node", True)
     out += _table(["node", "calls"], stats.abandonment.items()) if stats.abandonment else ["  none"]
 
-    section("Per node")
+    section("Per node", True)
     out += _table(
         ["node", "reached", "visits", "entries", "invalid", "invalid rate", "no input", "no-input rate", "hung up"],
         [
@@ -611,11 +727,11 @@ def format_text(stats: Stats) -> str:
         ],
     )
 
-    section("Waterfall: how calls left each node")
+    section("Waterfall: how calls left each node", True)
     for n in stats.nodes:
         out.append(f"  {n.node} ({n.reached} reached): " + ", ".join(f"{e.label} {e.calls}" for e in n.exits))
 
-    section("Tickets by category")
+    section("Tickets by category", True)
     if stats.tickets:
         out += _table(["category", "tickets"], stats.tickets.items())
     else:
@@ -630,10 +746,15 @@ def format_text(stats: Stats) -> str:
     for name, row in zip(WEEKDAYS, stats.by_weekday_hour, strict=True):
         out.append(f"  {name}  " + " ".join(f"{n:>2}" if n else " ." for n in row))
 
-    section(f"Busiest menu paths (top {TOP_PATHS})")
+    section(f"Busiest menu paths (top {TOP_PATHS})", True)
     width = max((len(str(pc.calls)) for pc in stats.paths), default=1)
     out += [f"  {pc.calls:>{width}}  {' > '.join(pc.nodes)}" for pc in stats.paths]
 
-    section(f"Outcomes per {stats.timeline_unit}")
-    out += _table([stats.timeline_unit, "calls", *STATES], [(b.label, sum(b.counts.values()), *b.counts.values()) for b in stats.timeline])
+    # Only the buckets with calls: a long period is mostly empty ones.
+    section(f"Outcomes per {stats.timeline_unit}" + (" (each from its Monday)" if stats.timeline_unit == "week" else ""))
+    busy = [b for b in stats.timeline if any(b.counts.values())]
+    out += _table([stats.timeline_unit, "calls", *STATES], [(b.label, sum(b.counts.values()), *b.counts.values()) for b in busy])
+    if len(busy) < len(stats.timeline):
+        quiet = len(stats.timeline) - len(busy)
+        out.append(f"  ({quiet} {stats.timeline_unit}{'' if quiet == 1 else 's'} without calls not listed, of {len(stats.timeline)})")
     return "\n".join(out) + "\n"
