@@ -77,6 +77,10 @@ def _banner(app: Flask, hotline: Hotline) -> list[str]:
     spool = hotline.spool
     waiting = f" ({spool.depth()} ticket(s) waiting, {spool.set_aside()} set aside)" if spool is not None else ""
     lines.append(f"spool: {settings.spool_dir}{waiting}")
+    if settings.metrics_token:
+        lines.append(f"metrics: GET {rules.get('metrics', '/metrics')} with Authorization: Bearer $IVR_METRICS_TOKEN")
+    else:
+        lines.append("metrics: off (set IVR_METRICS_TOKEN to serve /metrics to a scraper that sends it)")
     return lines
 
 

@@ -277,3 +277,16 @@ def test_an_operators_metrics_folder_is_emptied_at_start_and_kept(tmp_path: Path
         found = scrape(server)
         assert total(found, "ivr_step_duration_seconds_count") == sum(transport.sent.values())
     assert folder.is_dir()
+
+
+def test_a_short_token_or_a_public_url_with_a_query_is_refused(tmp_path: Path) -> None:
+    """A guessable metrics token, or an IVR_PUBLIC_URL every webhook URL would be wrong under, stops the app at start."""
+    import pytest
+
+    from ivr.errors import ConfigError
+
+    db = f"sqlite:///{tmp_path / 'a.sqlite3'}"
+    with pytest.raises(ConfigError, match="IVR_METRICS_TOKEN must be at least 16 characters"):
+        make_app(db, Clock(), IVR_METRICS_TOKEN="secret")
+    with pytest.raises(ConfigError, match=r"IVR_PUBLIC_URL must be a base URL without \? or #"):
+        make_app(db, Clock(), IVR_PUBLIC_URL="https://ivr.example.test/?x=1")

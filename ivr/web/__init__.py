@@ -21,6 +21,8 @@ __all__ = ["CURRENT_CALL", "check_settings", "create_app"]
 
 log = logging.getLogger(__name__)
 
+METRICS_TOKEN_MIN = 16  # a bearer token anyone on the network may guess at: not a short word
+
 DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 64 * 1024,  # Twilio's forms are a few KB; anything bigger is not Twilio
 }
@@ -71,6 +73,13 @@ def check_settings(settings: Settings) -> None:
         )
     if settings.public_url and not settings.public_url.startswith(("https://", "http://")):
         raise ConfigError(f"IVR_PUBLIC_URL must start with https:// (or http://), not {settings.public_url[:60]!r}")
+    if any(mark in settings.public_url for mark in "?#"):
+        # Every webhook URL is this base and a path: a query or fragment in it would make every one of them wrong.
+        raise ConfigError(
+            f"IVR_PUBLIC_URL must be a base URL without ? or #, such as https://ivr.example.com, not {settings.public_url[:80]!r}"
+        )
+    if settings.metrics_token and len(settings.metrics_token) < METRICS_TOKEN_MIN:
+        raise ConfigError(f"IVR_METRICS_TOKEN must be at least {METRICS_TOKEN_MIN} characters (a random one: openssl rand -hex 16)")
     if settings.twilio_account_sid and not ACCOUNT_SID.fullmatch(settings.twilio_account_sid):
         raise ConfigError("TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits, as the Twilio console shows it")
 
