@@ -17,7 +17,7 @@ from ivr.config import DEFAULT_MENU, Settings
 from ivr.effort import Durations
 from ivr.errors import ConfigError, DefinitionError, IvrError, ServiceError
 from ivr.history_cli import add_commands
-from ivr.hours import YEARS
+from ivr.hours import local_time
 from ivr.loading.menu_loader import check_menu
 
 if TYPE_CHECKING:
@@ -34,12 +34,12 @@ def _parse_at(value: str | None, timezone: str) -> datetime:
     if "T" not in value and " " not in value.strip():
         raise ConfigError(f"--at {value!r} has no time of day; give one, e.g. {example}")
     try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(f"--at {value!r} is not an ISO 8601 time such as {example}") from None
-    if at.year not in YEARS:
-        raise ConfigError(f"--at {value!r} is outside the years {YEARS.start}–{YEARS.stop - 1}")
-    return at if at.tzinfo else at.replace(tzinfo=ZoneInfo(timezone))
+        at = local_time(value, timezone)
+    except ValueError as exc:
+        raise ConfigError(f"--at {value!r} is {exc}") from None
+    if at is None:
+        raise ConfigError(f"--at {value!r} is not an ISO 8601 time such as {example}")
+    return at
 
 
 def _with_db(settings: Settings, db: str | None) -> Settings:

@@ -20,7 +20,7 @@ from ivr.caller_number import masked
 from ivr.config import Settings
 from ivr.engine.story import HEARD, OUTCOMES
 from ivr.errors import ConfigError
-from ivr.hours import YEARS
+from ivr.hours import local_time
 from ivr.loading.menu_loader import load_menu, menu_timezone
 from ivr.terminal import json_safe, shown
 
@@ -43,12 +43,12 @@ def parse_moment(value: str, zone: str, now: datetime, flag: str) -> datetime:
         return now - timedelta(**{_UNITS[relative.group(2)]: int(relative.group(1))})
     example = "2026-11-30, 2026-11-30T10:00, 2026-11-30T10:00:00+08:00 or 7d"
     try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(f"{flag} {value!r} is not a date, a time or a span such as {example}") from None
-    if at.year not in YEARS:
-        raise ConfigError(f"{flag} {value!r} is outside the years {YEARS.start}–{YEARS.stop - 1}")
-    return at if at.tzinfo else at.replace(tzinfo=ZoneInfo(zone))
+        at = local_time(text, zone)
+    except ValueError as exc:
+        raise ConfigError(f"{flag} {value!r} is {exc}") from None
+    if at is None:
+        raise ConfigError(f"{flag} {value!r} is not a date, a time or a span such as {example}")
+    return at
 
 
 def _settings(args: argparse.Namespace) -> Settings:

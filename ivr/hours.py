@@ -11,6 +11,22 @@ from ivr.text import Text
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 YEARS = range(1900, 9000)  # a call's clock outside these is a mistake (and near year 1 or 9999 time zones overflow)
+
+
+def local_time(value: str, timezone: str) -> datetime | None:
+    """An ISO 8601 date or time as typed on a command line, in `timezone` unless it has an offset.
+
+    None when it is not one; ValueError when its year is outside YEARS.
+    """
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if at.year not in YEARS:
+        raise ValueError(f"outside the years {YEARS.start}–{YEARS.stop - 1}")
+    return at if at.tzinfo else at.replace(tzinfo=ZoneInfo(timezone))
+
+
 FORCE_VALUES = ("auto", "open", "closed")
 CLOSED_REASON = "closed_reason"  # the call value the closed branch of an hours node sets, for {closed_reason}
 # Why the line is closed, and what a menu that says nothing else says, by primary language tag.
