@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["can_call_back", "masked"]
+__all__ = ["can_call_back", "can_text", "masked"]
 
 # What carriers put in place of a withheld or missing caller ID.
 WITHHELD_WORDS = frozenset({"anonymous", "restricted", "unknown", "private", "unavailable", "blocked", "withheld"})
@@ -33,6 +33,21 @@ def can_call_back(number: str) -> bool:
         return False  # empty, client:/sip: identities, letters and other junk
     digits = compact.removeprefix("+")
     return digits not in KEYPAD_WORDS and digits.strip("0") != ""
+
+
+# China's mobile numbers in E.164: +86, then 1[3-9] and nine more digits (landlines have area codes 10, 2x, 3xx–9xx).
+CHINA_MOBILE = re.compile(r"\+861[3-9][0-9]{9}")
+
+
+def can_text(number: str, prefixes: tuple[str, ...] = ()) -> bool:
+    """Whether a text message may go to `number`: a China mobile in E.164, or an E.164 number under one of `prefixes`.
+
+    Only the exact E.164 form the carrier gives counts: a national or spaced number is not guessed at.
+    """
+    raw = number.strip()
+    if CHINA_MOBILE.fullmatch(raw):
+        return True
+    return bool(PHONE_NUMBER.fullmatch(raw)) and raw.startswith("+") and any(raw.startswith(prefix) for prefix in prefixes)
 
 
 def masked(number: str) -> str:

@@ -15,10 +15,11 @@ from zoneinfo import ZoneInfo
 
 from ivr.config import DEFAULT_MENU, Settings
 from ivr.effort import Durations
-from ivr.errors import ConfigError, DefinitionError, IvrError, ServiceError
+from ivr.errors import ConfigError, DefinitionError, IvrError
 from ivr.history_cli import add_commands
 from ivr.hours import local_time
 from ivr.loading.menu_loader import check_menu
+from ivr.tickets_cli import add_commands as add_ticket_commands
 
 if TYPE_CHECKING:
     # Only for annotations: the store pulls in SQLAlchemy, which `ivr --help` must not pay for.
@@ -42,14 +43,19 @@ def _parse_at(value: str | None, timezone: str) -> datetime:
     return at
 
 
-def _with_db(settings: Settings, db: str | None) -> Settings:
-    """`--db FILE` wins over IVR_DATABASE_URL, and its spool lies beside it unless IVR_SPOOL_DIR says otherwise.
+def _with_db(settings: Settings, db: str | None, *, new_folder: bool = False) -> Settings:
+    """`--db FILE` (in a folder that exists) wins over IVR_DATABASE_URL, and its spool lies beside it unless IVR_SPOOL_DIR says otherwise.
 
     A spool holds numbers leased from one database: used against another, they could repeat a number there.
+    `new_folder`: the command makes its store, folder and all, as the default var/ is made (a console call).
     """
     if not db:
         return settings
-    spool = os.environ.get("IVR_SPOOL_DIR") or str(Path(db).expanduser().parent / "spool")
+    folder = Path(db).expanduser().parent
+    # A mistyped --db is refused: sqlite_url would quietly create the folder and a new database there.
+    if not folder.is_dir() and not (new_folder and not folder.exists()):
+        raise ConfigError(f"--db {db}: the folder {folder} {'is not a folder' if folder.exists() else 'does not exist'}")
+    spool = os.environ.get("IVR_SPOOL_DIR") or str(folder / "spool")
     return settings.with_options(sqlite_path=db, database_url="", spool_dir=spool)
 
 
@@ -58,7 +64,7 @@ def cmd_call(args: argparse.Namespace) -> int:
     from ivr.console import run_call
     from ivr.hotline import open_hotline
 
-    settings = _with_db(Settings.from_env().with_options(menu_path=args.menu), args.db)
+    settings = _with_db(Settings.from_env().with_options(menu_path=args.menu), args.db, new_folder=True)
     hotline = open_hotline(settings, reload=False)
     engine = hotline.engine
     if args.lang is not None and args.lang not in engine.menu.languages:
@@ -274,28 +280,6 @@ def cmd_menu_rollback(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_tickets_list(args: argparse.Namespace) -> int:
-    """List stored tickets; what callers supplied is printed with control and format characters escaped."""
-    from ivr.store.tickets import TicketStore
-    from ivr.terminal import json_safe, shown
-
-    settings = _with_db(Settings.from_env(), args.db)
-    store = TicketStore(settings.store_url())
-    try:
-        rows = store.list_tickets(limit=args.limit)
-    finally:
-        store.close()
-    if args.json:
-        print(json_safe(json.dumps([t.to_dict() for t in rows], ensure_ascii=False, indent=2)))
-        return 0
-    if not rows:
-        print("no tickets")
-    for t in rows:
-        category, caller, language = shown(t.category), shown(t.caller), shown(t.language)
-        print(f"{shown(t.number)}  {t.created_at:%Y-%m-%d %H:%M}Z  {category:<10} {caller:<16} {language}  {shown(t.description)}")
-    return 0
-
-
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     """Bring the database's schema to this release's and say what was done."""
     from ivr.store.migrate import upgrade_report
@@ -303,35 +287,6 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     settings = _with_db(Settings.from_env(), args.db)
     print(upgrade_report(settings.store_url()))
     return 0
-
-
-DRAIN_BUDGET = 600.0  # seconds an operator's drain may run; every statement within it has its own timeout
-
-
-def cmd_tickets_drain(args: argparse.Namespace) -> int:
-    """Store spooled tickets now (waiting for a background drainer that holds the folder); exit 1 while some still wait."""
-    from ivr.store import Store
-    from ivr.store.guard import budget
-    from ivr.store.spool import SpoolingTicketSink
-
-    settings = _with_db(Settings.from_env(), args.db)
-    folder = Path(args.spool or settings.spool_dir)
-    if not folder.is_dir():
-        print(f"no spool folder at {folder}: nothing waits")
-        return 0
-    try:
-        store = Store(settings.store_url(), statement_timeout=settings.db_timeout)
-    except ServiceError as exc:
-        waiting = sum(1 for p in folder.glob("*.json"))
-        print(f"ivr: the database cannot be reached ({exc}); {waiting} still waiting in {folder}", file=sys.stderr)
-        return 1
-    try:
-        with budget(DRAIN_BUDGET):  # each statement is bounded too: a hung database cannot hang the command
-            result = SpoolingTicketSink(store.tickets, folder, settings.number_reserve).drain_report(wait=True)
-    finally:
-        store.close()
-    print(f"stored {result.stored} spooled ticket(s); {result.waiting} still waiting; {result.set_aside} set aside (*.bad) in {folder}")
-    return 0 if result.waiting == 0 else 1
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -525,17 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
     audio_check.add_argument("--out", default="audio", help="audio folder whose files' loudness to report (default: audio)")
     audio_check.set_defaults(func=cmd_audio_check)
 
-    tickets = _commands(sub.add_parser("tickets", help="work with tickets"))
-    listing = tickets.add_parser("list", help="list tickets, newest first")
-    listing.add_argument("--json", action="store_true", help="print a JSON array")
-    listing.add_argument("--limit", type=int, help="at most this many")
-    listing.add_argument("--db", help="SQLite file (default: $IVR_SQLITE_PATH or var/ivr.sqlite3)")
-    listing.set_defaults(func=cmd_tickets_list)
-    drain = tickets.add_parser("drain", help="move tickets spooled during a database outage into the database now")
-    drain.add_argument("--db", help="SQLite file (default: $IVR_SQLITE_PATH or var/ivr.sqlite3)")
-    drain.add_argument("--spool", help="spool folder (default: $IVR_SPOOL_DIR, else spool/ beside the SQLite file)")
-    drain.set_defaults(func=cmd_tickets_drain)
-
+    add_ticket_commands(sub, _commands)
     add_commands(sub, _commands)
 
     db = _commands(sub.add_parser("db", help="the database's schema"))

@@ -8,6 +8,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 from ivr.errors import ConfigError
 from ivr.format.fields import ADDRESS, ADDRESS_DOC
@@ -44,6 +46,18 @@ class Settings:
     retention_days: int = 90  # IVR_RETENTION_DAYS: calls and their stories older than this are purged
     call_history: bool = True  # IVR_CALL_HISTORY=0: keep calls' records and outcomes but not their stories line by line
     metrics_token: str = ""  # IVR_METRICS_TOKEN: the bearer token /metrics asks for ('' = /metrics is not served)
+    # Ticket hand-off (ivr/delivery): each is off until its variables are set.
+    ticket_webhook_url: str = ""  # IVR_TICKET_WEBHOOK_URL: the support desk's HTTPS endpoint for new tickets
+    ticket_webhook_secret: str = ""  # IVR_TICKET_WEBHOOK_SECRET: the HMAC-SHA256 key of its signature header
+    smtp_url: str = ""  # IVR_SMTP_URL: smtp://[user:password@]host[:port] or smtps://…, for e-mail to the support address
+    ticket_email_to: str = ""  # IVR_TICKET_EMAIL_TO: the support address
+    ticket_email_from: str = ""  # IVR_TICKET_EMAIL_FROM: the sender (default: hotline@ the SMTP host)
+    sms_from: str = ""  # IVR_SMS_FROM: the number (or MG… messaging service) texts to callers come from
+    twilio_api_url: str = "https://api.twilio.com"  # IVR_TWILIO_API_URL: where Twilio's REST API is (a test stand-in, a proxy)
+    delivery_attempts: int = 10  # IVR_DELIVERY_ATTEMPTS: tries before a delivery is dead-lettered
+    delivery_backoff: float = 10.0  # IVR_DELIVERY_BACKOFF: seconds before the first retry; doubled each time, with jitter
+    delivery_interval: float = 1.0  # IVR_DELIVERY_INTERVAL: seconds between the sender's looks at the outbox (0: no sender)
+    delivery_timeout: float = 10.0  # IVR_DELIVERY_TIMEOUT: seconds one attempt may take in all
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -79,9 +93,20 @@ class Settings:
             retention_days=_count(env, "IVR_RETENTION_DAYS", 90, 1, 36_500),
             call_history=_flag(env, "IVR_CALL_HISTORY", True),
             metrics_token=env.get("IVR_METRICS_TOKEN", "").strip(),
+            **_delivery_settings(env),
             # Set but empty means "no address": ops can take a queue off the line without editing the menu.
             queue_addresses=queues,
         )
+
+    @property
+    def delivery_channels(self) -> tuple[str, ...]:
+        """Where every new ticket is handed on: the desk's webhook and the support address, as configured."""
+        return (*(["desk"] if self.ticket_webhook_url else []), *(["email"] if self.smtp_url else []))
+
+    @property
+    def sms_enabled(self) -> bool:
+        """Whether callers get their ticket number by text message (Twilio's Messages API is configured)."""
+        return bool(self.sms_from and self.twilio_account_sid and self.twilio_auth_token)
 
     def queue_address(self, queue: str, default: str) -> str:
         """The address to dial for a queue: IVR_QUEUE_<NAME> wins over the menu's."""
@@ -134,3 +159,66 @@ def _seconds(env: Mapping[str, str], name: str, default: float, positive: bool =
     if maximum is not None and value > maximum:
         raise ConfigError(f"{name} must be at most {maximum:g} seconds, not {raw!r}")
     return value
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+
+
+def _delivery_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """The ticket hand-off settings, checked together: a half-configured channel is refused at start, not at the first ticket."""
+    webhook = env.get("IVR_TICKET_WEBHOOK_URL", "").strip()
+    secret = env.get("IVR_TICKET_WEBHOOK_SECRET", "")
+    if webhook:
+        parts = urlsplit(webhook)
+        loopback = parts.hostname in LOOPBACK_HOSTS
+        if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+            raise ConfigError(f"IVR_TICKET_WEBHOOK_URL must be an https:// URL (http:// only to this machine), not {webhook!r}")
+        if not parts.hostname:
+            raise ConfigError(f"IVR_TICKET_WEBHOOK_URL has no host: {webhook!r}")
+        if len(secret) < 16:
+            raise ConfigError("IVR_TICKET_WEBHOOK_SECRET must be set, at least 16 characters, when IVR_TICKET_WEBHOOK_URL is")
+    smtp = env.get("IVR_SMTP_URL", "").strip()
+    to = env.get("IVR_TICKET_EMAIL_TO", "").strip()
+    sender = env.get("IVR_TICKET_EMAIL_FROM", "").strip()
+    if smtp:
+        parts = urlsplit(smtp)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ConfigError(f"IVR_SMTP_URL must be smtp://[user:password@]host[:port] or smtps://…, not {_safe(smtp)!r}")
+        try:
+            parts.port  # noqa: B018 - a port that is not a number raises here
+        except ValueError:
+            raise ConfigError(f"IVR_SMTP_URL has a port that is not a number: {_safe(smtp)!r}") from None
+        for name, address in (("IVR_TICKET_EMAIL_TO", to), ("IVR_TICKET_EMAIL_FROM", sender)):
+            if (address or name.endswith("_TO")) and not re.fullmatch(r"[^@\s<>,]+@[^@\s<>,]+", address):
+                raise ConfigError(f"{name} must be one e-mail address when IVR_SMTP_URL is set, not {address!r}")
+        sender = sender or f"hotline@{parts.hostname}"
+    sms_from = env.get("IVR_SMS_FROM", "").strip()
+    if sms_from:
+        if not re.fullmatch(r"\+[1-9][0-9]{6,14}|MG[0-9a-fA-F]{32}", sms_from):
+            raise ConfigError(f"IVR_SMS_FROM must be an E.164 number (+…) or a messaging service SID (MG…), not {sms_from!r}")
+        if not (env.get("TWILIO_ACCOUNT_SID", "").strip() and env.get("TWILIO_AUTH_TOKEN", "")):
+            raise ConfigError("IVR_SMS_FROM needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to send through Twilio")
+    api = env.get("IVR_TWILIO_API_URL", "").strip().rstrip("/") or "https://api.twilio.com"
+    if urlsplit(api).scheme not in ("https", "http") or not urlsplit(api).hostname:
+        raise ConfigError(f"IVR_TWILIO_API_URL must be an http(s):// URL, not {api!r}")
+    return {
+        "ticket_webhook_url": webhook,
+        "ticket_webhook_secret": secret,
+        "smtp_url": smtp,
+        "ticket_email_to": to,
+        "ticket_email_from": sender,
+        "sms_from": sms_from,
+        "twilio_api_url": api,
+        "delivery_attempts": _count(env, "IVR_DELIVERY_ATTEMPTS", 10, 1, 100),
+        "delivery_backoff": _seconds(env, "IVR_DELIVERY_BACKOFF", 10.0, positive=True, maximum=3600.0),
+        "delivery_interval": _seconds(env, "IVR_DELIVERY_INTERVAL", 1.0, maximum=3600.0),
+        "delivery_timeout": _seconds(env, "IVR_DELIVERY_TIMEOUT", 10.0, positive=True, maximum=120.0),
+    }
+
+
+def _safe(url: str) -> str:
+    """A URL as it may be printed: its password hidden."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)

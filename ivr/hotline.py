@@ -16,6 +16,9 @@ from ivr.actions import build_actions
 from ivr.audio.index import AudioIndex
 from ivr.audio.plan import Played, Spoken, VoiceSource, assemble, voice_sources
 from ivr.config import Settings
+from ivr.delivery.channels import transports_from
+from ivr.delivery.parcels import ParcelMaker
+from ivr.delivery.sender import Sender
 from ivr.engine.actions import Say
 from ivr.engine.engine import Engine, Step
 from ivr.engine.services import TicketSink
@@ -95,6 +98,7 @@ def engine_for(menu: Menu, tickets: TicketSink | None, settings: Settings) -> En
         actions=build_actions(names, data_texts(menu)),
         hours_override=settings.hours_override,
         queues=queue_directory(menu, settings),
+        texts=settings.sms_enabled,
     )
 
 
@@ -110,6 +114,8 @@ class Hotline:
     audio: AudioIndex  # rendered prompts, for adapters that play them
     drainer: Drainer | None = None
     purger: Purger | None = None
+    sender: Sender | None = None
+    on_delivery: Callable[[str, str], None] | None = None  # told of each delivery attempt's end (channel, result): metrics
     _sources: dict[tuple[str, int | None], dict[str, VoiceSource]] = field(default_factory=dict, repr=False)
 
     @property
@@ -151,6 +157,26 @@ class Hotline:
         if self.purger is None:
             self.purger = Purger(self.store.history, self.settings.retention_days)
         self.purger.start()
+        if self.sender is None:
+            self.sender = self.ticket_sender()
+        self.sender.start()
+
+    def ticket_sender(self) -> Sender:
+        """The sender of this host's ticket deliveries (IVR_DELIVERY_INTERVAL=0, or no channel configured: it never starts)."""
+        s = self.settings
+        spool = self.spool
+        sender = Sender(
+            self.store.outbox,
+            transports_from(s),
+            ParcelMaker(self.store.tickets, self.store.history, lambda: self.engine.menu),
+            attempts=s.delivery_attempts,
+            base=s.delivery_backoff,
+            interval=s.delivery_interval,
+            timeout=s.delivery_timeout,
+            lock=spool.folder / ".sender.lock" if spool is not None else None,
+        )
+        sender.on_attempt = self.on_delivery
+        return sender
 
     def keep_story(self, channel: str) -> Callable[[SimulatedCall], None]:
         """What a simulated call (`channel` console or qa) does when it ends: its record and story go to the store."""
@@ -180,6 +206,8 @@ class Hotline:
             self.drainer.stop()
         if self.purger is not None:
             self.purger.stop()
+        if self.sender is not None:
+            self.sender.stop()
         self.store.close()
 
 
@@ -193,6 +221,7 @@ def open_hotline(
     cannot be reached (a server: calls are answered from the spool until it is back).
     """
     store = Store(settings.store_url(), statement_timeout=settings.db_timeout, tolerate_outage=tolerate_outage)
+    store.tickets.channels = settings.delivery_channels  # every new ticket records its hand-off with it
     tickets: TicketSink = SpoolingTicketSink(store.tickets, settings.spool_dir, settings.number_reserve) if spool else store.tickets
     menus = MenuLibrary(
         settings.menu_path,

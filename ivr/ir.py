@@ -188,6 +188,15 @@ class LoopLimit:
 
 
 @dataclass(frozen=True)
+class TicketSms:
+    """The text message that tells a caller their ticket number, and what they hear about it."""
+
+    text: Text  # with {ticket}
+    said: Text | None  # heard when the text goes
+    prefixes: tuple[str, ...] = ()  # E.164 mobile prefixes beyond China's a text may go to
+
+
+@dataclass(frozen=True)
 class Menu:
     """A whole, validated menu: one version of the hotline."""
 
@@ -214,6 +223,7 @@ class Menu:
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)  # their text, as loaded
     language_key: str = ""  # reserved in every menu for the next language ('' = none)
     budgets: Budgets = field(default_factory=Budgets)
+    ticket_sms: TicketSms | None = None  # None: tickets are never texted to callers
 
     def node(self, node_id: str) -> Node:
         """The node called `node_id`."""

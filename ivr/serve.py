@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
@@ -77,11 +78,28 @@ def _banner(app: Flask, hotline: Hotline) -> list[str]:
     spool = hotline.spool
     waiting = f" ({spool.depth()} ticket(s) waiting, {spool.set_aside()} set aside)" if spool is not None else ""
     lines.append(f"spool: {settings.spool_dir}{waiting}")
+    lines.append(_hand_off(settings))
     if settings.metrics_token:
         lines.append(f"metrics: GET {rules.get('metrics', '/metrics')} with Authorization: Bearer $IVR_METRICS_TOKEN")
     else:
         lines.append("metrics: off (set IVR_METRICS_TOKEN to serve /metrics to a scraper that sends it)")
     return lines
+
+
+def _hand_off(settings: Settings) -> str:
+    """Where new tickets go besides the database, or how to send them on."""
+    ways = []
+    if settings.ticket_webhook_url:
+        parts = urlsplit(settings.ticket_webhook_url)
+        ways.append(f"the desk webhook at {parts.scheme}://{parts.netloc.rpartition('@')[2]} (signed)")
+    if settings.smtp_url:
+        ways.append(f"e-mail to {settings.ticket_email_to} via {urlsplit(settings.smtp_url).hostname}")
+    if settings.sms_enabled:
+        ways.append(f"a text to callers on a mobile from {settings.sms_from}")
+    if not ways:
+        return "tickets: kept in the database only (IVR_TICKET_WEBHOOK_URL, IVR_SMTP_URL, IVR_SMS_FROM hand them on)"
+    sender = "" if settings.delivery_interval > 0 else "; IVR_DELIVERY_INTERVAL=0: only `ivr tickets redeliver` sends"
+    return f"tickets: handed on to {', '.join(ways)}; {settings.delivery_attempts} attempts each{sender}"
 
 
 def serve(host: str, port: int, workers: int, threads: int = 8, timeout: int = 20, read_timeout: float = 5.0) -> None:

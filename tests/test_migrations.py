@@ -286,7 +286,7 @@ def test_0003_keeps_calls_of_a_0002_database(database_url: str) -> None:
         config.attributes["connection"] = conn
         command.upgrade(config, "0002")
     engine.dispose()
-    assert migrate.upgrade(database_url) == ["0003"]
+    assert migrate.upgrade(database_url) == list(REVISIONS[2:])  # 0003 and every revision after it
     assert differences(database_url) == []
     assert_old_rows_kept(database_url, rows)
     store = Store(database_url)
@@ -297,3 +297,24 @@ def test_0003_keeps_calls_of_a_0002_database(database_url: str) -> None:
     finally:
         store.close()
     assert "twilio" in str(columns(database_url, "calls")["channel"]["default"])  # a host of the release before can still insert
+
+
+def test_0004_keeps_tickets_of_a_0003_database(database_url: str) -> None:
+    """A database at 0003 gets the outbox: its tickets stay open and unclosed, with no deliveries (they predate the hand-off)."""
+    rows = previous_release(database_url)
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        config = migrate._config()
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0003")
+    engine.dispose()
+    assert migrate.upgrade(database_url) == list(REVISIONS[3:])
+    assert differences(database_url) == []
+    assert_old_rows_kept(database_url, rows)
+    store = Store(database_url)
+    try:
+        ticket = store.tickets.find_by_call(rows.call_id)
+        assert ticket is not None and (ticket.status, ticket.closed_at, ticket.close_note) == ("open", None, "")
+        assert store.outbox.listing() == []
+    finally:
+        store.close()

@@ -655,8 +655,8 @@ def test_tickets_list_escapes_what_callers_supplied(tmp_path: Path) -> None:
         conn.execute("UPDATE tickets SET description = ?, caller = ? WHERE number = ?", (description, "+86\x1b[31m139", number))
     listed = run_ivr("tickets", "list", "--db", str(db), timeout=60)
     assert listed.returncode == 0, listed.stderr
-    line = listed.stdout.removesuffix("\n")
-    assert "\n" not in line and line.isprintable(), repr(line)
+    header, line, footer = listed.stdout.removesuffix("\n").split("\n")  # a header and a footer since issue 15; one line per ticket
+    assert all(part.isprintable() for part in (header, line, footer)), repr(listed.stdout)
     assert "服务器无法登录\\x1b[2J\\x1b]0;owned\\x07 \\x9b31m\\u202eevil\\x0afake line\\x09\\\\x1b" in line
     assert "+86\\x1b[31m139" in line
     as_json = run_ivr("tickets", "list", "--json", "--db", str(db), timeout=60)

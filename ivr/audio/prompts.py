@@ -33,7 +33,8 @@ def menu_prompts(menu: Menu) -> list[PromptSpec]:
 
     pairs: list[tuple[str, Text]] = [pair for node in menu.nodes.values() for pair in node.texts()]
     pairs.append(("apology", menu.apology))
-    for prompt_id, text in (("fallback", menu.fallback_prompt), ("fallback_ticket", menu.fallback_ticket)):
+    said_sms = menu.ticket_sms.said if menu.ticket_sms is not None else None  # heard after a ticket when it is also texted
+    for prompt_id, text in (("fallback", menu.fallback_prompt), ("fallback_ticket", menu.fallback_ticket), ("sms_said", said_sms)):
         if text is not None:
             pairs.append((prompt_id, text))
     for prompt_id, text in pairs:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from ivr.caller_number import can_text
 from ivr.engine.actions import Action, Hangup, Record, Say, Ticket, Transfer
 from ivr.engine.coverage import Edge
 from ivr.engine.events import CallerHangup, Entry, Event, Speech
@@ -54,11 +55,13 @@ class Engine:
         actions: Mapping[str, NamedAction] | None = None,
         hours_override: str | None = None,
         queues: QueueDirectory | None = None,  # default: the addresses the menu gives its queues
+        texts: bool = False,  # text messages to callers can be sent (IVR_SMS_FROM): tickets may be texted
     ) -> None:
         self.menu = menu
         self.tickets = tickets
         self.actions = dict(actions or {})
         self.hours_override = hours_override
+        self.texts = texts
         self.queues = queues or (lambda name: menu.queues[name].address if name in menu.queues else "")
         self.machine = compile_machine(menu, self)
 
@@ -163,8 +166,14 @@ class Engine:
             description=ticket_description(recording, snap.caller, f"last menu: {snap.menu or '-'}"),
             created_at=call.now,
             first_response_minutes=self.menu.ticket_first_response_minutes,
+            sms=self.texts_caller(call),
         )
         return self.tickets.create_ticket(request)
+
+    def texts_caller(self, call: CallModel) -> bool:
+        """Whether the caller gets the ticket number by text: texts can be sent, the menu writes one, and the number is a mobile."""
+        sms = self.menu.ticket_sms
+        return self.texts and sms is not None and can_text(call.snap.caller, sms.prefixes)
 
     def can_go_back(self, call: CallModel) -> bool:
         """Whether the back key leads anywhere: the menu above must be one a back edge goes to."""

@@ -52,6 +52,7 @@ class Runtime(Protocol):
     def address_of(self, queue: str) -> str: ...
     def run_action(self, call: CallModel, name: str, digits: str) -> ActionResult: ...
     def create_ticket(self, call: CallModel, category: str) -> str: ...
+    def texts_caller(self, call: CallModel) -> bool: ...
     def can_go_back(self, call: CallModel) -> bool: ...
 
 
@@ -117,6 +118,10 @@ class CallModel:
     def create_ticket(self, category: str) -> str:
         """Create the call's ticket (once per call) and return its number."""
         return self.runtime.create_ticket(self, category)
+
+    def texts_caller(self) -> bool:
+        """Whether the call's ticket number also goes to the caller by text message."""
+        return self.runtime.texts_caller(self)
 
     def can_go_back(self) -> bool:
         """Whether the back key leads anywhere from here."""

@@ -43,6 +43,7 @@ class TicketRequest:
     description: str
     created_at: datetime
     first_response_minutes: int
+    sms: bool = False  # the caller was told the ticket number also comes by text message to the number they call from
 
 
 class TicketSink(Protocol):

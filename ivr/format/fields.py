@@ -206,6 +206,7 @@ class Words(Field):
     pattern: str = ""
     unique: bool = False
     min_items: int = 0
+    pattern_doc: str = ""  # what an item matching `pattern` is, for error messages
 
     @property
     def kind(self) -> str:

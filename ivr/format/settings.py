@@ -145,8 +145,23 @@ LOOP_LIMIT = Section(
 TICKETS = Section(
     "'tickets'",
     "Tickets",
-    "How tickets are promised.",
-    (Count("first_response_minutes", "Promised first response (default: scope tickets channel, else 10).", low=1, high=10080),),
+    "How tickets are promised, and told to the caller by text message.",
+    (
+        Count("first_response_minutes", "Promised first response (default: scope tickets channel, else 10).", low=1, high=10080),
+        Localised(
+            "sms",
+            "The text message with the ticket number ({ticket}) and how to follow it up online, sent to a caller on a mobile "
+            "(China's +861[3-9]…, and sms_prefixes) when IVR_SMS_FROM is set; without it no text is sent.",
+        ),
+        Localised("sms_said", "What the caller hears, right after the ticket is made, when that text message goes to them."),
+        Words(
+            "sms_prefixes",
+            "More E.164 prefixes of mobile numbers a text may go to, besides China's mobiles, e.g. ['+447'].",
+            pattern=r"^\+[1-9][0-9]{0,6}$",
+            pattern_doc="'+' and the first digits of an E.164 number, e.g. '+447'",
+            unique=True,
+        ),
+    ),
 )
 
 _BUDGETS = Budgets()  # the defaults live with the IR, which a menu without `budgets` gets

@@ -79,6 +79,9 @@ class FieldReader:
         if isinstance(f, Words):
             items = r.string_list(m, f.name, what) if f.required or f.name in m.values else []
             where.update({f"{f.name} {value}": loc for value, loc in items})
+            for value, loc in items if f.pattern else ():
+                if not re.search(f.pattern, value):
+                    r.error(loc, f"each of {f.name} must be {f.pattern_doc or 'like ' + f.pattern}, not {value!r}")
             return [value for value, _ in items] if f.name in m.values else None
         if isinstance(f, Keys):
             return self._keys(r, m, f, what, where)

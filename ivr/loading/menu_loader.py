@@ -41,6 +41,7 @@ from ivr.loading.settings import (
     read_loop_limit,
     read_queues,
     read_schedule,
+    read_ticket_sms,
     read_voices,
 )
 from ivr.loading.yamltree import Sources, YMap, YNode, YScalar, YSeq, parse_file
@@ -214,6 +215,7 @@ def _load(path: Path, action_names: set[str], files: Sources) -> tuple[Menu | No
     if default_language is not None and languages and default_language not in languages:
         r.error(settings.values["default_language"].loc, f"default_language {default_language!r} is not one of {list(languages)}")
     first_response = read_first_response(r, settings, scope, plain)
+    ticket_sms = read_ticket_sms(r, settings, plain)
     budgets = read_budgets(r, settings, plain)
     fallback_texts, where = plain.read(
         r, settings, tuple(f for f in SETTINGS.fields if f.name in ("fallback_prompt", "fallback_ticket")), SETTINGS.label
@@ -274,6 +276,7 @@ def _load(path: Path, action_names: set[str], files: Sources) -> tuple[Menu | No
         fallback_ticket=fallback_texts.get("fallback_ticket"),
         fallback_queue=top_values.get("fallback_queue") or "",
         ticket_first_response_minutes=first_response,
+        ticket_sms=ticket_sms,
         budgets=budgets,
         data=data,
         voices=voices,

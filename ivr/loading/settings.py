@@ -13,10 +13,10 @@ from ivr.actions import REGISTRY
 from ivr.format import Count
 from ivr.format.settings import BUDGETS, DEFAULTS, HOURS, LOOP_LIMIT, OVERRIDE, QUEUE, REASONS, TICKETS, VOICE
 from ivr.hours import DEFAULT_REASONS, Schedule, Window, parse_days, parse_window
-from ivr.ir import Budgets, Location, LoopLimit, Queue, Voice
+from ivr.ir import Budgets, Location, LoopLimit, Queue, TicketSms, Voice
 from ivr.loading.fields import FieldReader, Ref
 from ivr.loading.lint import warn, window_warning
-from ivr.loading.placeholders import HoursSpeaker, fill_hours
+from ivr.loading.placeholders import HoursSpeaker, fill_hours, placeholder_problems
 from ivr.loading.reader import Reader
 from ivr.loading.yamltree import Sources, YMap, YNode, YScalar, YSeq
 from ivr.scope import Scope
@@ -259,13 +259,33 @@ def read_first_response(r: Reader, settings: YMap, scope: Scope | None, fields: 
         tickets = r.mapping(settings.get("tickets"), TICKETS.label, settings.loc)
         if tickets is not None:
             r.fields(tickets, TICKETS.names, TICKETS.label)
-            values, _ = fields.read(r, tickets, TICKETS.fields, TICKETS.label)
+            minutes = tuple(f for f in TICKETS.fields if f.name == "first_response_minutes")  # the texts: read_ticket_sms
+            values, _ = fields.read(r, tickets, minutes, TICKETS.label)
             if "first_response_minutes" in values:
                 return int(values["first_response_minutes"])
     channel = scope.channels.get("tickets") if scope else None
     if channel and channel.first_response_minutes:
         return channel.first_response_minutes
     return 10
+
+
+def read_ticket_sms(r: Reader, settings: YMap, fields: FieldReader) -> TicketSms | None:
+    """The caller's text message about their ticket, if the menu writes one; its placeholders checked."""
+    tickets = settings.values.get("tickets")
+    if not isinstance(tickets, YMap):
+        return None
+    texts = tuple(f for f in TICKETS.fields if f.name != "first_response_minutes")
+    values, where = fields.read(r, tickets, texts, TICKETS.label)
+    text, said = values.get("sms"), values.get("sms_said")
+    for name, value, known in (("sms", text, ("ticket",)), ("sms_said", said, ())):
+        for lang, words in value.by_lang.items() if value is not None else ():
+            for message in placeholder_problems(words, frozenset(known)):
+                r.error(where.get(f"{name} {lang}", where.get(name, tickets.loc)), message)
+    if text is None:
+        if said is not None:
+            r.error(where.get("sms_said", tickets.loc), "sms_said is heard when the sms text goes: write `sms` too")
+        return None
+    return TicketSms(text, said, tuple(values.get("sms_prefixes") or ()))
 
 
 def read_budgets(r: Reader, settings: YMap, fields: FieldReader) -> Budgets:

@@ -63,6 +63,9 @@ class TicketNode(Node):
             call.say(self.prompt)
         number = call.create_ticket(self.category)
         call.snap.values["ticket"] = number
+        sms = call.menu.ticket_sms
+        if sms is not None and sms.said is not None and call.texts_caller():
+            call.say(sms.said)  # the caller knows to look at their phone, and need not write the number down
         call.emit(Ticket(self.id, number, self.category))
         call.go("next")
 

@@ -9,6 +9,7 @@ from ivr.store.db import open_database, sqlite_url
 from ivr.store.guard import Database
 from ivr.store.history import CallHistory, CallSummary, StoredLine
 from ivr.store.menus import MenuVersionStore, StoredVersion
+from ivr.store.outbox import Outbox, StoredDelivery
 from ivr.store.tickets import StoredTicket, TicketStore
 
 
@@ -23,6 +24,7 @@ class Store:
         self.calls = CallStore(self.db)
         self.menus = MenuVersionStore(self.db)
         self.history = CallHistory(self.db)
+        self.outbox = Outbox(self.db)
         # A store dropped without close() (an app that is thrown away) still hands its connections back cleanly.
         self._finalizer = weakref.finalize(self, self.engine.dispose)
 
@@ -38,7 +40,9 @@ __all__ = [
     "CallSummary",
     "Database",
     "MenuVersionStore",
+    "Outbox",
     "Store",
+    "StoredDelivery",
     "StoredLine",
     "StoredTicket",
     "StoredVersion",

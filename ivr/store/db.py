@@ -6,6 +6,7 @@ import logging
 import sqlite3
 import time
 import weakref
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,11 @@ from sqlalchemy.pool import StaticPool
 
 from ivr.errors import ServiceError
 from ivr.store.migrate import DatabaseUnreachable, SchemaError, upgrade
+
+
+def utc(value: datetime) -> datetime:
+    """The same instant in UTC (SQLite hands back naive datetimes, which are stored as UTC)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def sqlite_url(path: str | Path) -> str:

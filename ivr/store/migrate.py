@@ -25,7 +25,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 # The revisions in migrations/versions, oldest first (a test keeps this equal to Alembic's own walk). Knowing
 # them here lets a database that is already current, or brand new, be opened without importing Alembic (~0.2 s).
-REVISIONS = ("0001", "0002", "0003")
+REVISIONS = ("0001", "0002", "0003", "0004")
 HEAD = REVISIONS[-1]
 
 # Alembic's version table, as Alembic defines it: a new database is stamped through it directly.

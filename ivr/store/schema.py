@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
 
 metadata = MetaData()
 
@@ -18,7 +18,32 @@ tickets = Table(
     Column("description", Text, nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("first_response_due", DateTime(timezone=True), nullable=False),
-    Column("status", String(16), nullable=False, default="open"),
+    Column("status", String(16), nullable=False, default="open"),  # open, or closed by `ivr tickets close`
+    Column("closed_at", DateTime(timezone=True), nullable=True),
+    Column("close_note", Text, nullable=True),  # what the engineer who closed it wrote
+)
+
+# The outbox: each way a ticket is handed on (ivr/delivery), recorded in the transaction that stores the
+# ticket, then sent by the background sender with retries until delivered or dead-lettered (ivr/store/outbox.py).
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ticket", String(12), nullable=False, index=True),  # the ticket number: the receivers' idempotency key
+    Column("call_id", String(256), nullable=False),
+    Column("channel", String(16), nullable=False),  # desk, email or sms (ivr.delivery.CHANNELS)
+    Column("status", String(16), nullable=False),  # pending, delivered, or failed (dead-lettered)
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_at", DateTime(timezone=True), nullable=False),  # when a pending delivery is next due
+    Column("claimed_until", DateTime(timezone=True), nullable=True),  # a sender's lease while it tries
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Column("target", String(256), nullable=False, default=""),  # where the last attempt went, as operators may see it
+    Column("receipt", String(256), nullable=False, default=""),  # what the receiver answered last (status, message id)
+    Column("last_error", Text, nullable=False, default=""),
+    UniqueConstraint("call_id", "channel", name="uq_deliveries_call_channel"),  # once per ticket and channel
+    Index("ix_deliveries_due", "status", "next_at"),
 )
 
 calls = Table(

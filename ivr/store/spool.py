@@ -30,6 +30,7 @@ from ivr.engine.services import TicketRequest
 from ivr.errors import ServiceError
 from ivr.store.guard import Unavailable
 from ivr.store.numbers import NUMBER_DIGITS, NumberLeases, NumberReserve, fsync_folder
+from ivr.store.outbox import CHANNELS
 from ivr.store.tickets import NumberTaken, TicketStore
 
 __all__ = ["DrainResult", "SpoolingTicketSink"]
@@ -120,7 +121,9 @@ class SpoolingTicketSink:
 
     def _spool(self, path: Path, number: str, request: TicketRequest) -> bool:
         """Write the ticket under `path` unless it exists: fsync, then an exclusive link (False if another got there first)."""
-        data = {"number": number, **asdict(request), "created_at": request.created_at.isoformat()}
+        # The ticket's deliveries are written down with it: an outage loses neither the ticket nor its hand-off.
+        channels = list(self.store.channels_for(request))
+        data = {"number": number, **asdict(request), "created_at": request.created_at.isoformat(), "deliveries": channels}
         fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".spool-", suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -212,7 +215,7 @@ class SpoolingTicketSink:
 
     def _drain_batch(self, paths: list[Path]) -> tuple[int, int] | None:
         """Store a batch of spooled tickets in one transaction: (stored, set aside), or None when the database is unreachable."""
-        batch: dict[str, tuple[Path, TicketRequest, str]] = {}
+        batch: dict[str, tuple[Path, TicketRequest, str, tuple[str, ...] | None]] = {}
         aside = 0
         for path in paths:
             item = self._request(path)
@@ -225,18 +228,18 @@ class SpoolingTicketSink:
         if not batch:
             return 0, aside
         try:
-            found = self.store.insert_many([(request, number) for _, request, number in batch.values()])
+            found = self.store.insert_many([(request, number, channels) for _, request, number, channels in batch.values()])
         except Unavailable:
             return None
         except ServiceError as exc:
             # The database answers but refuses the batch: store one by one, so only the culprit is set aside.
             log.warning("a batch of %d spooled tickets was refused (%s); storing them one by one", len(batch), exc)
-            results = [self._drain_one(path) for path, _, _ in batch.values()]
+            results = [self._drain_one(path) for path, *_ in batch.values()]
             if None in results:
                 return None
             return sum(r for r in results if r), aside + results.count(0)
         stored = 0
-        for call_id, (path, _, number) in batch.items():
+        for call_id, (path, _, number, _) in batch.items():
             if call_id in found:
                 path.unlink(missing_ok=True)
                 stored += 1
@@ -246,8 +249,11 @@ class SpoolingTicketSink:
                 aside += 1
         return stored, aside
 
-    def _request(self, path: Path) -> tuple[TicketRequest, str] | None:
-        """A spooled ticket as a request and its number; an unreadable or incomplete one is set aside (None)."""
+    def _request(self, path: Path) -> tuple[TicketRequest, str, tuple[str, ...] | None] | None:
+        """A spooled ticket as a request, its number and its deliveries (None: a spool of an earlier release, so the configured ones).
+
+        An unreadable or incomplete one is set aside (None).
+        """
         data = self._read(path)
         if data is None:
             return None
@@ -257,6 +263,9 @@ class SpoolingTicketSink:
                 raise ValueError(f"number {number!r} is not {NUMBER_DIGITS} digits")
             if not isinstance(minutes, int) or not 0 <= minutes <= MAX_MINUTES:
                 raise ValueError(f"first_response_minutes {minutes!r} is out of range")
+            channels = data.get("deliveries")
+            if channels is not None and not (isinstance(channels, list) and all(c in CHANNELS for c in channels)):
+                raise ValueError(f"deliveries {channels!r} are not a list of {', '.join(CHANNELS)}")
             request = TicketRequest(
                 call_id=str(data["call_id"]),
                 caller=str(data["caller"]),
@@ -265,6 +274,7 @@ class SpoolingTicketSink:
                 description=str(data["description"]),
                 created_at=datetime.fromisoformat(str(data["created_at"])),
                 first_response_minutes=minutes,
+                sms=data.get("sms") is True,
             )
             _due = request.created_at + timedelta(minutes=minutes)  # a date out of range fails here, not in the whole batch
         except (KeyError, ValueError, TypeError, OverflowError) as exc:
@@ -272,17 +282,17 @@ class SpoolingTicketSink:
                 path.replace(path.with_suffix(".bad"))
             log.critical("spooled ticket %s is incomplete (%s); set aside as .bad", path, exc)
             return None
-        return request, number
+        return request, number, tuple(channels) if channels is not None else None
 
     def _drain_one(self, path: Path) -> int | None:
         """Store one spooled ticket: 1 stored, 0 set aside, None when the database cannot be reached."""
         item = self._request(path)
         if item is None:
             return 0
-        request, number = item
+        request, number, channels = item
         try:
             # The caller heard this number: if their call has a ticket already, the number becomes its alias.
-            self.store.insert(request, number, alias=True)
+            self.store.insert(request, number, alias=True, channels=channels)
         except Unavailable:
             return None
         except ServiceError as exc:

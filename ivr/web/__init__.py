@@ -137,6 +137,12 @@ def healthz() -> tuple[Response, int]:
     try:
         svc.store.calls.ping()
         body["database"] = "ok"
+        outbox = svc.store.outbox.counts()
+        body["deliveries"] = outbox
+        if outbox["failed"]:
+            problems.append(
+                f"{outbox['failed']} ticket deliveries failed for good (ivr tickets deliveries --failed; ivr tickets redeliver N)"
+            )
     except ServiceError as exc:
         log.warning("health check: %s", exc)  # the reason goes to the log, not to whoever asks
         body["database"] = "unreachable"

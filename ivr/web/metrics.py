@@ -8,9 +8,10 @@ first imported: the master sets the folder (`prepare_multiprocess`) before anyth
 
 Counted as it happens (the call functions are called by the voice service, the ticket hook by the spool):
 `ivr_calls_started_total`, `ivr_calls_ended_total{outcome}`, `ivr_step_duration_seconds{endpoint}`,
-`ivr_transfers_total{queue,result}`, `ivr_tickets_total{category,path}`, `ivr_menu_reload_errors_total`.
+`ivr_transfers_total{queue,result}`, `ivr_tickets_total{category,path}`, `ivr_menu_reload_errors_total`,
+`ivr_ticket_deliveries_total{channel,result}` (each attempt of the sender: delivered, retry, failed).
 Read at scrape time by the worker that answers: `ivr_spool_depth`, `ivr_spool_set_aside`,
-`ivr_menu_info{menu,version,source}`, `ivr_menu_reload_error`.
+`ivr_menu_info{menu,version,source}`, `ivr_menu_reload_error`, `ivr_ticket_outbox{status}`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, request
 
-from ivr.hotline import OUTCOMES, TRANSFER_ENDS, Settings
+from ivr.hotline import OUTCOMES, TRANSFER_ENDS, ServiceError, Settings
 
 __all__ = [
     "MULTIPROC_ENV",
@@ -70,7 +71,18 @@ class _Metrics:
         self.reload_errors = Counter(
             "ivr_menu_reload_errors", "Menu edits refused (each worker counts the refusals it made)", registry=None
         )
-        self.counted = (self.calls_started, self.calls_ended, self.step_seconds, self.transfers, self.tickets, self.reload_errors)
+        self.deliveries = Counter(
+            "ivr_ticket_deliveries", "Ticket delivery attempts ended, by channel and result", ["channel", "result"], registry=None
+        )
+        self.counted = (
+            self.calls_started,
+            self.calls_ended,
+            self.step_seconds,
+            self.transfers,
+            self.tickets,
+            self.reload_errors,
+            self.deliveries,
+        )
         self.last_refusal: str | None = None  # the refusal message last counted, by identity: each refusal is a new string
         self.refusal_lock = threading.Lock()
 
@@ -135,6 +147,17 @@ def ticket_stored(category: str, path: str) -> None:
         log.exception("metrics: counting a ticket failed")
 
 
+def delivery_attempted(channel: str, result: str) -> None:
+    """A delivery attempt ended: `delivered`, `retry` (it will be tried again) or `failed` (dead-lettered)."""
+    m = _state.metrics
+    if m is None:
+        return
+    try:
+        m.deliveries.labels(channel, result).inc()
+    except Exception:
+        log.exception("metrics: counting a delivery failed")
+
+
 def install(app: Flask) -> None:
     """Serve /metrics and time the webhooks when the app's settings have a metrics token; do nothing otherwise."""
     settings: Settings = app.config["IVR_SETTINGS"]
@@ -142,7 +165,9 @@ def install(app: Flask) -> None:
         return  # never open by default: no token, no route
     if _state.metrics is None:
         _state.metrics = _Metrics()
-    spool = app.extensions["ivr.voice"].hotline.spool
+    hotline = app.extensions["ivr.voice"].hotline
+    hotline.on_delivery = delivery_attempted
+    spool = hotline.spool
     if spool is not None:
         spool.on_ticket = ticket_stored
     app.before_request(_start_timer)
@@ -233,6 +258,13 @@ class _Now:
         if spool is not None:
             yield GaugeMetricFamily("ivr_spool_depth", "Tickets waiting in the spool for the database", value=spool.depth())
             yield GaugeMetricFamily("ivr_spool_set_aside", "Spooled tickets set aside for a person (*.bad)", value=spool.set_aside())
+        outbox = GaugeMetricFamily("ivr_ticket_outbox", "Ticket deliveries by state (failed: dead-lettered)", labels=["status"])
+        try:
+            for state, count in self.hotline.store.outbox.counts().items():
+                outbox.add_metric([state], float(count))
+            yield outbox
+        except ServiceError:
+            pass  # the database is away: the gauge is left out rather than reported as zero
         status = self.hotline.menus.status()
         menu = InfoMetricFamily("ivr_menu", "The menu version new calls get")
         menu.add_metric([], {"menu": str(status["id"]), "version": str(status["version"]), "source": str(status["source"])})
