@@ -43,28 +43,12 @@ def _parse_at(value: str | None, timezone: str) -> datetime:
     return at
 
 
-def _with_db(settings: Settings, db: str | None, *, new_folder: bool = False) -> Settings:
-    """`--db FILE` (in a folder that exists) wins over IVR_DATABASE_URL, and its spool lies beside it unless IVR_SPOOL_DIR says otherwise.
-
-    A spool holds numbers leased from one database: used against another, they could repeat a number there.
-    `new_folder`: the command makes its store, folder and all, as the default var/ is made (a console call).
-    """
-    if not db:
-        return settings
-    folder = Path(db).expanduser().parent
-    # A mistyped --db is refused: sqlite_url would quietly create the folder and a new database there.
-    if not folder.is_dir() and not (new_folder and not folder.exists()):
-        raise ConfigError(f"--db {db}: the folder {folder} {'is not a folder' if folder.exists() else 'does not exist'}")
-    spool = os.environ.get("IVR_SPOOL_DIR") or str(folder / "spool")
-    return settings.with_options(sqlite_path=db, database_url="", spool_dir=spool)
-
-
 def cmd_call(args: argparse.Namespace) -> int:
     """Place a call on the console."""
     from ivr.console import run_call
     from ivr.hotline import open_hotline
 
-    settings = _with_db(Settings.from_env().with_options(menu_path=args.menu), args.db, new_folder=True)
+    settings = Settings.from_env().with_options(menu_path=args.menu).with_database_file(args.db, new_folder=True)
     hotline = open_hotline(settings, reload=False)
     engine = hotline.engine
     if args.lang is not None and args.lang not in engine.menu.languages:
@@ -284,7 +268,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     """Bring the database's schema to this release's and say what was done."""
     from ivr.store.migrate import upgrade_report
 
-    settings = _with_db(Settings.from_env(), args.db)
+    settings = Settings.from_env().with_database_file(args.db)
     print(upgrade_report(settings.store_url()))
     return 0
 

@@ -116,6 +116,21 @@ class Settings:
         """A copy with command-line options applied (None leaves a setting alone)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
 
+    def with_database_file(self, db: str | None, *, new_folder: bool = False) -> Settings:
+        """`--db FILE` (in a folder that exists) wins over IVR_DATABASE_URL; its spool lies beside it unless IVR_SPOOL_DIR says otherwise.
+
+        A spool holds numbers leased from one database: used against another, they could repeat a number there.
+        `new_folder`: the command makes its store, folder and all, as the default var/ is made (a console call).
+        """
+        if not db:
+            return self
+        folder = Path(db).expanduser().parent
+        # A mistyped --db is refused: sqlite_url would quietly create the folder and a new database there.
+        if not folder.is_dir() and not (new_folder and not folder.exists()):
+            raise ConfigError(f"--db {db}: the folder {folder} {'is not a folder' if folder.exists() else 'does not exist'}")
+        spool = os.environ.get("IVR_SPOOL_DIR") or str(folder / "spool")
+        return self.with_options(sqlite_path=db, database_url="", spool_dir=spool)
+
     def store_url(self) -> str:
         """The SQLAlchemy URL of the ticket store."""
         if self.database_url:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from ivr.caller_number import SEPARATORS
 from ivr.config import Settings
+from ivr.engine.services import CHANNELS
 from ivr.errors import ConfigError, ServiceError
 from ivr.history_cli import _local, _zone, parse_moment
 from ivr.terminal import json_safe, shown
@@ -46,7 +47,6 @@ __all__ = [
 ]
 
 STATUSES = ("open", "closed", "overdue")
-CHANNEL_NAMES = ("desk", "email", "sms")  # ivr.delivery.CHANNELS, named here so `ivr --help` does not import the delivery package
 CSV_FIELDS = (
     "number",
     "created_at",
@@ -74,10 +74,8 @@ MIN_DESCRIPTION = 12  # columns a description keeps on however narrow a terminal
 
 
 def _settings(db: str | None) -> Settings:
-    """The environment's settings with `--db` applied (its folder must exist: see ivr.cli._with_db)."""
-    from ivr.cli import _with_db  # here: ivr.cli imports this module to register the commands
-
-    return _with_db(Settings.from_env(), db)
+    """The environment's settings with `--db` applied (its folder must exist: Settings.with_database_file)."""
+    return Settings.from_env().with_database_file(db)
 
 
 def _no_database(settings: Settings) -> str | None:
@@ -608,7 +606,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], comma
 
     redeliver = tickets.add_parser("redeliver", help="try a ticket's undelivered deliveries again now, with fresh attempts")
     redeliver.add_argument("number", metavar="N", help="the ticket's number")
-    redeliver.add_argument("--channel", choices=CHANNEL_NAMES, help="only this channel's delivery")
+    redeliver.add_argument("--channel", choices=CHANNELS, help="only this channel's delivery")
     redeliver.add_argument("--db", help=where)
     redeliver.set_defaults(func=cmd_tickets_redeliver)
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
+from ivr.engine.services import CHANNELS
 from ivr.errors import IvrError
-from ivr.store.outbox import CHANNELS
 
 __all__ = ["CHANNELS", "Parcel", "Refused", "Transport", "TryLater"]
 

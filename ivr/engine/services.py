@@ -32,6 +32,11 @@ class ActionResult:
 Action = Callable[[ActionContext], ActionResult]
 
 
+# The ways a stored ticket is handed on (ivr/delivery), in the order they are listed: the support desk's webhook,
+# e-mail to the support address, a text to the caller. Named here, with the ticket, so every layer can name them.
+CHANNELS = ("desk", "email", "sms")
+
+
 @dataclass(frozen=True)
 class TicketRequest:
     """Everything needed to open a ticket for a call."""

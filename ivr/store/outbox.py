@@ -15,13 +15,13 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 
+from ivr.engine.services import CHANNELS
 from ivr.store.db import utc
 from ivr.store.guard import Database
 from ivr.store.schema import deliveries
 
 __all__ = ["CHANNELS", "DELIVERY_STATES", "Outbox", "StoredDelivery", "delivery_rows"]
 
-CHANNELS = ("desk", "email", "sms")  # every way a ticket is handed on (ivr/delivery), in the order they are listed
 DELIVERY_STATES = ("pending", "delivered", "failed")
 ERROR_CHARS = 1000  # a receiver's whole error page is not worth keeping
 

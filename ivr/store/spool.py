@@ -26,11 +26,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from ivr.engine.services import TicketRequest
+from ivr.engine.services import CHANNELS, TicketRequest
 from ivr.errors import ServiceError
 from ivr.store.guard import Unavailable
 from ivr.store.numbers import NUMBER_DIGITS, NumberLeases, NumberReserve, fsync_folder
-from ivr.store.outbox import CHANNELS
 from ivr.store.tickets import NumberTaken, TicketStore
 
 __all__ = ["DrainResult", "SpoolingTicketSink"]
