@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from ivr.errors import ConfigError
 from ivr.format.fields import ADDRESS, ADDRESS_DOC
@@ -186,11 +186,13 @@ def _delivery_settings(env: Mapping[str, str]) -> dict[str, Any]:
     if webhook:
         parts = urlsplit(webhook)
         loopback = parts.hostname in LOOPBACK_HOSTS
+        shown = _safe(webhook)
         if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
-            raise ConfigError(f"IVR_TICKET_WEBHOOK_URL must be an https:// URL (http:// only to this machine), not {webhook!r}")
+            raise ConfigError(f"IVR_TICKET_WEBHOOK_URL must be an https:// URL (http:// only to this machine), not {shown!r}")
         if not parts.hostname:
-            raise ConfigError(f"IVR_TICKET_WEBHOOK_URL has no host: {webhook!r}")
-        if len(secret) < 16:
+            raise ConfigError(f"IVR_TICKET_WEBHOOK_URL has no host: {shown!r}")
+        _port(parts, "IVR_TICKET_WEBHOOK_URL", shown)
+        if len(secret.strip()) < 16:
             raise ConfigError("IVR_TICKET_WEBHOOK_SECRET must be set, at least 16 characters, when IVR_TICKET_WEBHOOK_URL is")
     smtp = env.get("IVR_SMTP_URL", "").strip()
     to = env.get("IVR_TICKET_EMAIL_TO", "").strip()
@@ -199,10 +201,7 @@ def _delivery_settings(env: Mapping[str, str]) -> dict[str, Any]:
         parts = urlsplit(smtp)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
             raise ConfigError(f"IVR_SMTP_URL must be smtp://[user:password@]host[:port] or smtps://…, not {_safe(smtp)!r}")
-        try:
-            parts.port  # noqa: B018 - a port that is not a number raises here
-        except ValueError:
-            raise ConfigError(f"IVR_SMTP_URL has a port that is not a number: {_safe(smtp)!r}") from None
+        _port(parts, "IVR_SMTP_URL", _safe(smtp))
         for name, address in (("IVR_TICKET_EMAIL_TO", to), ("IVR_TICKET_EMAIL_FROM", sender)):
             if (address or name.endswith("_TO")) and not re.fullmatch(r"[^@\s<>,]+@[^@\s<>,]+", address):
                 raise ConfigError(f"{name} must be one e-mail address when IVR_SMTP_URL is set, not {address!r}")
@@ -231,9 +230,18 @@ def _delivery_settings(env: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+def _port(parts: SplitResult, name: str, shown: str) -> None:
+    """Refuse a URL whose port is not a number from 1 to 65535 (urlsplit reads it only when asked)."""
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0 or (port is None and re.search(r":[^/@\]]*$", parts.netloc)):
+        raise ConfigError(f"{name} has a port that is not a number from 1 to 65535: {shown!r}")
+
+
 def _safe(url: str) -> str:
-    """A URL as it may be printed: its password hidden."""
+    """A URL as it may be printed: no user or password, no query or fragment (they may hold tokens)."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return url.replace(f":{parts.password}@", ":***@", 1)
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}{parts.path}" if parts.scheme else "…"

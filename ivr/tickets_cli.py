@@ -201,6 +201,8 @@ def _filters(args: argparse.Namespace) -> list[str]:
 
 
 def _csv_row(ticket: StoredTicket, zone: str, now: datetime) -> list[str]:
+    from ivr.store.db import clean  # here: `ivr --help` loads no database layer
+
     values = {
         **{name: str(value) for name, value in ticket.__dict__.items() if isinstance(value, str)},
         "created_at": _local(ticket.created_at, zone),
@@ -208,17 +210,16 @@ def _csv_row(ticket: StoredTicket, zone: str, now: datetime) -> list[str]:
         "closed_at": _local(ticket.closed_at, zone),
         "overdue": "true" if ticket.overdue(now) else "false",
     }
-    return [csv_safe(values[name]) for name in CSV_FIELDS]
+    # Control characters an older release stored (an ESC) are dropped first, as the store drops them from new tickets:
+    # a cell that starts with one must not hide a formula behind it.
+    return [csv_safe(clean(values[name])) for name in CSV_FIELDS]
 
 
 def _write_csv(tickets: Sequence[StoredTicket], zone: str, now: datetime) -> None:
-    from ivr.store.tickets import clean
-
     out = io.StringIO()
     writer = csv.writer(out)  # RFC 4180: CRLF line ends, fields with commas, quotes or line breaks quoted
     writer.writerow(CSV_FIELDS)
-    # Control characters an older release stored (an ESC) are dropped, as the store drops them from new tickets.
-    writer.writerows([clean(cell) for cell in _csv_row(t, zone, now)] for t in tickets)
+    writer.writerows(_csv_row(t, zone, now) for t in tickets)
     sys.stdout.write(out.getvalue())
 
 

@@ -194,6 +194,58 @@ def test_a_trickling_answer_cannot_hold_the_send(every: float) -> None:
     assert isinstance(outcome, TryLater) and took < 1.3
 
 
+@contextmanager
+def header_trickler(seconds: float = 20.0) -> Iterator[int]:
+    """A server that answers every request with a status line, then its headers a byte every 0.1 s for `seconds`."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        listener.settimeout(0.2)
+        done = threading.Event()
+
+        def serve() -> None:
+            while not done.is_set():
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    continue
+                with conn:
+                    conn.settimeout(1)
+                    try:
+                        conn.recv(65536)
+                        conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                        until = time.monotonic() + seconds
+                        while time.monotonic() < until and not done.is_set():
+                            conn.sendall(b"a")
+                            time.sleep(0.1)
+                    except OSError:
+                        pass  # the client gave up: what it should do
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        try:
+            yield int(listener.getsockname()[1])
+        finally:
+            done.set()
+            thread.join(timeout=5)
+
+
+def test_headers_trickled_a_byte_at_a_time_cannot_hold_the_send() -> None:
+    """Each header byte comes well within any read timeout; the send still ends at its deadline."""
+    with header_trickler() as port:
+        outcome, took = timed(DeskWebhook(f"http://127.0.0.1:{port}/hook", "desk-secret").send, parcel(), 1.0)
+    assert isinstance(outcome, TryLater) and took < 1.0 + SLACK
+    assert "time was up" in outcome.reason or "within 1 s" in outcome.reason
+
+
+def test_twilio_trickling_its_headers_cannot_hold_a_text() -> None:
+    """The same deadline holds for Twilio's API."""
+    with header_trickler() as port:
+        sms = CallerSms("AC" + "0" * 32, "token", "+15005550006", api_url=f"http://127.0.0.1:{port}")
+        outcome, took = timed(sms.send, parcel(), 1.0)
+    assert isinstance(outcome, TryLater) and took < 1.0 + SLACK
+
+
 def test_a_desk_that_is_down_or_drops_the_connection_means_try_later() -> None:
     with DeskReceiver(plan=["down"]) as desk:
         hook = DeskWebhook(desk.url, desk.secret)

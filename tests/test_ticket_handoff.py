@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import re
 import signal
+import time
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -262,3 +264,70 @@ def test_postgres_outage_behind_a_live_server_delivers_once(tmp_path: Path) -> N
             assert [(d.channel, d.status) for d in deliveries(store, number)] == [("desk", "delivered")]
         finally:
             store.close()
+
+
+def test_an_attempt_that_outlived_its_claim_records_nothing(tmp_path: Path) -> None:
+    """Host A's claim runs out, host B delivers; A's late failure must not put the delivered ticket back to pending."""
+    with DeskReceiver(secret=SECRET) as desk:
+        hotline = make_hotline(tmp_path, **desk_settings(desk))
+        number = leave_message(hotline)
+        outbox = hotline.store.outbox
+        (due,) = outbox.due(AFTER_HOURS.replace(year=2030))
+        late = outbox.claim(due, datetime.now(UTC), lease=0.0)  # host A: a lease that is over at once
+        assert late is not None
+        (again,) = outbox.due(datetime.now(UTC) + timedelta(seconds=1))
+        fresh = outbox.claim(again, datetime.now(UTC) + timedelta(seconds=1), lease=60)  # host B takes it over
+        assert fresh is not None and fresh != late
+        assert outbox.delivered((due.id, fresh), datetime.now(UTC), "desk", "200")
+        assert not outbox.retry_at((due.id, late), datetime.now(UTC), "desk", "timed out", datetime.now(UTC))
+        assert not outbox.dead_letter((due.id, late), datetime.now(UTC), "desk", "gave up")
+        (row,) = deliveries(hotline.store, number)
+        assert (row.status, row.attempts, row.receipt) == ("delivered", 2, "200")
+
+
+def test_redeliver_leaves_an_attempt_in_flight_alone(tmp_path: Path) -> None:
+    """An operator's redeliver while a sender holds the delivery resets nothing: no second post runs beside the first."""
+    with DeskReceiver(secret=SECRET) as desk:
+        hotline = make_hotline(tmp_path, **desk_settings(desk))
+        number = leave_message(hotline)
+        outbox = hotline.store.outbox
+        (due,) = outbox.due(datetime.now(UTC))
+        token = outbox.claim(due, datetime.now(UTC), lease=60)
+        assert token is not None
+        assert outbox.redeliver(due.call_id, datetime.now(UTC)) == 0
+        assert outbox.claim(deliveries(hotline.store, number)[0], datetime.now(UTC), lease=60) is None
+        assert outbox.dead_letter((due.id, token), datetime.now(UTC), "desk", "gave up")
+        assert outbox.redeliver(due.call_id, datetime.now(UTC)) == 1  # a dead letter is the operator's to retry
+        (row,) = deliveries(hotline.store, number)
+        assert (row.status, row.attempts) == ("pending", 0)
+
+
+def test_a_hanging_desk_does_not_hold_up_the_callers_texts(tmp_path: Path) -> None:
+    """Three tickets, a desk that never answers in time: one round tries the desk once and texts all three callers."""
+    with DeskReceiver(plan=["timeout"] * 3, secret=SECRET, stall=3.0) as desk, TwilioCloud(auth_token=TOKEN) as cloud:
+        settings = {**desk_settings(desk, IVR_DELIVERY_TIMEOUT="1"), **sms_settings(cloud)}
+        hotline = make_hotline(tmp_path, **settings)
+        hotline.clock.now = AFTER_HOURS
+        for i in range(3):
+            hotline.call("1", caller=f"+861391234567{i}", voicemail="发票", account_sid=cloud.account_sid)
+        started = time.monotonic()
+        result = hotline.apps[0].extensions["ivr.voice"].hotline.ticket_sender().round()
+        took = time.monotonic() - started
+        assert (result.delivered, result.retried) == (3, 1), result
+        assert len(cloud.messages) == 3 and desk.received == 1
+        assert took < 1.0 + 1.5, took  # one desk timeout, not three
+
+
+def test_healthz_says_when_a_delivery_waits_past_the_first_response_time(tmp_path: Path) -> None:
+    """A desk down for longer than engineers have to answer: degraded long before the delivery is dead-lettered."""
+    with DeskReceiver(secret=SECRET) as desk:
+        desk.go_down()
+        hotline = make_hotline(tmp_path, **desk_settings(desk))
+        leave_message(hotline)
+        client = hotline.apps[0].test_client()
+        assert not any("waited" in p for p in client.get("/healthz").get_json()["problems"])
+        with hotline.store.engine.begin() as conn:  # the ticket and its delivery were made half an hour ago
+            conn.exec_driver_sql("UPDATE deliveries SET created_at = ?", (datetime.now(UTC) - timedelta(minutes=30),))
+        health = client.get("/healthz").get_json()
+        assert health["status"] == "degraded" and health["deliveries"]["pending"] == 1
+        assert any("waited 30 min, past the 10 min first response" in p for p in health["problems"]), health["problems"]

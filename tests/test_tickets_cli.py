@@ -18,6 +18,7 @@ import pytest
 from ivr.cli import main
 from ivr.engine.services import TicketRequest
 from ivr.store import Store, sqlite_url
+from ivr.store.outbox import Claim, StoredDelivery
 from ivr.tickets_cli import CSV_FIELDS
 from tests.conftest import ROOT
 from tests.desk_receiver import DeskReceiver
@@ -40,6 +41,13 @@ JSON_KEYS = {
     "close_note",
     "overdue",
 }
+
+
+def claimed(store: Store, delivery: StoredDelivery) -> Claim:
+    """Take `delivery` as a sender would, to record how an attempt ended."""
+    token = store.outbox.claim(delivery, datetime.now(UTC), 60)
+    assert token is not None
+    return delivery.id, token
 
 
 @pytest.fixture(autouse=True)
@@ -344,7 +352,9 @@ def test_show_finds_an_alias_and_escapes_what_callers_supplied(db: Path, capsys:
     store = Store(sqlite_url(db))
     store.tickets.add_alias("20000001", call_id)
     email = next(d for d in store.outbox.of_call(call_id) if d.channel == "email")
-    store.outbox.dead_letter(email.id, datetime.now(UTC), "support@example.com", "refused: 550 no such mailbox (attempt 3 of 3)")
+    store.outbox.dead_letter(
+        claimed(store, email), datetime.now(UTC), "support@example.com", "refused: 550 no such mailbox (attempt 3 of 3)"
+    )
     store.close()
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE tickets SET description = ? WHERE number = '10000001'", ("登录\x1b[2J失败",))
@@ -353,7 +363,7 @@ def test_show_finds_an_alias_and_escapes_what_callers_supplied(db: Path, capsys:
     assert code == 0
     assert out.splitlines()[0].startswith("ticket 10000001 (found by its other number 20000001): open, OVERDUE")
     assert "  description:        登录\\x1b[2J失败" in out.splitlines() and "\x1b" not in out
-    assert "  email: failed after 0 attempts, to support@example.com; last error: refused: 550 no such mailbox (attempt 3 of 3)" in out
+    assert "  email: failed after 1 attempt, to support@example.com; last error: refused: 550 no such mailbox (attempt 3 of 3)" in out
     assert "  (none kept: the ticket was stored during an outage or with call history off, or its story was purged)" in out
     code, _, err = ivr(capsys, "tickets", "show", "99999999", "--db", str(db))
     assert code == 2 and err == "ivr: no ticket '99999999' in the store (`ivr tickets list` shows the tickets kept)\n"
@@ -402,14 +412,16 @@ def test_deliveries_newest_first_and_the_failed_ones(db: Path, capsys: pytest.Ca
     call_id = add(db, "10000002", channels=("desk", "email"))
     store = Store(sqlite_url(db))
     email = next(d for d in store.outbox.of_call(call_id) if d.channel == "email")
-    store.outbox.dead_letter(email.id, datetime(2026, 11, 30, 2, 0, 5, tzinfo=UTC), "support@example.com", "refused: 550 no such mailbox")
+    store.outbox.dead_letter(
+        claimed(store, email), datetime(2026, 11, 30, 2, 0, 5, tzinfo=UTC), "support@example.com", "refused: 550 no such mailbox"
+    )
     store.close()
     code, out, _ = ivr(capsys, "tickets", "deliveries", "--db", str(db))
     lines = out.splitlines()
     assert code == 0
     assert lines[0].split() == ["TICKET", "CHANNEL", "STATUS", "ATTEMPTS", "TARGET", "UPDATED", "(Asia/Shanghai)", "LAST", "ERROR"]
     assert [line.split()[:4] for line in lines[1:5]] == [
-        ["10000002", "email", "failed", "0"],
+        ["10000002", "email", "failed", "1"],
         ["10000002", "desk", "pending", "0"],
         ["10000001", "email", "pending", "0"],
         ["10000001", "desk", "pending", "0"],
@@ -432,7 +444,7 @@ def test_redeliver_says_what_became_of_each_try(db: Path, desk: DeskReceiver, ca
     call_id = add(db, "10000001", channels=("desk", "email"))
     store = Store(sqlite_url(db))
     for d in store.outbox.of_call(call_id):
-        store.outbox.dead_letter(d.id, datetime.now(UTC), "", "gave up (attempt 10 of 10)")
+        store.outbox.dead_letter(claimed(store, d), datetime.now(UTC), "", "gave up (attempt 10 of 10)")
     desk.plan(500, 404)
     code, out, _ = ivr(capsys, "tickets", "redeliver", "10000001", "--db", str(db))
     lines = out.splitlines()

@@ -23,7 +23,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.util import Timeout
 
 from ivr.delivery import Parcel, Refused, TryLater
-from ivr.terminal import shown
+from ivr.delivery.bounded import WatchedSession
 
 __all__ = ["MAX_ANSWER", "DeskWebhook", "body_of", "read_bounded", "retry_after", "sign", "verify"]
 
@@ -160,27 +160,32 @@ class DeskWebhook:
             "X-IVR-Timestamp": str(stamp),
             "X-IVR-Signature": sign(self.secret, stamp, body),
         }
+        session = WatchedSession(deadline)  # shuts the connection at the deadline, even in the middle of a header line
         try:
-            with (
-                requests.Session() as session,
-                session.post(
-                    self.url, data=body, headers=headers, timeout=cast(Any, Timeout(total=timeout)), stream=True, allow_redirects=False
-                ) as response,
-            ):
+            with session.post(
+                self.url, data=body, headers=headers, timeout=cast(Any, Timeout(total=timeout)), stream=True, allow_redirects=False
+            ) as response:
                 if time.monotonic() >= deadline:
                     raise TryLater(f"the desk answered {response.status_code} only after the time was up")
                 answer = read_bounded(response, deadline, MAX_ANSWER)
                 status = response.status_code
                 wait = retry_after(response.headers.get("Retry-After")) if status in (429, 503) else None
+                location = response.headers.get("Location", "") if 300 <= status < 400 else ""
         except requests.Timeout as exc:
             raise TryLater(f"the desk did not answer within {timeout:g} s") from exc
-        except requests.ConnectionError as exc:
-            raise TryLater(f"could not reach the desk at {self.target(parcel)}: {type(exc).__name__}") from exc
         except requests.RequestException as exc:
+            if session.expired:
+                raise TryLater(f"the desk did not answer within {timeout:g} s") from exc
+            if isinstance(exc, requests.ConnectionError):
+                raise TryLater(f"could not reach the desk at {self.target(parcel)}: {type(exc).__name__}") from exc
             raise TryLater(f"the request to the desk failed: {type(exc).__name__}") from exc
+        finally:
+            session.close()
         if 200 <= status < 300:
             return str(status)
-        said = shown(answer[:200].decode("utf-8", "replace")[:200])
+        said = answer[:200].decode("utf-8", "replace")[:200]
         if status in RETRY_STATUSES or status >= 500:
             raise TryLater(f"the desk answered {status}: {said}", after=wait)
+        if location:  # redirects are not followed (the signature is for this URL): the operator moves IVR_TICKET_WEBHOOK_URL
+            raise Refused(f"the desk answered {status}, moved to {urlsplit(location).netloc or location[:100]}: set IVR_TICKET_WEBHOOK_URL")
         raise Refused(f"the desk answered {status}: {said}")

@@ -204,7 +204,7 @@ def _by_code(code: int, what: str) -> TryLater | Refused:
 
 def _said(error: bytes | str) -> str:
     text = error.decode("utf-8", "replace") if isinstance(error, bytes) else str(error)
-    return shown(text[:200])
+    return text[:200]  # stored cleaned of control characters, escaped where it is shown
 
 
 def _time_left(sock: Any, deadline: float) -> Any:

@@ -21,7 +21,8 @@ from pathlib import Path
 from ivr.delivery import Parcel, Refused, Transport, TryLater
 from ivr.errors import ServiceError
 from ivr.store.background import BackgroundLoop
-from ivr.store.outbox import Outbox, StoredDelivery
+from ivr.store.outbox import Claim, Outbox, StoredDelivery
+from ivr.terminal import shown
 
 __all__ = ["MAX_BACKOFF", "SendResult", "Sender", "backoff"]
 
@@ -90,8 +91,13 @@ class Sender(BackgroundLoop):
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             try:
+                db = self.outbox.db
+                if db.waiting and not db.probe(force=True):
+                    continue  # the database is away: nothing to read, and nothing a delivery could be marked in
                 self.round()
-            except Exception:  # the sender must outlive any one bad round (a database outage); the next one retries
+            except ServiceError as exc:  # the database went away mid-round: the breaker opens, the next round waits for it
+                log.warning("ticket delivery round stopped: %s", exc)
+            except Exception:  # the sender must outlive any one bad round; the next one retries
                 log.exception("ticket delivery round failed")
 
     @contextlib.contextmanager
@@ -109,22 +115,33 @@ class Sender(BackgroundLoop):
             yield True
 
     def round(self, limit: int = BATCH) -> SendResult:
-        """Try every due delivery once (up to `limit`)."""
+        """Try every due delivery once (up to `limit`); a channel whose receiver just failed waits for the next round.
+
+        So a desk that hangs costs each round one timeout, and the callers' texts behind it still go.
+        """
         with self._host_lock() as mine:
             if not mine:
                 return SendResult(busy=True)
             result = SendResult()
+            resting: set[str] = set()
             for delivery in self.outbox.due(self.clock(), limit):
                 if self._stop.is_set():
                     break
-                result += self.attempt(delivery)
+                if delivery.channel in resting:
+                    continue
+                outcome = self.attempt(delivery)
+                if outcome.retried:
+                    resting.add(delivery.channel)
+                result += outcome
             return result
 
     def attempt(self, delivery: StoredDelivery) -> SendResult:
         """One attempt at one delivery, if this sender can claim it."""
         now = self.clock()
-        if not self.outbox.claim(delivery, now, self.timeout + LEASE_SLACK):
+        token = self.outbox.claim(delivery, now, self.timeout + LEASE_SLACK)
+        if token is None:
             return SendResult()  # another host took it, or it changed meanwhile
+        claim = (delivery.id, token)
         attempt = delivery.attempts + 1
         transport = self.transports.get(delivery.channel)
         target = ""
@@ -137,27 +154,37 @@ class Sender(BackgroundLoop):
             target = transport.target(parcel)[:256]
             receipt = transport.send(parcel, self.timeout)
         except Refused as exc:
-            return self._dead(delivery, target, f"refused: {exc.reason}")
+            return self._dead(delivery, claim, target, f"refused: {exc.reason}")
         except (TryLater, ServiceError, OSError) as exc:
             reason = exc.reason if isinstance(exc, TryLater) else str(exc) or type(exc).__name__
             if attempt >= self.attempts:
-                return self._dead(delivery, target, f"{reason} (attempt {attempt} of {self.attempts})")
+                return self._dead(delivery, claim, target, f"{reason} (attempt {attempt} of {self.attempts})")
             wait = backoff(attempt, self.base, exc.after if isinstance(exc, TryLater) else None)
-            self.outbox.retry_at(delivery.id, self.clock(), target, reason, now + timedelta(seconds=wait))
-            log.warning("ticket %s by %s: attempt %d failed (%s); next in %.0f s", delivery.ticket, delivery.channel, attempt, reason, wait)
+            if not self.outbox.retry_at(claim, self.clock(), target, reason, now + timedelta(seconds=wait)):
+                return self._lost(delivery)
+            log.warning(
+                "ticket %s by %s: attempt %d failed (%s); next in %.0f s", delivery.ticket, delivery.channel, attempt, shown(reason), wait
+            )
             self._tell(delivery.channel, "retry")
             return SendResult(retried=1)
-        self.outbox.delivered(delivery.id, self.clock(), target, receipt)
+        if not self.outbox.delivered(claim, self.clock(), target, receipt):
+            return self._lost(delivery)
         self._tell(delivery.channel, "delivered")
         return SendResult(delivered=1)
 
-    def _dead(self, delivery: StoredDelivery, target: str, reason: str) -> SendResult:
-        self.outbox.dead_letter(delivery.id, self.clock(), target, reason)
-        log.error(
-            "ticket %s by %s dead-lettered: %s (ivr tickets redeliver %s)", delivery.ticket, delivery.channel, reason, delivery.ticket
-        )
+    def _dead(self, delivery: StoredDelivery, claim: Claim, target: str, reason: str) -> SendResult:
+        if not self.outbox.dead_letter(claim, self.clock(), target, reason):
+            return self._lost(delivery)
+        ticket = delivery.ticket
+        log.error("ticket %s by %s dead-lettered: %s (ivr tickets redeliver %s)", ticket, delivery.channel, shown(reason), ticket)
         self._tell(delivery.channel, "failed")
         return SendResult(failed=1)
+
+    @staticmethod
+    def _lost(delivery: StoredDelivery) -> SendResult:
+        """The attempt outlived its lease (or an operator reset it): whoever holds it now records the outcome."""
+        log.warning("ticket %s by %s: the attempt outlived its claim; its outcome is not recorded", delivery.ticket, delivery.channel)
+        return SendResult()
 
     def _tell(self, channel: str, result: str) -> None:
         if self.on_attempt is not None:

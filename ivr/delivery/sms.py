@@ -25,8 +25,8 @@ from urllib3.util import Timeout
 
 from ivr.caller_number import can_call_back, masked
 from ivr.delivery import Parcel, Refused, TryLater
+from ivr.delivery.bounded import WatchedSession
 from ivr.delivery.desk import read_bounded, retry_after
-from ivr.terminal import shown
 
 __all__ = ["LOOK_BACK", "MAX_ANSWER", "CallerSms", "DeadlineHttpClient"]
 
@@ -42,7 +42,7 @@ class DeadlineHttpClient(HttpClient):
     def __init__(self, deadline: float) -> None:
         super().__init__(logging.getLogger("twilio.http_client"), False, None)
         self.deadline = deadline
-        self.session = requests.Session()
+        self.session = WatchedSession(deadline)  # the deadline holds even against an answer trickled a byte at a time
         self.retry_after: float | None = None  # the last answer's Retry-After, for a 429
 
     def request(
@@ -131,20 +131,22 @@ class CallerSms:
                 raise TryLater("Twilio's answer carried no message SID")
             return str(message.sid)
         except TwilioRestException as exc:
-            said = shown(str(exc.msg)[:200])
+            said = str(exc.msg)[:200]
             raise _outcome(exc.status, f"Twilio answered {exc.status}, error {exc.code}: {said}", http.retry_after) from exc
         except TwilioServiceException as exc:
-            said = shown(str(exc.detail or exc.title)[:200])
+            said = str(exc.detail or exc.title)[:200]
             raise _outcome(exc.status, f"Twilio answered {exc.status}, error {exc.code}: {said}", http.retry_after) from exc
         except TwilioException as exc:  # a page that would not load carries the HTTP answer as its second argument
             answer = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], Response) else None
             if answer is None:
-                raise TryLater(f"Twilio's answer could not be read: {shown(str(exc)[:200])}") from exc
-            said = shown(answer.text[:200])
+                raise TryLater(f"Twilio's answer could not be read: {str(exc)[:200]}") from exc
+            said = answer.text[:200]
             raise _outcome(answer.status_code, f"Twilio answered {answer.status_code}: {said}", http.retry_after) from exc
         except requests.Timeout as exc:
             raise TryLater(f"Twilio did not answer within {timeout:g} s") from exc
         except requests.RequestException as exc:
+            if http.session.expired:
+                raise TryLater(f"Twilio did not answer within {timeout:g} s") from exc
             raise TryLater(f"could not reach Twilio: {type(exc).__name__}") from exc
         except ValueError as exc:  # an answer that is not the JSON it should be
             raise TryLater(f"Twilio's answer could not be read: {type(exc).__name__}") from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import time
 import weakref
@@ -16,6 +17,14 @@ from sqlalchemy.pool import StaticPool
 
 from ivr.errors import ServiceError
 from ivr.store.migrate import DatabaseUnreachable, SchemaError, upgrade
+
+# Caller-supplied text never carries control characters into the store (a NUL cannot even be stored on PostgreSQL).
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def clean(text: str) -> str:
+    """Text as it may be stored: control characters (newlines and tabs aside) removed."""
+    return CONTROL.sub("", text)
 
 
 def utc(value: datetime) -> datetime:

@@ -8,6 +8,7 @@ sender that dies mid-try leaves it to the next after the lease), then `delivered
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,11 +17,11 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 
 from ivr.engine.services import CHANNELS
-from ivr.store.db import utc
+from ivr.store.db import clean, utc
 from ivr.store.guard import Database
 from ivr.store.schema import deliveries
 
-__all__ = ["CHANNELS", "DELIVERY_STATES", "Outbox", "StoredDelivery", "delivery_rows"]
+__all__ = ["CHANNELS", "DELIVERY_STATES", "Claim", "Outbox", "StoredDelivery", "delivery_rows"]
 
 DELIVERY_STATES = ("pending", "delivered", "failed")
 ERROR_CHARS = 1000  # a receiver's whole error page is not worth keeping
@@ -53,6 +54,9 @@ class StoredDelivery:
         return data
 
 
+Claim = tuple[int, str]  # a delivery's id and the token of the attempt that holds it
+
+
 def delivery_rows(ticket: str, call_id: str, channels: Iterable[str], now: datetime) -> list[dict[str, Any]]:
     """The outbox rows of a new ticket, due at once; inserted in the ticket's own transaction."""
     return [
@@ -64,6 +68,7 @@ def delivery_rows(ticket: str, call_id: str, channels: Iterable[str], now: datet
             "attempts": 0,
             "next_at": now,
             "claimed_until": None,
+            "claim": None,
             "created_at": now,
             "updated_at": now,
             "delivered_at": None,
@@ -96,8 +101,13 @@ class Outbox:
         with self.db.connect() as conn:
             return [_delivery(row) for row in conn.execute(query).mappings()]
 
-    def claim(self, delivery: StoredDelivery, now: datetime, lease: float) -> bool:
-        """Take the delivery for one attempt (counted now, so a sender that dies mid-try still used it); False if another has it."""
+    def claim(self, delivery: StoredDelivery, now: datetime, lease: float) -> str | None:
+        """Take the delivery for one attempt: its claim token, or None if another sender has it or it changed meanwhile.
+
+        The attempt is counted now, so a sender that dies mid-try has still used it; only the holder of the
+        token may record how the attempt ended (a sender whose lease ran out records nothing).
+        """
+        token = secrets.token_hex(16)
         query = (
             update(deliveries)
             .where(
@@ -106,27 +116,34 @@ class Outbox:
                 deliveries.c.attempts == delivery.attempts,
                 or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until < now),
             )
-            .values(claimed_until=now + timedelta(seconds=lease), attempts=delivery.attempts + 1, updated_at=now)
+            .values(claimed_until=now + timedelta(seconds=lease), claim=token, attempts=delivery.attempts + 1, updated_at=now)
+        )
+        with self.db.connect() as conn:
+            return token if conn.execute(query).rowcount == 1 else None
+
+    def delivered(self, claim: Claim, now: datetime, target: str, receipt: str) -> bool:
+        """The receiver has it; False if the claim was lost meanwhile (nothing recorded)."""
+        return self._finish(
+            claim, now, status="delivered", delivered_at=now, target=clean(target), receipt=clean(receipt)[:256], last_error=""
+        )
+
+    def retry_at(self, claim: Claim, now: datetime, target: str, error: str, next_at: datetime) -> bool:
+        """This attempt failed; the next is due at `next_at`. False if the claim was lost meanwhile."""
+        return self._finish(claim, now, status="pending", next_at=next_at, target=clean(target), last_error=clean(error)[:ERROR_CHARS])
+
+    def dead_letter(self, claim: Claim, now: datetime, target: str, error: str) -> bool:
+        """No more attempts: a person looks at it (`ivr tickets deliveries --failed`, then `redeliver`). False if the claim was lost."""
+        return self._finish(claim, now, status="failed", target=clean(target), last_error=clean(error)[:ERROR_CHARS])
+
+    def _finish(self, claim: Claim, now: datetime, **values: Any) -> bool:
+        delivery_id, token = claim
+        query = (
+            update(deliveries)
+            .where(deliveries.c.id == delivery_id, deliveries.c.claim == token, deliveries.c.status == "pending")
+            .values(claimed_until=None, claim=None, updated_at=now, **values)
         )
         with self.db.connect() as conn:
             return conn.execute(query).rowcount == 1
-
-    def delivered(self, delivery_id: int, now: datetime, target: str, receipt: str) -> None:
-        """The receiver has it."""
-        self._finish(delivery_id, now, status="delivered", delivered_at=now, target=target, receipt=receipt[:256], last_error="")
-
-    def retry_at(self, delivery_id: int, now: datetime, target: str, error: str, next_at: datetime) -> None:
-        """This attempt failed; the next is due at `next_at`."""
-        self._finish(delivery_id, now, status="pending", next_at=next_at, target=target, last_error=error[:ERROR_CHARS])
-
-    def dead_letter(self, delivery_id: int, now: datetime, target: str, error: str) -> None:
-        """No more attempts: a person looks at it (`ivr tickets deliveries --failed`, then `redeliver`)."""
-        self._finish(delivery_id, now, status="failed", target=target, last_error=error[:ERROR_CHARS])
-
-    def _finish(self, delivery_id: int, now: datetime, **values: Any) -> None:
-        query = update(deliveries).where(deliveries.c.id == delivery_id).values(claimed_until=None, updated_at=now, **values)
-        with self.db.connect() as conn:
-            conn.execute(query)
 
     def listing(self, status: str | None = None, limit: int | None = None) -> list[StoredDelivery]:
         """Deliveries, newest first (`status`: only those in it)."""
@@ -145,18 +162,29 @@ class Outbox:
             return [_delivery(row) for row in conn.execute(query).mappings()]
 
     def redeliver(self, call_id: str, now: datetime, channels: Iterable[str] = ()) -> int:
-        """Put the ticket's undelivered deliveries (only `channels`, if given) back to pending with fresh attempts; how many."""
+        """Put the ticket's dead letters, and its pending deliveries no sender holds, back to pending with fresh attempts; how many.
+
+        One a sender is trying right now is left to it (`channels`: only these).
+        """
         wanted = list(channels)
-        conditions = [deliveries.c.call_id == call_id, deliveries.c.status != "delivered"]
+        free = or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until < now)
+        conditions = [deliveries.c.call_id == call_id, or_(deliveries.c.status == "failed", and_(deliveries.c.status == "pending", free))]
         if wanted:
             conditions.append(deliveries.c.channel.in_(wanted))
         query = (
             update(deliveries)
             .where(and_(*conditions))
-            .values(status="pending", attempts=0, next_at=now, claimed_until=None, updated_at=now, last_error="")
+            .values(status="pending", attempts=0, next_at=now, claimed_until=None, claim=None, updated_at=now, last_error="")
         )
         with self.db.connect() as conn:
             return int(conn.execute(query).rowcount)
+
+    def oldest_pending(self) -> datetime | None:
+        """When the oldest delivery still pending was recorded (None: none is)."""
+        query = select(func.min(deliveries.c.created_at)).where(deliveries.c.status == "pending")
+        with self.db.connect() as conn:
+            found = conn.execute(query).scalar()
+        return utc(found) if found is not None else None
 
     def counts(self) -> dict[str, int]:
         """How many deliveries are in each state (every state listed, 0 included)."""

@@ -36,6 +36,7 @@ deliveries = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_at", DateTime(timezone=True), nullable=False),  # when a pending delivery is next due
     Column("claimed_until", DateTime(timezone=True), nullable=True),  # a sender's lease while it tries
+    Column("claim", String(32), nullable=True),  # that attempt's token: only the sender holding it may record the outcome
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("delivered_at", DateTime(timezone=True), nullable=True),

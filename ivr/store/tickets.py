@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ivr.engine.services import TicketRequest
 from ivr.errors import ServiceError
-from ivr.store.db import open_database, sqlite_url, utc
+from ivr.store.db import clean, open_database, sqlite_url, utc
 from ivr.store.guard import Database
 from ivr.store.numbers import NumberLeases, NumberReserve
 from ivr.store.outbox import delivery_rows
@@ -25,17 +24,10 @@ __all__ = ["NumberTaken", "StoredTicket", "TicketStore", "clean", "sqlite_url", 
 log = logging.getLogger(__name__)
 
 NUMBER_DIGITS = 8  # short enough to read back digit by digit; numbers come from leased blocks (ivr/store/numbers.py)
-# Caller-supplied text never carries control characters into the store (a NUL cannot even be stored on PostgreSQL).
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 class NumberTaken(ServiceError):
     """The database has this number on another call's ticket (a copied spool folder, a restored database)."""
-
-
-def clean(text: str) -> str:
-    """Text as it may be stored: control characters (newlines and tabs aside) removed."""
-    return CONTROL.sub("", text)
 
 
 @dataclass(frozen=True)

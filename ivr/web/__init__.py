@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
@@ -143,6 +144,12 @@ def healthz() -> tuple[Response, int]:
             problems.append(
                 f"{outbox['failed']} ticket deliveries failed for good (ivr tickets deliveries --failed; ivr tickets redeliver N)"
             )
+        oldest = svc.store.outbox.oldest_pending() if outbox["pending"] else None
+        promised = engine.menu.ticket_first_response_minutes
+        if oldest is not None and datetime.now(UTC) - oldest > timedelta(minutes=promised):
+            # The desk has not had a ticket for longer than engineers have to answer it: the promise is being broken now.
+            minutes = int((datetime.now(UTC) - oldest).total_seconds() // 60)
+            problems.append(f"a ticket delivery has waited {minutes} min, past the {promised} min first response (ivr tickets deliveries)")
     except ServiceError as exc:
         log.warning("health check: %s", exc)  # the reason goes to the log, not to whoever asks
         body["database"] = "unreachable"

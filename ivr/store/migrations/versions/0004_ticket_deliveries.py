@@ -28,6 +28,7 @@ sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("next_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("claim", sa.String(32), nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
