@@ -48,7 +48,7 @@ def cmd_call(args: argparse.Namespace) -> int:
     from ivr.console import run_call
     from ivr.hotline import open_hotline
 
-    settings = Settings.from_env().with_options(menu_path=args.menu).with_database_file(args.db, new_folder=True)
+    settings = Settings.from_env().with_options(menu_path=args.menu).with_database_file(args.db, new_folder=True).without_hand_off()
     hotline = open_hotline(settings, reload=False)
     engine = hotline.engine
     if args.lang is not None and args.lang not in engine.menu.languages:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import re
@@ -131,6 +132,10 @@ class Settings:
         spool = os.environ.get("IVR_SPOOL_DIR") or str(folder / "spool")
         return self.with_options(sqlite_path=db, database_url="", spool_dir=spool)
 
+    def without_hand_off(self) -> Settings:
+        """These settings with every delivery channel off: a console call is a rehearsal, its tickets go nowhere (no real text)."""
+        return replace(self, ticket_webhook_url="", smtp_url="", sms_from="")
+
     def store_url(self) -> str:
         """The SQLAlchemy URL of the ticket store."""
         if self.database_url:
@@ -176,7 +181,16 @@ def _seconds(env: Mapping[str, str], name: str, default: float, positive: bool =
     return value
 
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+def _loopback(host: str | None) -> bool:
+    """Whether `host` is this machine: localhost, or an address in 127.0.0.0/8 or ::1."""
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _delivery_settings(env: Mapping[str, str]) -> dict[str, Any]:
@@ -185,7 +199,7 @@ def _delivery_settings(env: Mapping[str, str]) -> dict[str, Any]:
     secret = env.get("IVR_TICKET_WEBHOOK_SECRET", "")
     if webhook:
         parts = urlsplit(webhook)
-        loopback = parts.hostname in LOOPBACK_HOSTS
+        loopback = _loopback(parts.hostname)
         shown = _safe(webhook)
         if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
             raise ConfigError(f"IVR_TICKET_WEBHOOK_URL must be an https:// URL (http:// only to this machine), not {shown!r}")
@@ -205,7 +219,11 @@ def _delivery_settings(env: Mapping[str, str]) -> dict[str, Any]:
         for name, address in (("IVR_TICKET_EMAIL_TO", to), ("IVR_TICKET_EMAIL_FROM", sender)):
             if (address or name.endswith("_TO")) and not re.fullmatch(r"[^@\s<>,]+@[^@\s<>,]+", address):
                 raise ConfigError(f"{name} must be one e-mail address when IVR_SMTP_URL is set, not {address!r}")
-        sender = sender or f"hotline@{parts.hostname}"
+        host = parts.hostname or ""
+        sender = sender or f"hotline@{_address_domain(host)}"
+    for name, needs in (("IVR_TICKET_WEBHOOK_SECRET", "IVR_TICKET_WEBHOOK_URL"), ("IVR_TICKET_EMAIL_TO", "IVR_SMTP_URL")):
+        if env.get(name, "").strip() and not env.get(needs, "").strip():
+            raise ConfigError(f"{name} is set but {needs} is not: set both to hand tickets on that way, or neither")
     sms_from = env.get("IVR_SMS_FROM", "").strip()
     if sms_from:
         if not re.fullmatch(r"\+[1-9][0-9]{6,14}|MG[0-9a-fA-F]{32}", sms_from):
@@ -240,8 +258,17 @@ def _port(parts: SplitResult, name: str, shown: str) -> None:
         raise ConfigError(f"{name} has a port that is not a number from 1 to 65535: {shown!r}")
 
 
+def _address_domain(host: str) -> str:
+    """The domain of an e-mail address on `host`: an IP address is written as a literal in brackets (RFC 5321)."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    return f"[{ip}]" if ip.version == 4 else f"[IPv6:{ip}]"
+
+
 def _safe(url: str) -> str:
-    """A URL as it may be printed: no user or password, no query or fragment (they may hold tokens)."""
+    """A URL as it may be printed: scheme, host and port only (a user, a password, a path or a query may hold a token)."""
     parts = urlsplit(url)
     host = parts.netloc.rpartition("@")[2]
-    return f"{parts.scheme}://{host}{parts.path}" if parts.scheme else "…"
+    return f"{parts.scheme}://{host}" if parts.scheme else "…"

@@ -10,7 +10,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from ivr.config import Settings
-from ivr.hotline import Hotline, queue_directory
+from ivr.hotline import Hotline, ServiceError, queue_directory
 from ivr.logs import log_format, log_to_stderr
 from ivr.store.migrate import safe_url, upgrade_at_start
 from ivr.web import CURRENT_CALL, check_settings, create_app, metrics
@@ -79,6 +79,17 @@ def _banner(app: Flask, hotline: Hotline) -> list[str]:
     waiting = f" ({spool.depth()} ticket(s) waiting, {spool.set_aside()} set aside)" if spool is not None else ""
     lines.append(f"spool: {settings.spool_dir}{waiting}")
     lines.append(_hand_off(settings))
+    try:
+        pending = hotline.store.outbox.pending_by_channel()
+    except ServiceError:
+        pending = {}  # the database is away: the line above is what there is to say
+    configured = (*settings.delivery_channels, *(["sms"] if settings.sms_enabled else []))
+    stranded = {channel: n for channel, n in pending.items() if channel not in configured}
+    if stranded:
+        listed = ", ".join(f"{channel} ({n})" for channel, n in stranded.items())
+        lines.append(
+            f"tickets: deliveries wait for channels not configured here: {listed}; set them (or `ivr tickets close N` cancels a ticket's)"
+        )
     if settings.metrics_token:
         lines.append(f"metrics: GET {rules.get('metrics', '/metrics')} with Authorization: Bearer $IVR_METRICS_TOKEN")
     else:

@@ -296,6 +296,10 @@ def _delivery_sentence(d: StoredDelivery, zone: str) -> str:
         return f"{d.channel}: delivered {_when(d.delivered_at, zone)} after {_attempts(d.attempts)}{to}{receipt}"
     if d.status == "failed":
         return f"{d.channel}: failed after {_attempts(d.attempts)}{to}{error} (`ivr tickets redeliver` tries again)"
+    if d.status == "cancelled":
+        return f"{d.channel}: cancelled {_when(d.updated_at, zone)}, the ticket was closed before it went"
+    if d.claimed_until is not None and d.claimed_until > datetime.now(UTC):
+        return f"{d.channel}: being tried now (attempt {d.attempts}){to}"
     return f"{d.channel}: pending, {_attempts(d.attempts)} so far, next attempt {_when(d.next_at, zone)}{to}{error}"
 
 
@@ -375,9 +379,12 @@ def cmd_tickets_close(args: argparse.Namespace) -> int:
         with budget(COMMAND_BUDGET):
             ticket = _ticket(store, args.number)
             changed = False
+            cancelled = 0
             if ticket.status != "closed":
                 found, changed = store.tickets.close_ticket(ticket.number, note, datetime.now(UTC))
                 ticket = found or ticket
+                if changed:  # what has not gone yet would tell the desk and the caller of a ticket already done
+                    cancelled = store.outbox.cancel(ticket.call_id, datetime.now(UTC))
             if not changed:  # closed before, or by another engineer a moment ago: their note stays
                 said = f" with the note “{shown(ticket.close_note)}”" if ticket.close_note else ""
                 print(
@@ -389,6 +396,8 @@ def cmd_tickets_close(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(f"closed ticket {shown(ticket.number)} at {_when(ticket.closed_at, zone)} ({zone}): {shown(ticket.close_note)}")
+    if cancelled:
+        print(f"{_deliveries(cancelled)} not sent yet cancelled (it was closed first)")
     return 0
 
 
@@ -467,15 +476,17 @@ def cmd_tickets_redeliver(args: argparse.Namespace) -> int:
         if args.channel and all(d.channel != args.channel for d in existing):
             has = ", ".join(d.channel for d in existing) or "none"
             raise ConfigError(f"ticket {name} has no {args.channel} delivery (its deliveries: {has})")
-        wanted = [d for d in existing if d.status != "delivered" and (not args.channel or d.channel == args.channel)]
+        wanted = [d for d in existing if d.status in ("pending", "failed") and (not args.channel or d.channel == args.channel)]
         if not existing:
             print(f"ticket {name} has no deliveries: no channel was configured when it was stored; nothing to redeliver")
             return 0
         if not wanted:
             done = ", ".join(
-                f"{d.channel} {_when(d.delivered_at, zone)}" for d in existing if not args.channel or d.channel == args.channel
+                f"{d.channel} {d.status} {_when(d.delivered_at or d.updated_at, zone)}"
+                for d in existing
+                if not args.channel or d.channel == args.channel
             )
-            print(f"nothing to redeliver: ticket {name} was delivered already ({done}; times in {zone})")
+            print(f"nothing to redeliver: ticket {name} has nothing left to send ({done}; times in {zone})")
             return 0
         transports = transports_from(settings)
         sender = Sender(
@@ -524,6 +535,8 @@ def _state(d: StoredDelivery | None, zone: str) -> str:
         return f"delivered{to}" + (f" (receipt {shown(d.receipt)})" if d.receipt else "")
     if d.status == "failed":
         return f"failed again{to}: {shown(d.last_error)}"
+    if d.claimed_until is not None and d.claimed_until > datetime.now(UTC):
+        return f"being tried now by a sender (attempt {d.attempts})"
     if d.attempts == 0:
         return "pending"
     return f"not delivered{to} ({shown(d.last_error)}); will retry at {_when(d.next_at, zone)}"

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import insert
+
 from ivr.serve import _banner
+from ivr.store.outbox import delivery_rows
+from ivr.store.schema import deliveries
 from tests.server import running_server
 from tests.webhooks import Clock, make_app
 
@@ -50,3 +55,18 @@ def test_the_database_password_is_never_printed(tmp_path: Path) -> None:
         app.extensions["ivr.store"].close()
     assert "database: postgresql+psycopg://ivr:***@127.0.0.1:1/ivr" in lines
     assert not any("s3cret" in line for line in lines)
+
+
+def test_the_banner_says_where_tickets_go_and_what_waits_for_a_channel_not_set_here(tmp_path: Path) -> None:
+    """Deliveries recorded by a host with a desk, read by one without: start-up names them, and the way to end them."""
+    desk = {"IVR_TICKET_WEBHOOK_URL": "https://desk.example.com/hooks/SECRET?token=x", "IVR_TICKET_WEBHOOK_SECRET": "0" * 16}
+    with_desk = make_app(f"sqlite:///{tmp_path / 'db.sqlite3'}", Clock(), **desk)
+    lines = _banner(with_desk, with_desk.extensions["ivr.voice"].hotline)
+    assert "tickets: handed on to the desk webhook at https://desk.example.com (signed); 10 attempts each" in lines, lines
+    assert not any("SECRET" in line or "token" in line for line in lines)
+    with with_desk.extensions["ivr.store"].engine.begin() as conn:
+        conn.execute(insert(deliveries), delivery_rows("10000001", "CA1", ["desk"], datetime.now(UTC)))
+    plain = make_app(f"sqlite:///{tmp_path / 'db.sqlite3'}", Clock())
+    lines = _banner(plain, plain.extensions["ivr.voice"].hotline)
+    assert any(line.startswith("tickets: kept in the database only") for line in lines), lines
+    assert any(line.startswith("tickets: deliveries wait for channels not configured here: desk (1)") for line in lines), lines

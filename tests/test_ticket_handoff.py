@@ -11,6 +11,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from ivr.cli import main
 from ivr.store import Store
 from ivr.testing.phone import HttpTransport, PhoneCall
 from tests.conftest import AFTER_HOURS
@@ -108,7 +111,7 @@ def test_the_desk_and_the_support_address_both_get_it(tmp_path: Path) -> None:
         assert sorted(d.channel for d in deliveries(hotline.store, number)) == ["desk", "email"]
         (message,) = box.messages()
         assert number in message["Subject"] and "首次响应截止 11-30 22:40" in message["Subject"]
-        assert message["To"] == "support@example.com" and message["From"] == "hotline@127.0.0.1"
+        assert message["To"] == "support@example.com" and message["From"] == "hotline@[127.0.0.1]"
         assert "控制台打不开" not in message["Subject"]  # what the caller said stays in the body
         assert desk.accepted == 1
 
@@ -331,3 +334,20 @@ def test_healthz_says_when_a_delivery_waits_past_the_first_response_time(tmp_pat
         health = client.get("/healthz").get_json()
         assert health["status"] == "degraded" and health["deliveries"]["pending"] == 1
         assert any("waited 30 min, past the 10 min first response" in p for p in health["problems"]), health["problems"]
+
+
+def test_closing_a_ticket_cancels_what_has_not_gone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The desk is down; an engineer closes the ticket: its delivery is cancelled, and the desk never gets it afterwards."""
+    with DeskReceiver(secret=SECRET) as desk:
+        desk.go_down()
+        hotline = make_hotline(tmp_path, **desk_settings(desk))
+        number = leave_message(hotline)
+        db = tmp_path / "hotline.sqlite3"
+        assert main(["tickets", "close", number, "--note", "rang back", "--db", str(db)]) == 0
+        assert "1 delivery not sent yet cancelled" in capsys.readouterr().out
+        (row,) = deliveries(hotline.store, number)
+        assert row.status == "cancelled" and hotline.store.outbox.counts()["cancelled"] == 1
+        desk.come_up()
+        for _ in range(3):
+            hotline.apps[0].extensions["ivr.voice"].hotline.ticket_sender().round()
+        assert desk.received == 0

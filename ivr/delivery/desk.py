@@ -165,6 +165,8 @@ class DeskWebhook:
             with session.post(
                 self.url, data=body, headers=headers, timeout=cast(Any, Timeout(total=timeout)), stream=True, allow_redirects=False
             ) as response:
+                if session.expired:  # the deadline cut the answer short: what was read of it is not an answer
+                    raise TryLater(f"the desk did not answer within {timeout:g} s")
                 if time.monotonic() >= deadline:
                     raise TryLater(f"the desk answered {response.status_code} only after the time was up")
                 answer = read_bounded(response, deadline, MAX_ANSWER)
@@ -187,5 +189,5 @@ class DeskWebhook:
         if status in RETRY_STATUSES or status >= 500:
             raise TryLater(f"the desk answered {status}: {said}", after=wait)
         if location:  # redirects are not followed (the signature is for this URL): the operator moves IVR_TICKET_WEBHOOK_URL
-            raise Refused(f"the desk answered {status}, moved to {urlsplit(location).netloc or location[:100]}: set IVR_TICKET_WEBHOOK_URL")
+            raise Refused(f"the desk answered {status}, moved to {location[:200]}: set IVR_TICKET_WEBHOOK_URL to it")
         raise Refused(f"the desk answered {status}: {said}")

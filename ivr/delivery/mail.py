@@ -10,14 +10,17 @@ What the caller supplied (the description, words said) goes only into the body, 
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 import smtplib
+import socket
 import ssl
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any, ClassVar
@@ -93,11 +96,11 @@ def _local(moment: datetime, zone: ZoneInfo) -> datetime:
 
 
 def _long_time(moment: datetime) -> str:
+    """A local time with its zone by name and offset ("2026-12-01 10:30 (Asia/Shanghai, UTC+08:00)"): "CST" alone reads as US Central."""
     offset = moment.strftime("%z")
-    abbreviation = moment.tzname() or ""
-    offset_text = f"{offset[:3]}:{offset[3:]}" if offset else ""
-    label = f"{abbreviation} (UTC{offset_text})" if abbreviation and not abbreviation.startswith(("+", "-")) else f"UTC{offset_text}"
-    return f"{moment:%Y-%m-%d %H:%M} {label}"
+    offset_text = f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
+    name = getattr(moment.tzinfo, "key", "")
+    return f"{moment:%Y-%m-%d %H:%M} ({name}, {offset_text})" if name and name != "UTC" else f"{moment:%Y-%m-%d %H:%M} {offset_text}"
 
 
 def _line_text(line: Mapping[str, Any], chinese: bool) -> str:
@@ -145,7 +148,7 @@ def message_for(parcel: Parcel, to: str, sender: str) -> EmailMessage:
     message["To"] = to
     message["Message-ID"] = f"<ticket-{_NOT_IN_ID.sub('_', parcel.number)}@ivr-hotline>"
     message["X-IVR-Ticket"] = _NOT_IN_ID.sub("_", parcel.number)
-    message["Date"] = format_datetime(parcel.created_at)  # the ticket's time: every copy of a ticket's mail is the same mail
+    message["Date"] = format_datetime(datetime.now(UTC))  # when it is sent; the fixed Message-ID makes copies one mail
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to the hotline
     # Only our own words go into the subject: the number, the menu's category and a time, never what the caller said.
     if chinese:
@@ -202,6 +205,28 @@ def _by_code(code: int, what: str) -> TryLater | Refused:
     return TryLater(what) if 400 <= code < 500 else Refused(what)
 
 
+def _outcome(exc: BaseException, where: str, to: str, timeout: float) -> TryLater | Refused:
+    """What a failed exchange with the mail server means: try later (4xx, a dropped line) or never (5xx, bad settings)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, said = next(iter(exc.recipients.values()), (550, b""))
+        return _by_code(code, f"the mail server refused the address {to}: {code} {_said(said)}")
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return _by_code(exc.smtp_code, f"the mail server refused the login: {exc.smtp_code} {_said(exc.smtp_error)}")
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return Refused(f"the mail server {where} does not offer what is needed: {_said(str(exc))}")
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return TryLater(f"the mail server {where} hung up: {_said(str(exc))}")
+    if isinstance(exc, smtplib.SMTPResponseException):  # sender refused, data refused, HELO refused, a failed connect greeting
+        return _by_code(exc.smtp_code, f"the mail server answered {exc.smtp_code} {_said(exc.smtp_error)}")
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return Refused(f"the mail server {where} has a certificate we do not trust: {_said(exc.verify_message or str(exc))}")
+    if isinstance(exc, TimeoutError):
+        return TryLater(f"the mail server {where} did not answer within {timeout:g} s")
+    if isinstance(exc, UnicodeError):  # smtplib sends logins and addresses as ASCII only
+        return Refused(f"the mail server login or an address is not ASCII: {type(exc).__name__}")
+    return TryLater(f"could not hand the mail to {where}: {type(exc).__name__}")
+
+
 def _said(error: bytes | str) -> str:
     text = error.decode("utf-8", "replace") if isinstance(error, bytes) else str(error)
     return text[:200]  # stored cleaned of control characters, escaped where it is shown
@@ -217,26 +242,63 @@ def _time_left(sock: Any, deadline: float) -> Any:
     return sock
 
 
-class _BoundedSMTP(smtplib.SMTP):
-    """smtplib.SMTP whose greeting is read within the send's deadline."""
+class _Watchdog:
+    """Shuts a session's socket (whichever it is then: STARTTLS replaces it) down at the deadline.
 
-    def __init__(self, deadline: float, host: str, port: int, timeout: float) -> None:
+    smtplib reads a reply a line at a time, and each byte restarts a socket timeout: only this holds a
+    server that trickles its greeting or its replies to the send's deadline.
+    """
+
+    def __init__(self, deadline: float) -> None:
+        self.expired = False
+        self.sock: Any = None  # the session's socket, kept current by the session
+        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _expire(self) -> None:
+        self.expired = True
+        if self.sock is not None:
+            with contextlib.suppress(OSError):
+                self.sock.shutdown(socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        """The send is over: no shutdown."""
+        self._timer.cancel()
+
+
+class _BoundedSMTP(smtplib.SMTP):
+    """smtplib.SMTP whose greeting and replies are read within the send's deadline."""
+
+    def __init__(self, deadline: float, watchdog: _Watchdog, host: str, port: int, timeout: float) -> None:
         self.deadline = deadline
+        self.watchdog = watchdog
         super().__init__(host, port, timeout=timeout)
 
     def _get_socket(self, host: str, port: int, timeout: float) -> Any:
-        return _time_left(super()._get_socket(host, port, timeout), self.deadline)  # type: ignore[misc]  # untyped in typeshed
+        sock = _time_left(super()._get_socket(host, port, timeout), self.deadline)  # type: ignore[misc]  # untyped in typeshed
+        self.watchdog.sock = sock
+        return sock
+
+    def starttls(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        """STARTTLS, the watchdog then watching the encrypted socket."""
+        reply = super().starttls(*args, **kwargs)
+        self.watchdog.sock = self.sock
+        return reply
 
 
 class _BoundedSMTPS(smtplib.SMTP_SSL):
-    """smtplib.SMTP_SSL whose greeting is read within the send's deadline."""
+    """smtplib.SMTP_SSL whose greeting and replies are read within the send's deadline."""
 
-    def __init__(self, deadline: float, host: str, port: int, timeout: float, context: ssl.SSLContext) -> None:
+    def __init__(self, deadline: float, watchdog: _Watchdog, host: str, port: int, timeout: float, context: ssl.SSLContext) -> None:
         self.deadline = deadline
+        self.watchdog = watchdog
         super().__init__(host, port, timeout=timeout, context=context)
 
     def _get_socket(self, host: str, port: int, timeout: float) -> Any:
-        return _time_left(super()._get_socket(host, port, timeout), self.deadline)  # type: ignore[misc]  # untyped in typeshed
+        sock = _time_left(super()._get_socket(host, port, timeout), self.deadline)  # type: ignore[misc]  # untyped in typeshed
+        self.watchdog.sock = sock
+        return sock
 
 
 class SupportMail:
@@ -262,12 +324,13 @@ class SupportMail:
         server = self.server
         where = f"{server.host}:{server.port}"
         session: smtplib.SMTP | None = None
+        watchdog = _Watchdog(deadline)
         try:
             context = ssl.create_default_context()
             if server.implicit_tls:
-                session = _BoundedSMTPS(deadline, server.host, server.port, timeout=timeout, context=context)
+                session = _BoundedSMTPS(deadline, watchdog, server.host, server.port, timeout=timeout, context=context)
             else:
-                session = _BoundedSMTP(deadline, server.host, server.port, timeout=timeout)
+                session = _BoundedSMTP(deadline, watchdog, server.host, server.port, timeout=timeout)
             self._rearm(session, deadline)
             session.ehlo()
             if not server.implicit_tls:
@@ -282,24 +345,12 @@ class SupportMail:
                 session.login(server.user, server.password)
             self._rearm(session, deadline)
             session.send_message(message, from_addr=self.sender, to_addrs=[self.to])
-        except smtplib.SMTPRecipientsRefused as exc:
-            code, said = next(iter(exc.recipients.values()), (550, b""))
-            raise _by_code(code, f"the mail server refused the address {self.to}: {code} {_said(said)}") from exc
-        except smtplib.SMTPAuthenticationError as exc:
-            raise _by_code(exc.smtp_code, f"the mail server refused the login: {exc.smtp_code} {_said(exc.smtp_error)}") from exc
-        except smtplib.SMTPNotSupportedError as exc:
-            raise Refused(f"the mail server {where} does not offer what is needed: {_said(str(exc))}") from exc
-        except smtplib.SMTPServerDisconnected as exc:
-            raise TryLater(f"the mail server {where} hung up: {_said(str(exc))}") from exc
-        except smtplib.SMTPResponseException as exc:  # sender refused, data refused, HELO refused, a failed connect greeting
-            raise _by_code(exc.smtp_code, f"the mail server answered {exc.smtp_code} {_said(exc.smtp_error)}") from exc
-        except ssl.SSLCertVerificationError as exc:
-            raise Refused(f"the mail server {where} has a certificate we do not trust: {_said(exc.verify_message or str(exc))}") from exc
-        except TimeoutError as exc:
-            raise TryLater(f"the mail server {where} did not answer within {timeout:g} s") from exc
-        except (OSError, smtplib.SMTPException) as exc:
-            raise TryLater(f"could not hand the mail to {where}: {type(exc).__name__}") from exc
+        except (smtplib.SMTPException, OSError, UnicodeError) as exc:
+            if watchdog.expired:  # whatever smtplib made of a reply cut off at the deadline, the server was too slow
+                raise TryLater(f"the mail server {where} did not answer within {timeout:g} s") from exc
+            raise _outcome(exc, where, self.to, timeout) from exc
         finally:
+            watchdog.cancel()
             if session is not None:
                 self._close(session)
         return "250"

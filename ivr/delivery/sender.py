@@ -155,8 +155,10 @@ class Sender(BackgroundLoop):
             receipt = transport.send(parcel, self.timeout)
         except Refused as exc:
             return self._dead(delivery, claim, target, f"refused: {exc.reason}")
-        except (TryLater, ServiceError, OSError) as exc:
-            reason = exc.reason if isinstance(exc, TryLater) else str(exc) or type(exc).__name__
+        except Exception as exc:  # anything else a transport lets out is a failed attempt too: counted, retried, dead-lettered
+            if not isinstance(exc, (TryLater, ServiceError, OSError)):
+                log.exception("ticket %s by %s: the attempt failed unexpectedly", delivery.ticket, delivery.channel)
+            reason = exc.reason if isinstance(exc, TryLater) else f"{type(exc).__name__}: {exc}"[:300]
             if attempt >= self.attempts:
                 return self._dead(delivery, claim, target, f"{reason} (attempt {attempt} of {self.attempts})")
             wait = backoff(attempt, self.base, exc.after if isinstance(exc, TryLater) else None)

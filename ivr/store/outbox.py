@@ -2,7 +2,8 @@
 
 A delivery is `pending` until a sender claims it (a lease, so two hosts never try it at once and a
 sender that dies mid-try leaves it to the next after the lease), then `delivered`, or back to
-`pending` with a later `next_at`, or `failed` (dead-lettered) after the last attempt or a refusal.
+`pending` with a later `next_at`, or `failed` (dead-lettered) after the last attempt or a refusal;
+`cancelled` when the ticket was closed before it went.
 `ivr tickets redeliver N` puts a ticket's deliveries back to pending.
 """
 
@@ -23,7 +24,7 @@ from ivr.store.schema import deliveries
 
 __all__ = ["CHANNELS", "DELIVERY_STATES", "Claim", "Outbox", "StoredDelivery", "delivery_rows"]
 
-DELIVERY_STATES = ("pending", "delivered", "failed")
+DELIVERY_STATES = ("pending", "delivered", "failed", "cancelled")  # cancelled: the ticket was closed before it went
 ERROR_CHARS = 1000  # a receiver's whole error page is not worth keeping
 
 
@@ -38,6 +39,7 @@ class StoredDelivery:
     status: str
     attempts: int
     next_at: datetime
+    claimed_until: datetime | None  # a sender's lease: it is being tried until then
     created_at: datetime
     updated_at: datetime
     delivered_at: datetime | None
@@ -48,7 +50,7 @@ class StoredDelivery:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, times in ISO 8601 UTC."""
         data = dict(self.__dict__)
-        for name in ("next_at", "created_at", "updated_at", "delivered_at"):
+        for name in ("next_at", "claimed_until", "created_at", "updated_at", "delivered_at"):
             value = data[name]
             data[name] = value.isoformat() if value is not None else None
         return data
@@ -179,12 +181,29 @@ class Outbox:
         with self.db.connect() as conn:
             return int(conn.execute(query).rowcount)
 
+    def cancel(self, call_id: str, now: datetime) -> int:
+        """Cancel the ticket's deliveries that have not gone and that no sender is trying (it was closed first); how many."""
+        free = or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until < now)
+        query = (
+            update(deliveries)
+            .where(deliveries.c.call_id == call_id, deliveries.c.status.in_(("pending", "failed")), free)
+            .values(status="cancelled", claimed_until=None, claim=None, updated_at=now, last_error="the ticket was closed first")
+        )
+        with self.db.connect() as conn:
+            return int(conn.execute(query).rowcount)
+
     def oldest_pending(self) -> datetime | None:
         """When the oldest delivery still pending was recorded (None: none is)."""
         query = select(func.min(deliveries.c.created_at)).where(deliveries.c.status == "pending")
         with self.db.connect() as conn:
             found = conn.execute(query).scalar()
         return utc(found) if found is not None else None
+
+    def pending_by_channel(self) -> dict[str, int]:
+        """How many deliveries wait, by channel (only channels with some)."""
+        query = select(deliveries.c.channel, func.count()).where(deliveries.c.status == "pending").group_by(deliveries.c.channel)
+        with self.db.connect() as conn:
+            return {channel: int(n) for channel, n in conn.execute(query).all()}
 
     def counts(self) -> dict[str, int]:
         """How many deliveries are in each state (every state listed, 0 included)."""
@@ -203,6 +222,7 @@ def _delivery(row: Any) -> StoredDelivery:
         status=row["status"],
         attempts=int(row["attempts"]),
         next_at=utc(row["next_at"]),
+        claimed_until=utc(row["claimed_until"]) if row["claimed_until"] is not None else None,
         created_at=utc(row["created_at"]),
         updated_at=utc(row["updated_at"]),
         delivered_at=utc(row["delivered_at"]) if row["delivered_at"] is not None else None,
