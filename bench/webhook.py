@@ -1,6 +1,9 @@
-"""Benchmark: a mid-call gather step under gunicorn on loopback, against a bare Flask TwiML route (the floor).
+"""Benchmark: a mid-call gather step under gunicorn on loopback, against the tutorial baseline and a fixed-TwiML floor.
 
-Both servers run with the same gunicorn settings; the same client drives both in the same run.
+Three servers run with the same gunicorn settings; the same client drives all in the same run, interleaved:
+the floor (bench/floor_app.py: a bare Flask route answering one fixed document), the tutorial baseline
+(bench/tutorial_app.py: what Twilio's IVR tutorial does per request, a `VoiceResponse` Gather+Say,
+no signature, no state) and the hotline.
 The measured request is a real step of a call in progress: signature check, call record read,
 engine step, record write, TwiML. Each simulated caller presses * (repeat) until near the
 menu's loop limit, then hangs up and calls again.
@@ -105,15 +108,15 @@ class Load:
         return len(ordered) / elapsed, p50 * 1000, p99 * 1000
 
 
-def floor_server(workers: int, tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """The bare Flask app under gunicorn with the same settings."""
+def floor_server(workers: int, tmp: Path, app: str = "bench.floor_app:app") -> tuple[subprocess.Popen[bytes], str]:
+    """A bare Flask app (the floor, or the tutorial baseline) under gunicorn with the same settings."""
     port = free_port()
     gunicorn = Path(sys.executable).with_name("gunicorn")
     process = subprocess.Popen(
         # The same worker model `ivr serve` runs: threaded workers, 8 threads each.
-        [str(gunicorn), "-w", str(workers), "-b", f"127.0.0.1:{port}", "-k", "gthread", "--threads", "8", "bench.floor_app:app"],
+        [str(gunicorn), "-w", str(workers), "-b", f"127.0.0.1:{port}", "-k", "gthread", "--threads", "8", app],
         cwd=ROOT,
-        stdout=(tmp / "floor.log").open("wb"),
+        stdout=(tmp / f"{app.split(':', maxsplit=1)[0]}.log").open("wb"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
@@ -145,10 +148,11 @@ def main() -> None:
         if args.database_url:
             env["IVR_DATABASE_URL"] = args.database_url
         floor_process, floor_url = floor_server(args.workers, tmp)
+        tutorial_process, tutorial_url = floor_server(args.workers, tmp, "bench.tutorial_app:app")
         try:
             with contextlib.ExitStack() as servers:
                 server = servers.enter_context(running_server(tmp / "hotline", workers=args.workers, **env))
-                targets = [("floor", floor_url, False), ("hotline", server.url, True)]
+                targets = [("floor", floor_url, False), ("tutorial", tutorial_url, False), ("hotline", server.url, True)]
                 if args.history_cost:
                     quiet = servers.enter_context(running_server(tmp / "quiet", workers=args.workers, IVR_CALL_HISTORY="0", **env))
                     targets.append(("no history", quiet.url, True))
@@ -162,8 +166,9 @@ def main() -> None:
                     rate, p50, p99 = load.run()
                     results.setdefault(name, []).append((rate, p50, p99, load.errors))
         finally:
-            os.killpg(floor_process.pid, signal.SIGTERM)
-            floor_process.wait(timeout=10)
+            for process in (floor_process, tutorial_process):
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=10)
 
     def summary(rows: list[tuple[float, float, float, int]]) -> tuple[float, float, float, int]:
         return (
@@ -173,9 +178,10 @@ def main() -> None:
             sum(r[3] for r in rows),
         )
 
-    floor, hot = summary(results["floor"]), summary(results["hotline"])
+    floor, tutorial, hot = summary(results["floor"]), summary(results["tutorial"]), summary(results["hotline"])
     print(f"{'':28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
     print(f"{'floor (bare Flask TwiML)':28}{floor[0]:10.0f}{floor[1]:10.1f}{floor[2]:10.1f}{floor[3]:8d}")
+    print(f"{'tutorial (VoiceResponse)':28}{tutorial[0]:10.0f}{tutorial[1]:10.1f}{tutorial[2]:10.1f}{tutorial[3]:8d}")
     print(f"{'hotline mid-call gather':28}{hot[0]:10.0f}{hot[1]:10.1f}{hot[2]:10.1f}{hot[3]:8d}")
     if "no history" in results:
         quiet = summary(results["no history"])
@@ -183,6 +189,10 @@ def main() -> None:
         rounds = [h[1] - q[1] for h, q in zip(results["hotline"], results["no history"], strict=True)]
         print(f"call history adds to p50: {hot[1] - quiet[1]:+.2f} ms (per round: {', '.join(f'{r:+.2f}' for r in rounds)})")
     print(f"throughput hotline/floor: {hot[0] / floor[0]:.2f}   p99 hotline/floor: {hot[2] / floor[2]:.2f}")
+    print(
+        f"throughput hotline/tutorial: {hot[0] / tutorial[0]:.2f}   per round: "
+        + ", ".join(f"{h[0] / t[0]:.2f}" for h, t in zip(results["hotline"], results["tutorial"], strict=True))
+    )
 
 
 if __name__ == "__main__":
