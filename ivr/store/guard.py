@@ -11,6 +11,8 @@ After a failure the breaker opens, and for a while requests do not pay the timeo
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import logging
 import os
 import socket
@@ -263,17 +265,57 @@ def _first_line(exc: BaseException) -> str:
     return text[0][:160] if text else type(exc).__name__
 
 
+class _Alarms:
+    """One thread per process that fires armed watchdogs when their time is up, a tick at a time.
+
+    A timer thread per statement cost a thread start on every database use of every step; this thread
+    wakes TICK seconds apart, whatever the load, and a watchdog fires at most a tick late.
+    """
+
+    TICK = 0.05
+
+    def __init__(self) -> None:
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)  # a forked worker has its own thread, heap and lock
+
+    def _reset(self) -> None:
+        self._lock = threading.Lock()
+        self._heap: list[tuple[float, int, _Watchdog]] = []
+        self._order = itertools.count()
+        self._started = False
+
+    def add(self, due: float, watchdog: _Watchdog) -> None:
+        """Fire `watchdog` at the monotonic time `due` unless it is cancelled first."""
+        with self._lock:
+            heapq.heappush(self._heap, (due, next(self._order), watchdog))
+            if not self._started:
+                self._started = True
+                threading.Thread(target=self._run, name="ivr-db-watchdog", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.TICK)
+            now = time.monotonic()
+            with self._lock:
+                due = []
+                while self._heap and self._heap[0][0] <= now:
+                    due.append(heapq.heappop(self._heap)[2])
+            for watchdog in due:
+                watchdog.fire()
+
+
+_ALARMS = _Alarms()
+
+
 class _Watchdog:
-    """A timer that breaks one connection's current wait when its time is up."""
+    """Breaks one connection's current wait when its time is up (fired by the process's one alarm thread)."""
 
     def __init__(self, action: Any, seconds: float) -> None:
         self.fired = False
         self._action = action
         self._lock = threading.Lock()
         self._cancelled = False
-        self._timer = threading.Timer(max(seconds, 0.01), self._fire)
-        self._timer.daemon = True
-        self._timer.start()
+        _ALARMS.add(time.monotonic() + max(seconds, 0.01), self)
 
     @classmethod
     def arm(cls, conn: Connection, seconds: float) -> _Watchdog | None:
@@ -282,7 +324,8 @@ class _Watchdog:
         action = _interrupter(raw) if raw is not None else None
         return cls(action, seconds) if action is not None else None
 
-    def _fire(self) -> None:
+    def fire(self) -> None:
+        """Time is up: interrupt the connection, unless the work finished first."""
         with self._lock:
             if self._cancelled:
                 return
@@ -294,7 +337,6 @@ class _Watchdog:
         """The work finished (or failed): once this returns, the connection is never touched."""
         with self._lock:
             self._cancelled = True
-        self._timer.cancel()
 
 
 def _interrupter(raw: Any) -> Any:
