@@ -15,6 +15,7 @@ from urllib.parse import SplitResult, urlsplit
 from ivr.errors import ConfigError
 from ivr.format.fields import ADDRESS, ADDRESS_DOC
 from ivr.hours import FORCE_VALUES
+from ivr.terminal import url_shown
 
 DEFAULT_MENU = "menus/volcengine.yaml"
 DEFAULT_SQLITE = "var/ivr.sqlite3"
@@ -200,7 +201,7 @@ def _delivery_settings(env: Mapping[str, str]) -> dict[str, Any]:
     if webhook:
         parts = urlsplit(webhook)
         loopback = _loopback(parts.hostname)
-        shown = _safe(webhook)
+        shown = url_shown(webhook)
         if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
             raise ConfigError(f"IVR_TICKET_WEBHOOK_URL must be an https:// URL (http:// only to this machine), not {shown!r}")
         if not parts.hostname:
@@ -214,8 +215,8 @@ def _delivery_settings(env: Mapping[str, str]) -> dict[str, Any]:
     if smtp:
         parts = urlsplit(smtp)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise ConfigError(f"IVR_SMTP_URL must be smtp://[user:password@]host[:port] or smtps://…, not {_safe(smtp)!r}")
-        _port(parts, "IVR_SMTP_URL", _safe(smtp))
+            raise ConfigError(f"IVR_SMTP_URL must be smtp://[user:password@]host[:port] or smtps://…, not {url_shown(smtp)!r}")
+        _port(parts, "IVR_SMTP_URL", url_shown(smtp))
         for name, address in (("IVR_TICKET_EMAIL_TO", to), ("IVR_TICKET_EMAIL_FROM", sender)):
             if (address or name.endswith("_TO")) and not re.fullmatch(r"[^@\s<>,]+@[^@\s<>,]+", address):
                 raise ConfigError(f"{name} must be one e-mail address when IVR_SMTP_URL is set, not {address!r}")
@@ -265,10 +266,3 @@ def _address_domain(host: str) -> str:
     except ValueError:
         return host
     return f"[{ip}]" if ip.version == 4 else f"[IPv6:{ip}]"
-
-
-def _safe(url: str) -> str:
-    """A URL as it may be printed: scheme, host and port only (a user, a password, a path or a query may hold a token)."""
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    return f"{parts.scheme}://{host}" if parts.scheme else "…"

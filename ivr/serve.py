@@ -13,6 +13,7 @@ from ivr.config import Settings
 from ivr.hotline import Hotline, ServiceError, queue_directory
 from ivr.logs import log_format, log_to_stderr
 from ivr.store.migrate import safe_url, upgrade_at_start
+from ivr.terminal import url_shown
 from ivr.web import CURRENT_CALL, check_settings, create_app, metrics
 from ivr.web.worker import worker_class
 
@@ -101,8 +102,7 @@ def _hand_off(settings: Settings) -> str:
     """Where new tickets go besides the database, or how to send them on."""
     ways = []
     if settings.ticket_webhook_url:
-        parts = urlsplit(settings.ticket_webhook_url)
-        ways.append(f"the desk webhook at {parts.scheme}://{parts.netloc.rpartition('@')[2]} (signed)")
+        ways.append(f"the desk webhook at {url_shown(settings.ticket_webhook_url)} (signed)")
     if settings.smtp_url:
         ways.append(f"e-mail to {settings.ticket_email_to} via {urlsplit(settings.smtp_url).hostname}")
     if settings.sms_enabled:

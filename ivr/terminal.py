@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import unicodedata
+from urllib.parse import urlsplit
 
-__all__ = ["json_safe", "shown"]
+__all__ = ["columns", "json_safe", "shown", "url_shown"]
 
 # Control, format (bidi overrides), separator, surrogate, private and unassigned characters: they could move the
 # cursor, recolour or rewrite the operator's terminal, or reorder what it shows. Chinese and other text prints as is.
@@ -19,6 +20,18 @@ def _escape(ch: str) -> str:
 def shown(text: str) -> str:
     """`text` with its hidden characters escaped; a backslash is doubled, so the text "\\x1b" and an escaped ESC never look alike."""
     return "".join("\\\\" if ch == "\\" else _escape(ch) if unicodedata.category(ch) in HIDDEN else ch for ch in text)
+
+
+def columns(text: str) -> int:
+    """Columns `text` takes on a terminal: wide (CJK) characters two, combining marks none."""
+    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def url_shown(url: str) -> str:
+    """A URL as it may be printed or logged: scheme, host and port only (a user, a password, a path or a query may hold a token)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}" if parts.scheme else "…"
 
 
 def _json_escape(ch: str) -> str:

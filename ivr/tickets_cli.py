@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import sys
-import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +26,7 @@ from ivr.config import Settings
 from ivr.engine.services import CHANNELS
 from ivr.errors import ConfigError, ServiceError
 from ivr.history_cli import _local, _zone, parse_moment
-from ivr.terminal import json_safe, shown
+from ivr.terminal import columns, json_safe, shown
 
 if TYPE_CHECKING:
     # Only for annotations: the store pulls in SQLAlchemy, which `ivr --help` must not pay for.
@@ -123,28 +122,23 @@ def _when(at: datetime | None, zone: str, seconds: bool = True) -> str:
 # ---- fitting text into a terminal ------------------------------------------------------------------------------
 
 
-def _width(text: str) -> int:
-    """Columns `text` takes on a terminal: wide (CJK) characters two, combining marks none."""
-    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
 def _pad(text: str, width: int) -> str:
-    return text + " " * max(0, width - _width(text))
+    return text + " " * max(0, width - columns(text))
 
 
 def _fit(text: str, room: int | None) -> str:
     """`text` escaped (`shown`) and cut to `room` columns with an ellipsis; an escape is never cut in half."""
     full = shown(text)
-    if room is None or _width(full) <= room:
+    if room is None or columns(full) <= room:
         return full
     out: list[str] = []
     used = 0
     for ch in text:
         piece = shown(ch)
-        if used + _width(piece) > room - 1:
+        if used + columns(piece) > room - 1:
             break
         out.append(piece)
-        used += _width(piece)
+        used += columns(piece)
     return "".join(out) + "…"
 
 
@@ -160,12 +154,12 @@ def _columns() -> int | None:
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], right: frozenset[int] = frozenset()) -> list[str]:
     """Aligned lines: every column as wide as its widest cell, the last one cut to what the line has left."""
-    widths = [max([_width(header[i]), *(_width(r[i]) for r in rows)]) for i in range(len(header) - 1)]
-    columns = _columns()
-    room = None if columns is None else max(MIN_DESCRIPTION, columns - sum(w + 2 for w in widths))
+    widths = [max([columns(header[i]), *(columns(r[i]) for r in rows)]) for i in range(len(header) - 1)]
+    terminal = _columns()
+    room = None if terminal is None else max(MIN_DESCRIPTION, terminal - sum(w + 2 for w in widths))
 
     def line(cells: Sequence[str], last: str) -> str:
-        padded = [" " * (w - _width(c)) + c if i in right else _pad(c, w) for i, (c, w) in enumerate(zip(cells, widths, strict=False))]
+        padded = [" " * (w - columns(c)) + c if i in right else _pad(c, w) for i, (c, w) in enumerate(zip(cells, widths, strict=False))]
         return "  ".join([*padded, last]).rstrip()
 
     return [line(header, header[-1]), *(line(r[:-1], _fit(r[-1], room)) for r in rows)]

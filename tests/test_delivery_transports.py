@@ -195,8 +195,9 @@ def test_a_trickling_answer_cannot_hold_the_send(every: float) -> None:
 
 
 @contextmanager
-def header_trickler(seconds: float = 20.0) -> Iterator[int]:
-    """A server that answers every request with a status line, then its headers a byte every 0.1 s for `seconds`."""
+def trickler(first: bytes, then: bytes, *, read_before: bool = True, read_after: bool = False, seconds: float = 20.0) -> Iterator[int]:
+    """A server that, for each connection, sends `first` (reading what comes `read_before` or `read_after` it), then `then`
+    a byte every 0.1 s for `seconds`."""
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(8)
@@ -212,11 +213,14 @@ def header_trickler(seconds: float = 20.0) -> Iterator[int]:
                 with conn:
                     conn.settimeout(1)
                     try:
-                        conn.recv(65536)
-                        conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+                        if read_before:
+                            conn.recv(65536)
+                        conn.sendall(first)
+                        if read_after:
+                            conn.recv(65536)
                         until = time.monotonic() + seconds
                         while time.monotonic() < until and not done.is_set():
-                            conn.sendall(b"a")
+                            conn.sendall(then)
                             time.sleep(0.1)
                     except OSError:
                         pass  # the client gave up: what it should do
@@ -228,6 +232,11 @@ def header_trickler(seconds: float = 20.0) -> Iterator[int]:
         finally:
             done.set()
             thread.join(timeout=5)
+
+
+def header_trickler() -> Any:
+    """An HTTP server that sends its status line, then its headers a byte every 0.1 s."""
+    return trickler(b"HTTP/1.1 200 OK\r\nX-Slow: ", b"a")
 
 
 def test_headers_trickled_a_byte_at_a_time_cannot_hold_the_send() -> None:
@@ -309,41 +318,11 @@ def smtp_server(box: Mailbox, **options: Any) -> Iterator[int]:
         controller.stop()
 
 
-@contextmanager
-def smtp_trickler(after_greeting: bool) -> Iterator[int]:
+def smtp_trickler(after_greeting: bool) -> Any:
     """A mail server that trickles a byte every 0.1 s: its greeting, or (`after_greeting`) its answer to EHLO."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(4)
-        listener.settimeout(0.2)
-        done = threading.Event()
-
-        def serve() -> None:
-            while not done.is_set():
-                try:
-                    conn, _ = listener.accept()
-                except OSError:
-                    continue
-                with conn:
-                    try:
-                        if after_greeting:
-                            conn.sendall(b"220 slow.example ESMTP\r\n")
-                            conn.recv(1024)
-                        for _ in range(200):
-                            if done.is_set():
-                                break
-                            conn.sendall(b"2")
-                            time.sleep(0.1)
-                    except OSError:
-                        pass
-
-        thread = threading.Thread(target=serve, daemon=True)
-        thread.start()
-        try:
-            yield int(listener.getsockname()[1])
-        finally:
-            done.set()
-            thread.join(timeout=5)
+    if after_greeting:
+        return trickler(b"220 slow.example ESMTP\r\n", b"2", read_before=False, read_after=True)
+    return trickler(b"", b"2", read_before=False)
 
 
 @pytest.mark.parametrize("after_greeting", [False, True])

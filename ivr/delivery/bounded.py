@@ -1,9 +1,10 @@
 """HTTP for the transports: one deadline for a whole exchange, however slowly the far end answers.
 
 urllib3's timeouts bound each socket operation, so a server that sends its status line and headers a
-byte at a time could hold a request for hours. `WatchedSession` also shuts every socket it opened
-down at the deadline: whatever the request is blocked in (a header line, a TLS handshake, the body)
-then fails at once, and `expired` tells the caller why.
+byte at a time could hold a request for hours. A `SocketDeadline` shuts every socket it watches down
+at the deadline: whatever the exchange is blocked in (a header line, a TLS handshake, a body, an SMTP
+reply) then fails at once, and `expired` tells the caller why. `WatchedSession` is a requests session
+whose connections it watches; the mail transport watches smtplib's socket with one too.
 """
 
 from __future__ import annotations
@@ -19,21 +20,16 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-__all__ = ["WatchedSession"]
+__all__ = ["SocketDeadline", "WatchedSession"]
 
 
-class WatchedSession(requests.Session):
-    """A requests session whose connections are shut down at the monotonic `deadline`; close it when done."""
+class SocketDeadline:
+    """Shuts every socket it watches down at the monotonic `deadline`; `cancel` when the exchange is over."""
 
     def __init__(self, deadline: float) -> None:
-        super().__init__()
-        self.deadline = deadline
         self.expired = False  # the deadline shut the sockets: a failure now is "too slow", not "unreachable"
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
-        adapter = _WatchedAdapter(self)
-        self.mount("http://", adapter)
-        self.mount("https://", adapter)
         self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._expire)
         self._timer.daemon = True
         self._timer.start()
@@ -53,9 +49,29 @@ class WatchedSession(requests.Session):
         for sock in sockets:
             _shut(sock)
 
+    def cancel(self) -> None:
+        """The exchange is over: nothing is shut."""
+        self._timer.cancel()
+
+
+class WatchedSession(requests.Session):
+    """A requests session whose connections are shut down at the monotonic `deadline`; close it when done."""
+
+    def __init__(self, deadline: float) -> None:
+        super().__init__()
+        self.watchdog = SocketDeadline(deadline)
+        adapter = _WatchedAdapter(self.watchdog)
+        self.mount("http://", adapter)
+        self.mount("https://", adapter)
+
+    @property
+    def expired(self) -> bool:
+        """Whether the deadline shut the connections."""
+        return self.watchdog.expired
+
     def close(self) -> None:
         """Stop the watch and let go of the connections."""
-        self._timer.cancel()
+        self.watchdog.cancel()
         super().close()
 
 
@@ -67,14 +83,14 @@ def _shut(sock: socket.socket) -> None:
 class _WatchedAdapter(HTTPAdapter):
     """Pools whose connections tell the session of each socket as soon as it is connected."""
 
-    def __init__(self, session: WatchedSession) -> None:
-        self._session = session
+    def __init__(self, watchdog: SocketDeadline) -> None:
+        self._watchdog = watchdog
         super().__init__(max_retries=0)  # a retry is the sender's decision, with its backoff, never urllib3's
 
     def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
         """The usual pool manager, with watched connection classes."""
         super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
-        watch = self._session.watch
+        watch = self._watchdog.watch
 
         class Http(HTTPConnection):
             def _new_conn(self) -> socket.socket:

@@ -24,6 +24,7 @@ from urllib3.util import Timeout
 
 from ivr.delivery import Parcel, Refused, TryLater
 from ivr.delivery.bounded import WatchedSession
+from ivr.terminal import url_shown
 
 __all__ = ["MAX_ANSWER", "DeskWebhook", "body_of", "read_bounded", "retry_after", "sign", "verify"]
 
@@ -124,27 +125,15 @@ class DeskWebhook:
     def __init__(self, url: str, secret: str) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"the desk webhook must be an http(s) URL with a host, not {self._safe(url)!r}")
+            raise ValueError(f"the desk webhook must be an http(s) URL with a host, not {url_shown(url)!r}")
         if not secret:
             raise ValueError("the desk webhook needs a signing secret")
         self.url = url
         self.secret = secret
 
-    @staticmethod
-    def _safe(url: str) -> str:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if ":" in host:
-            host = f"[{host}]"  # an IPv6 address keeps its brackets
-        port = f":{parts.port}" if parts.port is not None else ""
-        return f"{parts.scheme}://{host}{port}"
-
     def target(self, parcel: Parcel) -> str:
-        """The webhook's scheme, host and port: its path and query may hold a token, so they are never shown."""
-        try:
-            return self._safe(self.url)
-        except ValueError:  # a port out of range: show no more than the scheme
-            return urlsplit(self.url).scheme + "://?"
+        """The webhook's scheme, host and port: its user, path and query may hold a token, so they are never shown."""
+        return url_shown(self.url)
 
     def send(self, parcel: Parcel, timeout: float) -> str:
         """Post `parcel` within `timeout` seconds in all; the status ("200") when the desk took it, else TryLater or Refused."""

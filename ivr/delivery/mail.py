@@ -10,13 +10,10 @@ What the caller supplied (the description, words said) goes only into the body, 
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import re
 import smtplib
-import socket
 import ssl
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,6 +25,7 @@ from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ivr.delivery import Parcel, Refused, TryLater
+from ivr.delivery.bounded import SocketDeadline
 from ivr.terminal import shown
 
 __all__ = ["MailServer", "SupportMail", "is_loopback", "message_for", "parse_server", "security_plan", "transcript_text"]
@@ -242,62 +240,38 @@ def _time_left(sock: Any, deadline: float) -> Any:
     return sock
 
 
-class _Watchdog:
-    """Shuts a session's socket (whichever it is then: STARTTLS replaces it) down at the deadline.
-
-    smtplib reads a reply a line at a time, and each byte restarts a socket timeout: only this holds a
-    server that trickles its greeting or its replies to the send's deadline.
-    """
-
-    def __init__(self, deadline: float) -> None:
-        self.expired = False
-        self.sock: Any = None  # the session's socket, kept current by the session
-        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._expire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def _expire(self) -> None:
-        self.expired = True
-        if self.sock is not None:
-            with contextlib.suppress(OSError):
-                self.sock.shutdown(socket.SHUT_RDWR)
-
-    def cancel(self) -> None:
-        """The send is over: no shutdown."""
-        self._timer.cancel()
-
-
 class _BoundedSMTP(smtplib.SMTP):
     """smtplib.SMTP whose greeting and replies are read within the send's deadline."""
 
-    def __init__(self, deadline: float, watchdog: _Watchdog, host: str, port: int, timeout: float) -> None:
+    def __init__(self, deadline: float, watchdog: SocketDeadline, host: str, port: int, timeout: float) -> None:
         self.deadline = deadline
         self.watchdog = watchdog
         super().__init__(host, port, timeout=timeout)
 
     def _get_socket(self, host: str, port: int, timeout: float) -> Any:
         sock = _time_left(super()._get_socket(host, port, timeout), self.deadline)  # type: ignore[misc]  # untyped in typeshed
-        self.watchdog.sock = sock
+        self.watchdog.watch(sock)  # smtplib reads a reply a line at a time: only this holds a trickled one to the deadline
         return sock
 
     def starttls(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
         """STARTTLS, the watchdog then watching the encrypted socket."""
         reply = super().starttls(*args, **kwargs)
-        self.watchdog.sock = self.sock
+        if self.sock is not None:
+            self.watchdog.watch(self.sock)
         return reply
 
 
 class _BoundedSMTPS(smtplib.SMTP_SSL):
     """smtplib.SMTP_SSL whose greeting and replies are read within the send's deadline."""
 
-    def __init__(self, deadline: float, watchdog: _Watchdog, host: str, port: int, timeout: float, context: ssl.SSLContext) -> None:
+    def __init__(self, deadline: float, watchdog: SocketDeadline, host: str, port: int, timeout: float, context: ssl.SSLContext) -> None:
         self.deadline = deadline
         self.watchdog = watchdog
         super().__init__(host, port, timeout=timeout, context=context)
 
     def _get_socket(self, host: str, port: int, timeout: float) -> Any:
         sock = _time_left(super()._get_socket(host, port, timeout), self.deadline)  # type: ignore[misc]  # untyped in typeshed
-        self.watchdog.sock = sock
+        self.watchdog.watch(sock)  # smtplib reads a reply a line at a time: only this holds a trickled one to the deadline
         return sock
 
 
@@ -324,7 +298,7 @@ class SupportMail:
         server = self.server
         where = f"{server.host}:{server.port}"
         session: smtplib.SMTP | None = None
-        watchdog = _Watchdog(deadline)
+        watchdog = SocketDeadline(deadline)
         try:
             context = ssl.create_default_context()
             if server.implicit_tls:

@@ -62,6 +62,7 @@ from zoneinfo import ZoneInfo
 
 from ivr.engine.story import OUTCOMES, TRANSFER_ENDS
 from ivr.store.history import CallSummary, StoredLine
+from ivr.terminal import columns
 
 __all__ = [
     "EXIT_KINDS",
@@ -638,18 +639,13 @@ def _when(value: datetime | None, fallback: str) -> str:
 def _table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
     """Rows in aligned columns (the first left, the others right), indented under a section header."""
     cells = [[str(h) for h in headers], *[[str(c) for c in row] for row in rows]]
-    widths = [max(_width(row[i]) for row in cells) for i in range(len(headers))]
+    widths = [max(columns(row[i]) for row in cells) for i in range(len(headers))]
 
     def pad(text: str, i: int) -> str:
-        gap = " " * (widths[i] - _width(text))
+        gap = " " * (widths[i] - columns(text))
         return text + gap if i == 0 else gap + text
 
     return ["  " + "  ".join(pad(c, i) for i, c in enumerate(row)).rstrip() for row in cells]
-
-
-def _width(text: str) -> int:
-    """Columns a text takes on a terminal (CJK characters take two)."""
-    return sum(2 if "\u2e80" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef" else 1 for ch in text)
 
 
 def coverage(stats: Stats) -> str:
