@@ -6,16 +6,18 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Engine, bindparam, func, insert, select, update
+from sqlalchemy import Engine, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from ivr.engine.snapshot import CallSnapshot
 from ivr.engine.story import Line
 from ivr.errors import ServiceError
+from ivr.store.driver import Compiled, driver_cursor, sqlite_transaction
 from ivr.store.guard import Database
 from ivr.store.history import call_row, event_rows, insert_lines
-from ivr.store.schema import call_steps, calls
+from ivr.store.schema import call_events, call_steps, calls
 from ivr.store.tickets import clean, utc
 
 
@@ -48,6 +50,27 @@ _ADVANCE = (
         outcome=func.coalesce(bindparam("outcome"), calls.c.outcome),
     )
 )
+_BEGUN = insert(calls)
+_ANSWERED = insert(call_steps)
+# PostgreSQL: the whole step in one statement, one round trip instead of five (begin, three writes, commit).
+# Its parts see the same snapshot and stand or fall together: no row moves unless the call was at `at_seq`.
+_ADVANCE_AT_ONCE = text(
+    """
+    WITH moved AS (
+        UPDATE calls SET snapshot = :snapshot, seq = :seq, last_response = :last_response,
+               outcome = coalesce(:outcome, calls.outcome)
+        WHERE call_sid = :sid AND seq = :at_seq
+        RETURNING call_sid
+    ), answered AS (
+        INSERT INTO call_steps (call_sid, seq, response) SELECT call_sid, :seq, :last_response FROM moved
+    ), told AS (
+        INSERT INTO call_events (call_sid, seq, pos, at, type, node, data)
+        SELECT moved.call_sid, :seq, line.pos, line.at, line.type, line.node, line.data
+        FROM moved, jsonb_to_recordset(CAST(:lines AS jsonb)) AS line(pos int, at timestamptz, type text, node text, data text)
+    )
+    SELECT count(*) FROM moved
+    """
+)
 _ANSWER = select(call_steps.c.response).where(call_steps.c.call_sid == bindparam("sid"), call_steps.c.seq == bindparam("seq"))
 
 
@@ -56,6 +79,15 @@ class CallStore:
 
     def __init__(self, database: Engine | Database) -> None:
         self.db = database if isinstance(database, Database) else Database(database)
+        dialect = self.db.engine.dialect
+        # SQLite: the statements of every step compiled once and run on the driver (ivr.store.driver).
+        self._load = Compiled(_LOAD, dialect) if dialect.name == "sqlite" else None
+        # SQLite: the step's three writes in one short transaction.
+        self._sqlite_step = (
+            (Compiled(_ADVANCE, dialect), Compiled(_ANSWERED, dialect), Compiled(insert(call_events), dialect))
+            if dialect.name == "sqlite"
+            else None
+        )
 
     def begin(
         self,
@@ -71,20 +103,33 @@ class CallStore:
         """Record a new call at step 1 with its story so far; if the call already exists (a repeated first request), return it unchanged."""
         row = call_row(call_sid, caller, called, snapshot, now, seq=1, response=response, outcome=outcome)
         try:
-            with self.db.connect(transaction=True) as conn:  # the call, its first answer and its story, together
-                conn.execute(insert(calls).values(**row))
-                conn.execute(insert(call_steps).values(call_sid=call_sid, seq=1, response=response))
+            with self.db.connect(transaction=True, lazy_sync=True) as conn:  # the call, its first answer and its story, together
+                conn.execute(_BEGUN, row)
+                conn.execute(_ANSWERED, {"call_sid": call_sid, "seq": 1, "response": response})
                 insert_lines(conn, event_rows(call_sid, 1, now, lines))
         except IntegrityError:
-            pass  # another worker, or a retry, stored it first
-        record = self.load(call_sid)
-        if record is None:
-            raise ServiceError(f"call {call_sid} could not be stored")
-        return record
+            record = self.load(call_sid)  # another worker, or a retry, stored it first: theirs stands
+            if record is None:
+                raise ServiceError(f"call {call_sid} could not be stored") from None
+            return record
+        # Stored as given: no need to read it back.
+        return CallRecord(
+            call_sid=call_sid,
+            caller=row["caller"],
+            menu_version=row["menu_version"],
+            snapshot=CallSnapshot.from_dict(json.loads(row["snapshot"])),
+            seq=1,
+            last_response=response,
+            status=row["status"],
+            started_at=row["started_at"],
+            ended_at=None,
+            duration=None,
+            outcome=outcome,
+        )
 
     def load(self, call_sid: str) -> CallRecord | None:
         """The stored call, or None."""
-        rows = self.db.read(_LOAD, {"sid": call_sid})  # the first statement of most steps: a stale connection is retried
+        rows = self._read_call(call_sid)
         if not rows:
             return None
         row = rows[0]
@@ -101,6 +146,18 @@ class CallStore:
             duration=row["duration"],
             outcome=row["outcome"],
         )
+
+    def _read_call(self, call_sid: str) -> list[dict[str, Any]] | list[Any]:
+        """The call's row (or none); the first statement of most steps, so a stale pooled connection is retried."""
+        query = self._load
+        if query is None:
+            return self.db.read(_LOAD, {"sid": call_sid})
+
+        def run() -> list[dict[str, Any]]:
+            with self.db.connect(lazy_sync=None) as conn, driver_cursor(conn) as cursor:
+                return query.rows(cursor, {"sid": call_sid})
+
+        return self.db.retrying(run)
 
     def answer(self, call_sid: str, seq: int) -> str | None:
         """What step `seq` of a call answered (None when it was not stored)."""
@@ -132,11 +189,15 @@ class CallStore:
 
         def store() -> bool:
             try:
+                if self._sqlite_step is not None:
+                    return self._advance_on_sqlite(call_sid, seq, values, rows)
+                if self.db.engine.dialect.name == "postgresql":
+                    return self._advance_at_once(call_sid, seq, values, rows)
                 with self.db.connect(transaction=True) as conn:
                     result = conn.execute(_ADVANCE, {"sid": call_sid, "at_seq": seq, **values})
                     if result.rowcount != 1:
                         return False
-                    conn.execute(insert(call_steps).values(call_sid=call_sid, seq=seq + 1, response=response))
+                    conn.execute(_ANSWERED, {"call_sid": call_sid, "seq": seq + 1, "response": response})
                     insert_lines(conn, rows)  # in the step's own transaction: one more statement, no extra commit
             except IntegrityError:
                 return False  # the answer to this step is stored already: the step was taken by another request
@@ -144,6 +205,24 @@ class CallStore:
 
         # Safe to run twice: if the first attempt committed, the second finds the call moved on and says so.
         return self.db.retrying(store)
+
+    def _advance_on_sqlite(self, call_sid: str, seq: int, values: dict[str, object], rows: Sequence[dict[str, Any]]) -> bool:
+        """The step as one short SQLite transaction on the driver: the record (compare-and-set), the answer, the story."""
+        assert self._sqlite_step is not None
+        moved, answered, told = self._sqlite_step
+        with self.db.connect(lazy_sync=True) as conn, sqlite_transaction(conn, self.db.write_wait()) as cursor:
+            if moved.run(cursor, {"sid": call_sid, "at_seq": seq, **values}) != 1:
+                return False  # nothing written: the empty transaction commits
+            answered.run(cursor, {"call_sid": call_sid, "seq": seq + 1, "response": values["last_response"]})
+            told.run_many(cursor, rows)
+        return True
+
+    def _advance_at_once(self, call_sid: str, seq: int, values: dict[str, object], rows: Sequence[dict[str, Any]]) -> bool:
+        """The step as one PostgreSQL statement (autocommit): the record, the answer and the story lines."""
+        lines = [{"pos": r["pos"], "at": r["at"].isoformat(), "type": r["type"], "node": r["node"], "data": r["data"]} for r in rows]
+        params = {"sid": call_sid, "at_seq": seq, **values, "lines": json.dumps(lines, ensure_ascii=False)}
+        with self.db.connect() as conn:
+            return bool(conn.execute(_ADVANCE_AT_ONCE, params).scalar_one() == 1)
 
     def close(
         self,
@@ -162,7 +241,7 @@ class CallStore:
         values: dict[str, object] = {"status": clean(status)[:16], "duration": duration, "ended_at": utc(now)}
         if outcome is not None:
             values["outcome"] = outcome
-        with self.db.connect(transaction=bool(lines)) as conn:
+        with self.db.connect(transaction=bool(lines), lazy_sync=True) as conn:
             # Only the first final status counts: a repeated callback (Twilio retries) must not blank its duration.
             result = conn.execute(update(calls).where(calls.c.call_sid == call_sid, calls.c.ended_at.is_(None)).values(**values))
             if result.rowcount == 1:

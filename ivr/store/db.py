@@ -126,11 +126,14 @@ def _open(url: str, tolerate_outage: bool = False) -> Engine:
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+        def _sqlite_pragmas(dbapi_conn: Any, record: Any) -> None:
             cur = dbapi_conn.cursor()
             # A wait for a lock (several processes writing at once); the watchdog cannot cut it.
             cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
             _enable_wal(cur)
+            # Every commit is on disk unless its work asks otherwise (ivr.store.guard `lazy_sync`).
+            cur.execute("PRAGMA synchronous=FULL")
+            record.info["synchronous"] = "FULL"
             cur.close()
 
     try:

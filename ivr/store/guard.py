@@ -171,10 +171,13 @@ class Database:
                 log.warning("database reachable again: schema checked")
 
     @contextlib.contextmanager
-    def connect(self, *, transaction: bool = False, force: bool = False) -> Iterator[Connection]:
+    def connect(self, *, transaction: bool = False, force: bool = False, lazy_sync: bool | None = False) -> Iterator[Connection]:
         """A connection for one unit of work (autocommit, or one transaction); ServiceError when unusable.
 
         `force` tries even while the breaker is open (background work asking whether the outage is over).
+        `lazy_sync`: on SQLite the commit does not wait for the disk (it survives a killed process, not a
+        power cut); any other work commits to disk, tickets and what a spool file's removal relies on above all.
+        None: the work writes nothing, so the connection keeps whichever setting it has.
         """
         left = remaining()
         if left is not None and left <= 0:
@@ -192,6 +195,8 @@ class Database:
         try:
             with self.engine.connect() as conn:
                 connected = True
+                if lazy_sync is not None:
+                    _synchronous(conn, "NORMAL" if lazy_sync else "FULL")
                 # Disarmed before the connection goes back to the pool, so it can never cut another request's work.
                 watchdog = _Watchdog.arm(conn, limit) if left is not None else None
                 try:
@@ -227,11 +232,16 @@ class Database:
             _spend(time.monotonic() - started)
         self.breaker.succeeded()
 
+    def write_wait(self) -> float:
+        """How long work may wait for its turn to write: the statement timeout, or less if the request's budget has less."""
+        left = remaining()
+        return self.statement_timeout if left is None else max(0.0, min(left, self.statement_timeout))
+
     def read(self, query: Any, params: dict[str, Any] | None = None) -> list[Any]:
         """Rows of a read-only query (as mappings), tried once more on a fresh connection if a pooled one had broken."""
 
         def run() -> list[Any]:
-            with self.connect() as conn:
+            with self.connect(lazy_sync=None) as conn:
                 return list(conn.execute(query, params or {}).mappings())
 
         return self.retrying(run)
@@ -253,6 +263,19 @@ class Database:
             return True
         except ServiceError:
             return False
+
+
+def _synchronous(conn: Connection, level: str) -> None:
+    """Give a SQLite connection the synchronous setting this work needs, switching only when it differs.
+
+    In WAL mode FULL syncs the log at every commit; NORMAL only at checkpoints, so a commit costs no
+    fsync and a power cut may lose the last ones. A FULL commit syncs every frame before it too.
+    """
+    if conn.dialect.name != "sqlite" or conn.info.get("synchronous") == level:
+        return
+    raw: Any = conn.connection.dbapi_connection  # on the driver: no SQLAlchemy transaction begins for a setting
+    raw.execute(f"PRAGMA synchronous={level}")
+    conn.info["synchronous"] = level  # the pooled connection's own record: it outlives this checkout
 
 
 def _is_unavailable(exc: DBAPIError | PoolTimeout) -> bool:

@@ -53,6 +53,7 @@ class VoiceService:
         self.store = hotline.store
         self.settings = hotline.settings
         self.menus = hotline.menus
+        self._renderers: dict[tuple[str, frozenset[str]], TwimlRenderer] = {}
 
     @property
     def engine(self) -> Engine:
@@ -75,9 +76,16 @@ class VoiceService:
         return {lang for lang, source in sources.items() if source.source == "audio"}
 
     def _renderer(self, engine: Engine, played: set[str]) -> TwimlRenderer:
-        voices = {lang: (v.voice, v.language) for lang, v in engine.menu.voices.items()}
-        recognizers = {lang: v.recognize or v.language for lang, v in engine.menu.voices.items()}
-        return TwimlRenderer(voices, (lambda say: self._played(say, played)) if played else None, recognizers)
+        """The renderer for a menu version and the languages played from audio, built once for each pair."""
+        key = (engine.menu.version, frozenset(played))
+        renderer = self._renderers.get(key)
+        if renderer is None:
+            voices = {lang: (v.voice, v.language) for lang, v in engine.menu.voices.items()}
+            recognizers = {lang: v.recognize or v.language for lang, v in engine.menu.voices.items()}
+            chosen = set(played)  # the renderer's own copy: the caller's set may change
+            renderer = TwimlRenderer(voices, (lambda say: self._played(say, chosen)) if chosen else None, recognizers)
+            self._renderers[key] = renderer  # a handful of pairs: menu versions in service times language choices
+        return renderer
 
     def _played(self, say: Say, played: set[str]) -> list[tuple[str, str, str]] | None:
         """A prompt as Twilio should hear it: the 8 kHz URLs of its rendered pieces, and words to speak."""

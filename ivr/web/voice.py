@@ -9,7 +9,7 @@ import logging
 from contextvars import ContextVar
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, g, request, send_from_directory
+from flask import Blueprint, Request, Response, abort, current_app, g, request, send_from_directory
 from flask.blueprints import BlueprintSetupState
 
 from ivr.engine.events import Event
@@ -49,17 +49,19 @@ def twiml(body: str) -> Response:
 def require_twilio() -> None:
     """Refuse, before anything is read or written, a request that is not signed or not shaped as Twilio sends it."""
     settings: Settings = current_app.config["IVR_SETTINGS"]
-    if request.endpoint == "voice.audio":
+    req: Request = request._get_current_object()  # type: ignore[attr-defined]  # once: every proxy access costs a lookup
+    if req.endpoint == "voice.audio":
         return  # Twilio fetches <Play> audio with plain GETs; the files are public prompts
     # Read (and cached) first, so the form is parsed from the very bytes the shape check reads; over MAX_CONTENT_LENGTH: 413.
-    body = request.get_data(cache=True)
-    if not settings.skip_signature_check and not is_signed(request, settings.twilio_auth_token, settings.public_url):
-        log.warning("rejected %s %s: missing or invalid X-Twilio-Signature", request.method, request.path)
+    body = req.get_data(cache=True)
+    if not settings.skip_signature_check and not is_signed(req, settings.twilio_auth_token, settings.public_url):
+        log.warning("rejected %s %s: missing or invalid X-Twilio-Signature", req.method, req.path)
         abort(403)
-    form = request.form if request.mimetype == FORM else {}  # any other body is refused unparsed
-    reason = refusal(body, request.mimetype, form, settings.twilio_account_sid)
+    mimetype = req.mimetype
+    form = req.form if mimetype == FORM else {}  # any other body is refused unparsed
+    reason = refusal(body, mimetype, form, settings.twilio_account_sid)
     if reason is not None:
-        log.warning("rejected %s %s: %s", request.method, request.path, reason)
+        log.warning("rejected %s %s: %s", req.method, req.path, reason)
         abort(403)
     if settings.test_clock:
         g.ivr_trace_token = TRACE.set({"actions": [], "edges": []})
