@@ -45,16 +45,24 @@ STEPS_PER_CALL = 35  # stays under the shipped menu's loop limit of 40 entries
 
 def post(host: str, port: int, path: str, form: dict[str, str], url: str) -> tuple[int, float]:
     """One signed POST on a fresh connection (gunicorn's sync workers close after each request)."""
+    status, _, latency = exchange(host, port, path, form, url)
+    return status, latency
+
+
+def exchange(host: str, port: int, path: str, form: dict[str, str], url: str, timeout: float = 30) -> tuple[int, bytes, float]:
+    """One signed POST on a fresh connection: its status, body and latency (signing is not timed)."""
     body = urllib.parse.urlencode(form)
     signature = RequestValidator(TOKEN).compute_signature(url + path, form)
     headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature}
     start = time.perf_counter()
-    conn = http.client.HTTPConnection(host, port, timeout=30)
-    conn.request("POST", path, body, headers)
-    response = conn.getresponse()
-    response.read()
-    conn.close()
-    return response.status, time.perf_counter() - start
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.request("POST", path, body, headers)
+        response = conn.getresponse()
+        answer = response.read()
+    finally:
+        conn.close()
+    return response.status, answer, time.perf_counter() - start
 
 
 class Load:

@@ -26,6 +26,7 @@ __all__ = ["PREFIX", "TRACE", "VoiceService", "note"]
 log = logging.getLogger(__name__)
 
 PREFIX = "/voice"
+RENDERERS_KEPT = 16  # (menu version, played languages) pairs with a renderer kept; calls in progress use a few
 PLAYED = "played languages"  # in a call's snapshot: the languages it hears from audio (a name no placeholder can take)
 # What the engine did in the current request, for the test-mode trace header (per request, thread-safe).
 TRACE: ContextVar[dict[str, list[Any]] | None] = ContextVar("ivr_trace", default=None)
@@ -84,7 +85,9 @@ class VoiceService:
             recognizers = {lang: v.recognize or v.language for lang, v in engine.menu.voices.items()}
             chosen = set(played)  # the renderer's own copy: the caller's set may change
             renderer = TwimlRenderer(voices, (lambda say: self._played(say, chosen)) if chosen else None, recognizers)
-            self._renderers[key] = renderer  # a handful of pairs: menu versions in service times language choices
+            if len(self._renderers) >= RENDERERS_KEPT:  # menu versions pile up over a long-running process's life
+                self._renderers.clear()
+            self._renderers[key] = renderer
         return renderer
 
     def _played(self, say: Say, played: set[str]) -> list[tuple[str, str, str]] | None:
