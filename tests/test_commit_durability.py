@@ -19,6 +19,7 @@ from sqlalchemy import event
 from ivr.engine.services import TicketRequest
 from ivr.engine.snapshot import CallSnapshot
 from ivr.store import Store, sqlite_url
+from tests.databases import postgres_schema
 
 AT = datetime(2026, 11, 30, 22, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
 LEVELS = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
@@ -86,3 +87,40 @@ def test_a_ticket_commits_to_the_disk_even_after_call_steps(commits: tuple[Store
     ticket_commits = [level for tables, level in seen if "tickets" in tables]
     assert ticket_commits == ["FULL"]
     assert [level for tables, level in seen if tables == "call_steps,calls"][-1] == "NORMAL"
+
+
+@pytest.fixture
+def postgres() -> Iterator[str]:
+    """A private PostgreSQL schema for the test."""
+    with postgres_schema() as url:
+        yield url
+
+
+def test_on_postgresql_a_step_does_not_wait_for_the_log_flush_and_a_ticket_does(postgres: str) -> None:
+    """PostgreSQL: after a call's step the connection commits with synchronous_commit off; after a ticket, on."""
+    store = Store(postgres)
+
+    def level_now() -> str:
+        # Used one at a time, the pool holds a single connection: the one the work just ran on.
+        assert store.engine.pool.checkedin() == 1  # type: ignore[attr-defined]
+        with store.engine.connect() as conn:
+            return str(conn.exec_driver_sql("SHOW synchronous_commit").scalar_one())
+
+    snapshot = CallSnapshot("CAsync3", "+8613800000000", "zh-CN", "main", "v1")
+    store.calls.begin("CAsync3", "+8613800000000", "+864008500030", snapshot, "<Response/>", AT)
+    assert level_now() == "off"
+    store.tickets.create_ticket(
+        TicketRequest(
+            call_id="CAsync3",
+            caller="+8613800000000",
+            lang="zh-CN",
+            category="voicemail",
+            description="服务器无法登录",
+            created_at=AT,
+            first_response_minutes=10,
+        )
+    )
+    assert level_now() == "on"
+    assert store.calls.advance("CAsync3", 1, snapshot, "<Response/>", [{"type": "key", "node": "main", "digits": "1"}], AT)
+    assert level_now() == "off"
+    store.close()

@@ -221,7 +221,7 @@ class CallStore:
         """The step as one PostgreSQL statement (autocommit): the record, the answer and the story lines."""
         lines = [{"pos": r["pos"], "at": r["at"].isoformat(), "type": r["type"], "node": r["node"], "data": r["data"]} for r in rows]
         params = {"sid": call_sid, "at_seq": seq, **values, "lines": json.dumps(lines, ensure_ascii=False)}
-        with self.db.connect() as conn:
+        with self.db.connect(lazy_sync=True) as conn:
             return bool(conn.execute(_ADVANCE_AT_ONCE, params).scalar_one() == 1)
 
     def close(

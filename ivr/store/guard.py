@@ -175,8 +175,8 @@ class Database:
         """A connection for one unit of work (autocommit, or one transaction); ServiceError when unusable.
 
         `force` tries even while the breaker is open (background work asking whether the outage is over).
-        `lazy_sync`: on SQLite the commit does not wait for the disk (it survives a killed process, not a
-        power cut); any other work commits to disk, tickets and what a spool file's removal relies on above all.
+        `lazy_sync`: the commit does not wait for the disk (it survives a killed worker, not a power cut;
+        see `_synchronous`); any other work commits to disk, tickets and what a spool file's removal relies on above all.
         None: the work writes nothing, so the connection keeps whichever setting it has.
         """
         left = remaining()
@@ -265,16 +265,27 @@ class Database:
             return False
 
 
-def _synchronous(conn: Connection, level: str) -> None:
-    """Give a SQLite connection the synchronous setting this work needs, switching only when it differs.
+# What a commit waits for, by database: the disk, or only the database's own log in memory or the OS.
+_SETTINGS = {
+    "sqlite": {"FULL": "PRAGMA synchronous=FULL", "NORMAL": "PRAGMA synchronous=NORMAL"},
+    "postgresql": {"FULL": "SET synchronous_commit = on", "NORMAL": "SET synchronous_commit = off"},
+}
 
-    In WAL mode FULL syncs the log at every commit; NORMAL only at checkpoints, so a commit costs no
-    fsync and a power cut may lose the last ones. A FULL commit syncs every frame before it too.
+
+def _synchronous(conn: Connection, level: str) -> None:
+    """Give a connection the commit durability this work needs (FULL or NORMAL), switching only when it differs.
+
+    SQLite in WAL mode: FULL syncs the log at every commit, NORMAL only at checkpoints, so a commit
+    costs no fsync and survives a killed process, not a power cut. PostgreSQL: synchronous_commit off
+    answers before the log is flushed (within a fraction of a second), so a crash of the database
+    server or the host may lose the last commits, never a killed worker. A durable commit syncs
+    everything committed before it too.
     """
-    if conn.dialect.name != "sqlite" or conn.info.get("synchronous") == level:
+    settings = _SETTINGS.get(conn.dialect.name)
+    if settings is None or conn.info.get("synchronous") == level:
         return
-    raw: Any = conn.connection.dbapi_connection  # on the driver: no SQLAlchemy transaction begins for a setting
-    raw.execute(f"PRAGMA synchronous={level}")
+    conn.exec_driver_sql(settings[level])
+    conn.commit()  # ends the transaction SQLAlchemy began for it (a no-op on the connection), so one can begin
     conn.info["synchronous"] = level  # the pooled connection's own record: it outlives this checkout
 
 
