@@ -55,6 +55,7 @@ def running_server(
             "IVR_DATABASE_URL": db_url,
             "IVR_MENU": str(SHIPPED_MENU),
             "IVR_AUDIO_DIR": str(NO_AUDIO),
+            "IVR_SPOOL_DIR": str(tmp / "spool"),  # the test's own: never the checkout's var/spool, which another run would drain
             **queues,
             **env,
         }

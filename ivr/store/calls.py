@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from ivr.engine.snapshot import CallSnapshot
 from ivr.engine.story import Line
 from ivr.errors import ServiceError
+from ivr.store.db import SQLITE_BUSY_MS
 from ivr.store.driver import Compiled, driver_cursor, sqlite_transaction
 from ivr.store.guard import Database
 from ivr.store.history import call_row, event_rows, insert_lines
@@ -210,7 +211,7 @@ class CallStore:
         """The step as one short SQLite transaction on the driver: the record (compare-and-set), the answer, the story."""
         assert self._sqlite_step is not None
         moved, answered, told = self._sqlite_step
-        with self.db.connect(lazy_sync=True) as conn, sqlite_transaction(conn, self.db.write_wait()) as cursor:
+        with self.db.connect(lazy_sync=True) as conn, sqlite_transaction(conn, self.db.write_wait(), SQLITE_BUSY_MS) as cursor:
             if moved.run(cursor, {"sid": call_sid, "at_seq": seq, **values}) != 1:
                 return False  # nothing written: the empty transaction commits
             answered.run(cursor, {"call_sid": call_sid, "seq": seq + 1, "response": values["last_response"]})

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -95,24 +96,31 @@ _WRITER = threading.Lock()
 
 
 @contextlib.contextmanager
-def sqlite_transaction(conn: Connection, wait: float) -> Iterator[Any]:
+def sqlite_transaction(conn: Connection, wait: float, busy_ms: int) -> Iterator[Any]:
     """A write transaction on the SQLite connection under `conn`: a driver cursor, committed when the block ends.
 
-    `wait`: the longest this thread waits for the process's other writers (then: database is locked).
+    `wait`: the longest this thread waits for its turn to write, for this process's other writers and
+    then for other processes' (then: database is locked); `busy_ms`: the connection's usual busy timeout.
     """
     dbapi = conn.dialect.loaded_dbapi
+    deadline = time.monotonic() + wait
     if not _WRITER.acquire(timeout=max(wait, 0.001)):
         locked = dbapi.OperationalError(f"database is locked (this process's other writers took over {wait:.1f} s)")
         raise DBAPIError.instance("BEGIN IMMEDIATE", None, locked, dbapi.Error)
     try:
         with driver_cursor(conn) as cursor:
-            cursor.execute("BEGIN IMMEDIATE")
+            # SQLite's wait for another process's lock cannot be interrupted: it is bounded by the same `wait`.
+            cursor.execute(f"PRAGMA busy_timeout={max(1, int((deadline - time.monotonic()) * 1000))}")
             try:
-                yield cursor
-                cursor.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(Exception):  # the connection may be gone; the pool discards it then
-                    cursor.connection.rollback()
-                raise
+                cursor.execute("BEGIN IMMEDIATE")
+                try:
+                    yield cursor
+                    cursor.execute("COMMIT")
+                except BaseException:
+                    with contextlib.suppress(Exception):  # the connection may be gone; the pool discards it then
+                        cursor.connection.rollback()
+                    raise
+            finally:
+                cursor.execute(f"PRAGMA busy_timeout={busy_ms}")  # the connection's own, for whoever uses it next
     finally:
         _WRITER.release()

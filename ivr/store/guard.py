@@ -195,10 +195,10 @@ class Database:
         try:
             with self.engine.connect() as conn:
                 connected = True
-                if lazy_sync is not None:
-                    _synchronous(conn, "NORMAL" if lazy_sync else "FULL")
                 # Disarmed before the connection goes back to the pool, so it can never cut another request's work.
                 watchdog = _Watchdog.arm(conn, limit) if left is not None else None
+                if lazy_sync is not None:
+                    _synchronous(conn, "NORMAL" if lazy_sync else "FULL")  # watched: it may be a round trip
                 try:
                     if transaction:
                         level = "SERIALIZABLE" if conn.dialect.name == "sqlite" else "READ COMMITTED"
