@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Any, ClassVar
 
-from ivr.text import compile_prompt, fill
+from ivr.engine.frozen import filled_directly
+from ivr.text import CompiledPrompt, compile_prompt, fill
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,7 @@ class Action:
         return {"type": self.type, **asdict(self)}
 
 
+@filled_directly
 @dataclass(frozen=True)
 class Say(Action):
     """Speak `text` in `lang`; `prompt` names the prompt (node and part) for pre-rendered audio.
@@ -41,9 +44,10 @@ class Say(Action):
     @classmethod
     def of(cls, node: str, lang: str, template: str, values: Mapping[str, str], prompt: str = "") -> Say:
         """A prompt as said: run-time values filled in, split into its language segments and its pieces."""
-        spoken, parts, filled = fill(compile_prompt(lang, template), values)
-        mixed = len(parts) > 1 or parts[0][0] != lang
-        return cls(node, lang, spoken, prompt, parts if mixed else (), filled)
+        said = _fixed_say(node, lang, template, prompt) if cls is Say else None
+        if said is not None:
+            return said
+        return _said(cls, node, lang, compile_prompt(lang, template), values, prompt)
 
     @property
     def parts(self) -> tuple[tuple[str, str], ...]:
@@ -55,6 +59,20 @@ class Say(Action):
         return {"type": self.type, "node": self.node, "lang": self.lang, "text": self.text}
 
 
+def _said(cls: type[Say], node: str, lang: str, prompt: CompiledPrompt, values: Mapping[str, str], name: str) -> Say:
+    spoken, parts, filled = fill(prompt, values)
+    mixed = len(parts) > 1 or parts[0][0] != lang
+    return cls(node, lang, spoken, name, parts if mixed else (), filled)
+
+
+@lru_cache(maxsize=8192)
+def _fixed_say(node: str, lang: str, template: str, name: str) -> Say | None:
+    """A prompt without placeholders is said the same at every step: made once (an action is immutable, so shared)."""
+    prompt = compile_prompt(lang, template)
+    return _said(Say, node, lang, prompt, {}, name) if prompt.fixed else None
+
+
+@filled_directly
 @dataclass(frozen=True)
 class Gather(Action):
     """Wait for keys: up to `max_digits`, ending early on `finish_on_key` ('' = none) or after `timeout` s."""
@@ -77,6 +95,7 @@ class Gather(Action):
         }
 
 
+@filled_directly
 @dataclass(frozen=True)
 class Transfer(Action):
     """Connect the caller to a queue of agents; `address` is the queue's number or SIP URI, if known."""
@@ -90,6 +109,7 @@ class Transfer(Action):
         return {"type": self.type, "node": self.node, "queue": self.queue}
 
 
+@filled_directly
 @dataclass(frozen=True)
 class Record(Action):
     """Record the caller's message."""
@@ -103,6 +123,7 @@ class Record(Action):
         return {"type": self.type, "node": self.node}
 
 
+@filled_directly
 @dataclass(frozen=True)
 class Ticket(Action):
     """A ticket was created for this call (before its number is read out)."""
@@ -112,6 +133,7 @@ class Ticket(Action):
     category: str
 
 
+@filled_directly
 @dataclass(frozen=True)
 class Hangup(Action):
     """End the call; `reason` says why (completed, transferred, caller, loop_limit, error)."""

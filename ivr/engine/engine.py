@@ -6,11 +6,13 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from ivr.caller_number import can_text
 from ivr.engine.actions import Action, Hangup, Record, Say, Ticket, Transfer
 from ivr.engine.coverage import Edge
 from ivr.engine.events import CallerHangup, Entry, Event, Speech
+from ivr.engine.frozen import filled_directly
 from ivr.engine.fsm import CallModel, compile_machine
 from ivr.engine.services import Action as NamedAction
 from ivr.engine.services import ActionContext, ActionResult, TicketRequest, TicketSink
@@ -27,9 +29,13 @@ MAX_AUTO_STEPS = 64  # nodes passed without waiting in one step; the loader forb
 FALLBACK = "fallback"  # the node name on actions of the carrier's fallback path, which belongs to no node
 FALLBACK_MESSAGE_SECONDS = 120
 
+_A = TypeVar("_A")
+_CALLER_EVENTS = (Entry, Speech)  # what the caller does (keys, speech), as opposed to what the network reports
+
 QueueDirectory = Callable[[str], str]  # queue name -> the address to dial ('' when it cannot be dialled)
 
 
+@filled_directly
 @dataclass(frozen=True)
 class Step:
     """The result of one engine step: the call's new state, what to do, and the transitions taken."""
@@ -63,24 +69,35 @@ class Engine:
         self.hours_override = hours_override
         self.texts = texts
         self.queues = queues or (lambda name: menu.queues[name].address if name in menu.queues else "")
-        self.machine = compile_machine(menu, self)
+        self.machine = compile_machine(menu)
 
     # ---- public API -------------------------------------------------------
     def start(self, call_id: str, caller: str, now: datetime, lang: str | None = None) -> Step:
         """Answer a new call: the greeting and whatever follows up to the first wait."""
         language = lang if lang in self.menu.languages else self.menu.default_language
-        snap = CallSnapshot(call_id, caller, language, self.menu.start, self.menu.version)
-        model = CallModel(snap, now, self)
-        return self._run(model, lambda: self.enter(model, True))
+
+        def answered() -> CallSnapshot:
+            return CallSnapshot(call_id, caller, language, self.menu.start, self.menu.version)
+
+        return self._run(CallModel(answered(), now, self), answered, self.enter, True)
 
     def handle(self, snapshot: CallSnapshot, event: Event, now: datetime) -> Step:
         """Take one event for a call in progress."""
         if snapshot.ended:
             return Step(snapshot, ())
-        model = CallModel(snapshot.copy(), now, self)
-        if model.snap.lang not in self.menu.languages:
-            model.snap.lang = self.menu.default_language
-        node = self.menu.nodes.get(model.snap.node)
+        node = self.menu.nodes.get(snapshot.node)
+        # Only the caller's own entries count towards the runaway guard, never network results.
+        counted = isinstance(event, _CALLER_EVENTS) and node is not None and node.takes_entries
+
+        def begun() -> CallSnapshot:  # the call as this step starts, the given snapshot left as it was
+            snap = snapshot.copy()
+            if snap.lang not in self.menu.languages:
+                snap.lang = self.menu.default_language
+            if counted:
+                snap.steps += 1
+            return snap
+
+        model = CallModel(begun(), now, self)
         if isinstance(event, CallerHangup):
             # A caller who hangs up while recording has still left a message: wait for the recording.
             if node is not None and node.outlives_hangup:
@@ -88,12 +105,9 @@ class Engine:
             else:
                 model.end()
             return Step(model.snap, ())
-        if isinstance(event, Entry | Speech) and node is not None and node.takes_entries:
-            # Only the caller's own entries count towards the runaway guard, never network results.
-            model.snap.steps += 1
-            if model.snap.steps > self.menu.loop_limit.max_steps:
-                return self._run(model, lambda: self._fire(model, "loop_limit"))
-        return self._run(model, lambda: self._dispatch(model, event))
+        if counted and model.snap.steps > self.menu.loop_limit.max_steps:
+            return self._run(model, begun, self._fire, "loop_limit")
+        return self._run(model, begun, self._dispatch, event)
 
     def fallback(self, lang: str | None = None) -> tuple[Action, ...]:
         """The carrier's fallback path: apologise in every language and offer to take a message."""
@@ -185,21 +199,22 @@ class Engine:
 
     def enter(self, call: CallModel, moved: bool) -> None:
         """A call enters its current node: counters start afresh on a new node, then the node acts."""
-        if moved:
-            call.snap.invalid = call.snap.no_input = 0
-            call.snap.choices = []
-        self.menu.nodes[call.snap.node].enter(call)
+        call.arrive(self.menu.nodes[call.snap.node], moved)
 
     # ---- stepping ---------------------------------------------------------
-    def _run(self, model: CallModel, first: Callable[[], None]) -> Step:
-        """Run a step; any failure turns into the menu's error path, and that failing into an apology."""
-        before = model.snap.copy()
+    def _run(self, model: CallModel, begun: Callable[[], CallSnapshot], first: Callable[[CallModel, _A], None], arg: _A) -> Step:
+        """Run a step, `first(model, arg)` and what follows; a failure takes the menu's error path, and that failing, an apology.
+
+        `begun` gives the call as the step started again, so the state is copied only when a step fails.
+        """
         try:
-            first()
-            self._drain(model)
+            first(model, arg)
+            if model.pending is not None:
+                self._drain(model)
         except Exception:
             log.exception("call %s failed at node %s; taking the error path", model.snap.call_id, model.snap.node)
             # Start the error path from the last good state, but keep what the caller gave us.
+            before = begun()
             before.values.update(model.snap.values)
             model.snap, model.out, model.pending = before, [], None
             try:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ivr.engine.frozen import filled_directly
 
+
+@filled_directly
 @dataclass(frozen=True)
 class Entry:
     """The caller's keys at a gather; '' means no input (the gather timed out)."""
@@ -12,6 +15,7 @@ class Entry:
     digits: str
 
 
+@filled_directly
 @dataclass(frozen=True)
 class Speech:
     """What the caller said at a gather, as the recogniser wrote it; `confidence` (0-1) when the recogniser gave one."""
@@ -20,6 +24,7 @@ class Speech:
     confidence: float | None = None
 
 
+@filled_directly
 @dataclass(frozen=True)
 class TransferResult:
     """How a transfer ended: 'answered'/'completed' or 'no-answer', 'busy', 'failed', 'canceled'."""
@@ -32,6 +37,7 @@ class TransferResult:
         return self.status in ("answered", "completed", "in-progress")
 
 
+@filled_directly
 @dataclass(frozen=True)
 class RecordingDone:
     """The caller finished a message: where the audio is and how long it is, and its text when one is known."""

@@ -11,12 +11,13 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
-from transitions import EventData, Machine, State
+from transitions import EventData, Machine, State, Transition
 
 from ivr.engine.actions import Action, Say
 from ivr.engine.coverage import Edge
+from ivr.engine.machine import CallMachine
 from ivr.engine.services import ActionResult
 from ivr.engine.snapshot import CallSnapshot
 from ivr.ir import BACK, RETRY, Menu, Node, current_menus, reachable
@@ -47,7 +48,6 @@ class Runtime(Protocol):
     menu: Menu
     hours_override: str | None  # "open" / "closed" force the line (IVR_HOURS_OVERRIDE); None follows the menu
 
-    def enter(self, call: CallModel, moved: bool) -> None: ...
     def is_open(self, at: datetime) -> bool: ...
     def address_of(self, queue: str) -> str: ...
     def run_action(self, call: CallModel, name: str, digits: str) -> ActionResult: ...
@@ -56,7 +56,7 @@ class Runtime(Protocol):
     def can_go_back(self, call: CallModel) -> bool: ...
 
 
-@dataclass
+@dataclass(slots=True)
 class CallModel:
     """A call while one step runs: its snapshot, the step's clock, the actions and transitions so far."""
 
@@ -147,6 +147,14 @@ class CallModel:
         """The current node transfers the call: a `retry` after its failure comes back here."""
         self.snap.values[LAST_TRANSFER] = self.snap.node
 
+    def arrive(self, node: Node, moved: bool) -> None:
+        """The call enters `node`, its current node: counters start afresh on a new node, then the node acts."""
+        if moved:
+            snap = self.snap
+            snap.invalid = snap.no_input = 0
+            snap.choices = []
+        node.enter(self)
+
 
 def dials(node: Node) -> bool:
     """Whether the node transfers the call (and so is where `retry` can lead)."""
@@ -227,34 +235,45 @@ def _edge(trigger: str, source: str, dest: str | None, **kw: Any) -> dict[str, A
     return {"trigger": trigger, "source": source, "dest": dest, **{k: v for k, v in kw.items() if v}}
 
 
-def compile_machine(menu: Menu, runtime: Runtime) -> Machine:
+def compile_machine(menu: Menu) -> Machine:
     """Build the shared state machine for one menu version."""
     builder = MachineBuilder(menu)
     for node in menu.nodes.values():
         node.compile(builder)
+    edges: dict[Transition, Edge] = {}  # each transition's edge, made once rather than at every step that takes it
 
-    def enter(event: EventData) -> None:
-        t = event.transition
-        runtime.enter(cast(CallModel, event.model), t is not None and t.source != t.dest)
-
+    # The model is always the CallModel the engine passed to the trigger; read as Any, since a cast is a call too.
     def finished(event: EventData) -> None:
         t = event.transition
         if event.result and t is not None:
-            cast(CallModel, event.model).taken.append(Edge(t.source, event.event.name, t.dest or ""))
+            call: Any = event.model
+            edge = edges.get(t)  # None only for a transition added after compiling
+            call.taken.append(edge if edge is not None else Edge(t.source, event.event.name, t.dest or ""))
 
-    machine = Machine(
+    machine = CallMachine(
         model=None,
-        states=[State(nid, on_enter=[enter]) for nid in menu.nodes],
+        states=[State(nid, on_enter=[_entering(node)]) for nid, node in menu.nodes.items()],
         initial=menu.start,
         transitions=builder.edges,
         auto_transitions=False,
-        send_event=True,
         finalize_event=[finished],
         name=f"{menu.id}@{menu.version}",
     )
     for trigger, target in (("loop_limit", menu.loop_limit.target), ("error", menu.on_error)):
         machine.add_transition(trigger, "*", target)
+    for name, event in machine.events.items():
+        for source, transitions in event.transitions.items():
+            edges.update((t, Edge(source, name, t.dest or "")) for t in transitions)
     return machine
+
+
+def _entering(node: Node) -> Callable[[EventData], None]:
+    def enter(event: EventData) -> None:
+        t = event.transition
+        call: Any = event.model
+        call.arrive(node, t is not None and t.source != t.dest)
+
+    return enter
 
 
 def triggers_from(machine: Machine, node: str) -> dict[str, int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -25,16 +25,26 @@ class CallSnapshot:
     choices: list[str] = field(default_factory=list)  # the options a caller named at once and was asked between
     ended: bool = False
 
+    # Both below copy `__dict__` (the fields, in their order) rather than call `dataclasses.asdict`/`replace`:
+    # every step copies a snapshot and stores one, and the generic forms cost more than the rest of its bookkeeping.
+    # The containers are copied one level deep, which is all their plain strings need; a new one must join them.
     def to_dict(self) -> dict[str, Any]:
         """The snapshot as JSON-ready data."""
-        return asdict(self)
+        data = dict(self.__dict__)
+        data["stack"], data["values"], data["choices"] = list(self.stack), dict(self.values), list(self.choices)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CallSnapshot:
         """Rebuild a snapshot; unknown keys (from a newer version) are ignored."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**{k: v for k, v in data.items() if k in _FIELDS})
 
     def copy(self) -> CallSnapshot:
         """An independent copy, so a failed step never half-changes the caller's state."""
-        return replace(self, stack=list(self.stack), values=dict(self.values), choices=list(self.choices))
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone.stack, clone.values, clone.choices = list(self.stack), dict(self.values), list(self.choices)
+        return clone
+
+
+_FIELDS = frozenset(f.name for f in fields(CallSnapshot))
