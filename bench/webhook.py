@@ -40,7 +40,7 @@ from twilio.request_validator import RequestValidator  # noqa: E402
 from tests.server import free_port, running_server  # noqa: E402
 from tests.webhooks import TOKEN  # noqa: E402
 
-STEPS_PER_CALL = 35  # stays under the shipped menu's loop limit of 40 entries
+STEPS_PER_CALL = 35  # stays under the shipped menu's loop limit (loop_limit max_steps: 80 entries)
 
 
 def post(host: str, port: int, path: str, form: dict[str, str], url: str) -> tuple[int, float]:
@@ -148,7 +148,7 @@ def main() -> None:
     parser.add_argument("--history-cost", action="store_true", help="also run without call history and compare p50")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds per server (default 2)")
     args = parser.parse_args()
-    print(f"gunicorn sync workers: {args.workers}; {args.concurrency} concurrent callers; {args.think:g} s between presses")
+    print(f"gunicorn gthread workers: {args.workers} × 8 threads; {args.concurrency} concurrent callers; {args.think:g} s between presses")
 
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
