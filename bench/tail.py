@@ -36,14 +36,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, text  # noqa: E402
 
 from bench.webhook import exchange, floor_server  # noqa: E402
+from tests.databases import private_schema  # noqa: E402
 from tests.server import running_server  # noqa: E402
 
 DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -197,17 +197,8 @@ def database(url: str, tmp: Path) -> Iterator[tuple[str, str]]:
     if not url.startswith("postgresql"):
         yield url, url
         return
-    schema = f"bench_tail_{secrets.token_hex(4)}"
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f"create schema {schema}"))
-    separator = "&" if "?" in url else "?"
-    try:
-        yield f"{url}{separator}options={quote(f'-csearch_path={schema}')}", f"PostgreSQL, schema {schema} (dropped after)"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"drop schema {schema} cascade"))
-        admin.dispose()
+    with private_schema(url, "bench_tail") as (private, schema):
+        yield private, f"PostgreSQL, schema {schema} (dropped after)"
 
 
 @contextlib.contextmanager

@@ -46,13 +46,20 @@ def require_postgres() -> None:
 def postgres_schema() -> Iterator[str]:
     """A URL whose connections use a fresh, private schema; dropped afterwards."""
     require_postgres()
-    schema = f"t_{secrets.token_hex(6)}"
-    admin = create_engine(POSTGRES_URL)
+    with private_schema(POSTGRES_URL) as (url, _schema):
+        yield url
+
+
+@contextmanager
+def private_schema(server_url: str, prefix: str = "t") -> Iterator[tuple[str, str]]:
+    """A URL on `server_url` whose connections use a fresh schema, and the schema's name; the schema is dropped afterwards."""
+    schema = f"{prefix}_{secrets.token_hex(6)}"
+    admin = create_engine(server_url)
     with admin.begin() as conn:
         conn.execute(text(f"create schema {schema}"))
-    separator = "&" if "?" in POSTGRES_URL else "?"
+    separator = "&" if "?" in server_url else "?"
     try:
-        yield f"{POSTGRES_URL}{separator}options={quote(f'-csearch_path={schema}')}"
+        yield f"{server_url}{separator}options={quote(f'-csearch_path={schema}')}", schema
     finally:
         with admin.begin() as conn:
             conn.execute(text(f"drop schema {schema} cascade"))

@@ -25,6 +25,19 @@ AT = datetime(2026, 11, 30, 22, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
 LEVELS = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
 
 
+def message(call_id: str) -> TicketRequest:
+    """A message left on the call, as a ticket request."""
+    return TicketRequest(
+        call_id=call_id,
+        caller="+8613800000000",
+        lang="zh-CN",
+        category="voicemail",
+        description="服务器无法登录",
+        created_at=AT,
+        first_response_minutes=10,
+    )
+
+
 @pytest.fixture
 def commits(tmp_path: Path) -> Iterator[tuple[Store, list[tuple[str, str]]]]:
     """A SQLite store, and for every commit that wrote: the tables it wrote and the synchronous level it ran with.
@@ -71,17 +84,7 @@ def test_a_ticket_commits_to_the_disk_even_after_call_steps(commits: tuple[Store
     store, seen = commits
     snapshot = CallSnapshot("CAsync2", "+8613800000000", "zh-CN", "main", "v1")
     store.calls.begin("CAsync2", "+8613800000000", "+864008500030", snapshot, "<Response/>", AT)
-    number = store.tickets.create_ticket(
-        TicketRequest(
-            call_id="CAsync2",
-            caller="+8613800000000",
-            lang="zh-CN",
-            category="voicemail",
-            description="服务器无法登录",
-            created_at=AT,
-            first_response_minutes=10,
-        )
-    )
+    number = store.tickets.create_ticket(message("CAsync2"))
     assert number
     assert store.calls.advance("CAsync2", 1, snapshot, "<Response/>", [], AT)
     ticket_commits = [level for tables, level in seen if "tickets" in tables]
@@ -109,17 +112,7 @@ def test_on_postgresql_a_step_does_not_wait_for_the_log_flush_and_a_ticket_does(
     snapshot = CallSnapshot("CAsync3", "+8613800000000", "zh-CN", "main", "v1")
     store.calls.begin("CAsync3", "+8613800000000", "+864008500030", snapshot, "<Response/>", AT)
     assert level_now() == "off"
-    store.tickets.create_ticket(
-        TicketRequest(
-            call_id="CAsync3",
-            caller="+8613800000000",
-            lang="zh-CN",
-            category="voicemail",
-            description="服务器无法登录",
-            created_at=AT,
-            first_response_minutes=10,
-        )
-    )
+    store.tickets.create_ticket(message("CAsync3"))
     assert level_now() == "on"
     assert store.calls.advance("CAsync3", 1, snapshot, "<Response/>", [{"type": "key", "node": "main", "digits": "1"}], AT)
     assert level_now() == "off"
