@@ -36,7 +36,7 @@ from twilio.twiml.voice_response import Gather as TwimlGather
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.actions import REGISTRY
-from ivr.audio.plan import Played, Spoken, assemble
+from ivr.audio.plan import assemble
 from ivr.config import Settings
 from ivr.engine.actions import Action, Gather, Hangup, Record, Say, Transfer
 from ivr.engine.engine import Engine, Step
@@ -47,6 +47,7 @@ from ivr.errors import ServiceError
 from ivr.hotline import data_texts, engine_for
 from ivr.ir import Menu
 from ivr.loading.menu_loader import load_menu
+from ivr.web.service import played_pieces, renderer_for
 from ivr.web.twiml import DIAL_TIMEOUT, SPEECH_TIMEOUT, StepUrls, TwimlRenderer
 from tests.conftest import AFTER_HOURS, IN_HOURS, SHIPPED_MENU
 
@@ -111,25 +112,9 @@ def played_from_audio(languages: set[str]) -> PlayedCallback:
         if not ({say.lang} | {lang for lang, _ in say.parts}) & languages:
             return None
         items = assemble(say, index, languages)  # type: ignore[arg-type]  # a stand-in with the index's lookup
-        if items is None:
-            return None
-        out: list[tuple[str, str, str]] = []
-        for n, item in enumerate(items, start=1):
-            if isinstance(item, Played):
-                part = f"?part={n}" if n > 1 else ""
-                out.append(("play", f"{PUBLIC_URL}/voice/audio/{item.entry.telephone}{part}", ""))
-            elif isinstance(item, Spoken):
-                out.append(("say", item.lang, item.text))
-        return out
+        return None if items is None else played_pieces(items, PUBLIC_URL)
 
     return played
-
-
-def renderer_for(menu: Menu, played: PlayedCallback | None) -> TwimlRenderer:
-    """The renderer the voice service makes for a call on `menu`."""
-    voices = {lang: (v.voice, v.language) for lang, v in menu.voices.items()}
-    recognizers = {lang: v.recognize or v.language for lang, v in menu.voices.items()}
-    return TwimlRenderer(voices, played, recognizers)
 
 
 # ---- the cases ---------------------------------------------------------------------

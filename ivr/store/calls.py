@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -75,6 +75,23 @@ _ADVANCE_AT_ONCE = text(
 _ANSWER = select(call_steps.c.response).where(call_steps.c.call_sid == bindparam("sid"), call_steps.c.seq == bindparam("seq"))
 
 
+def _record(row: Mapping[str, Any]) -> CallRecord:
+    """A call record from its row (as read, or as just inserted)."""
+    return CallRecord(
+        call_sid=row["call_sid"],
+        caller=row["caller"],
+        menu_version=row["menu_version"],
+        snapshot=CallSnapshot.from_dict(json.loads(row["snapshot"])),
+        seq=row["seq"],
+        last_response=row["last_response"],
+        status=row["status"],
+        started_at=utc(row["started_at"]),
+        ended_at=utc(row["ended_at"]) if row["ended_at"] else None,
+        duration=row["duration"],
+        outcome=row["outcome"],
+    )
+
+
 class CallStore:
     """Reads and advances call records with optimistic locking on `seq`."""
 
@@ -113,40 +130,14 @@ class CallStore:
             if record is None:
                 raise ServiceError(f"call {call_sid} could not be stored") from None
             return record
-        # Stored as given: no need to read it back.
-        return CallRecord(
-            call_sid=call_sid,
-            caller=row["caller"],
-            menu_version=row["menu_version"],
-            snapshot=CallSnapshot.from_dict(json.loads(row["snapshot"])),
-            seq=1,
-            last_response=response,
-            status=row["status"],
-            started_at=row["started_at"],
-            ended_at=None,
-            duration=None,
-            outcome=outcome,
-        )
+        return _record({**row, "ended_at": None, "duration": None})  # stored as given: no need to read it back
 
     def load(self, call_sid: str) -> CallRecord | None:
         """The stored call, or None."""
         rows = self._read_call(call_sid)
         if not rows:
             return None
-        row = rows[0]
-        return CallRecord(
-            call_sid=row["call_sid"],
-            caller=row["caller"],
-            menu_version=row["menu_version"],
-            snapshot=CallSnapshot.from_dict(json.loads(row["snapshot"])),
-            seq=row["seq"],
-            last_response=row["last_response"],
-            status=row["status"],
-            started_at=utc(row["started_at"]),
-            ended_at=utc(row["ended_at"]) if row["ended_at"] else None,
-            duration=row["duration"],
-            outcome=row["outcome"],
-        )
+        return _record(rows[0])
 
     def _read_call(self, call_sid: str) -> list[dict[str, Any]] | list[Any]:
         """The call's row (or none); the first statement of most steps, so a stale pooled connection is retried."""
@@ -191,7 +182,7 @@ class CallStore:
         def store() -> bool:
             try:
                 if self._sqlite_step is not None:
-                    return self._advance_on_sqlite(call_sid, seq, values, rows)
+                    return self._advance_on_sqlite(self._sqlite_step, call_sid, seq, values, rows)
                 if self.db.engine.dialect.name == "postgresql":
                     return self._advance_at_once(call_sid, seq, values, rows)
                 with self.db.connect(transaction=True) as conn:
@@ -207,10 +198,16 @@ class CallStore:
         # Safe to run twice: if the first attempt committed, the second finds the call moved on and says so.
         return self.db.retrying(store)
 
-    def _advance_on_sqlite(self, call_sid: str, seq: int, values: dict[str, object], rows: Sequence[dict[str, Any]]) -> bool:
+    def _advance_on_sqlite(
+        self,
+        statements: tuple[Compiled, Compiled, Compiled],
+        call_sid: str,
+        seq: int,
+        values: dict[str, object],
+        rows: Sequence[dict[str, Any]],
+    ) -> bool:
         """The step as one short SQLite transaction on the driver: the record (compare-and-set), the answer, the story."""
-        assert self._sqlite_step is not None
-        moved, answered, told = self._sqlite_step
+        moved, answered, told = statements
         with self.db.connect(lazy_sync=True) as conn, sqlite_transaction(conn, self.db.write_wait(), SQLITE_BUSY_MS) as cursor:
             if moved.run(cursor, {"sid": call_sid, "at_seq": seq, **values}) != 1:
                 return False  # nothing written: the empty transaction commits

@@ -41,12 +41,8 @@ class Compiled:
         self.sql = compiled.string
         self.order = tuple(compiled.positiontup)
         # How each value is stored (a SQLite DATETIME is text): the converters SQLAlchemy itself applies.
-        self.converters = {
-            name: convert
-            for name, bind in compiled.binds.items()
-            if (convert := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
-        }
-        self._plan = [(name, self.converters.get(name)) for name in self.order]
+        converters = {name: bind.type.dialect_impl(dialect).bind_processor(dialect) for name, bind in compiled.binds.items()}
+        self._plan = [(name, converters.get(name)) for name in self.order]
         selected = getattr(statement, "selected_columns", None)
         self.columns = [column.name for column in selected] if selected is not None else []
         self.readers = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in selected or ()]

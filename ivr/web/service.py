@@ -9,7 +9,7 @@ moves it between the store and the wire.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
@@ -17,11 +17,12 @@ from typing import Any
 from ivr.engine.actions import Action, Say
 from ivr.engine.events import CallerHangup, Event, TransferResult
 from ivr.hotline import Engine, Hotline, Line, Played, ServiceError, Spoken, Step, entry_line, outcome_after, queue_at, step_lines
+from ivr.ir import Menu
 from ivr.web import metrics
 from ivr.web.twilio import VoiceRequest
 from ivr.web.twiml import StepUrls, TwimlRenderer
 
-__all__ = ["PREFIX", "TRACE", "VoiceService", "note"]
+__all__ = ["PREFIX", "TRACE", "VoiceService", "note", "played_pieces", "renderer_for"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,26 @@ def note(actions: Iterable[Action] = (), step: Step | None = None) -> None:
         actions = step.actions
         trace["edges"].extend([edge.source, edge.trigger, edge.dest] for edge in step.transitions)
     trace["actions"].extend(a.to_dict() for a in actions)
+
+
+def renderer_for(menu: Menu, played: Callable[[Say], list[tuple[str, str, str]] | None] | None) -> TwimlRenderer:
+    """The TwiML renderer of a menu version: its voices and recognisers, and how prompts are played (None: all spoken)."""
+    voices = {lang: (v.voice, v.language) for lang, v in menu.voices.items()}
+    recognizers = {lang: v.recognize or v.language for lang, v in menu.voices.items()}
+    return TwimlRenderer(voices, played, recognizers)
+
+
+def played_pieces(items: list[Played | Spoken], public_url: str) -> list[tuple[str, str, str]]:
+    """A prompt's pieces as the renderer plays them: the 8 kHz URL of each rendered piece, the words of each spoken one."""
+    out: list[tuple[str, str, str]] = []
+    for n, item in enumerate(items, start=1):
+        if isinstance(item, Played):
+            # Pieces after the first carry their place, so a listener (the QA stand-in) knows one prompt goes on.
+            part = f"?part={n}" if n > 1 else ""
+            out.append(("play", f"{public_url}{PREFIX}/audio/{item.entry.telephone}{part}", ""))
+        else:
+            out.append(("say", item.lang, item.text))
+    return out
 
 
 class VoiceService:
@@ -81,10 +102,8 @@ class VoiceService:
         key = (engine.menu.version, frozenset(played))
         renderer = self._renderers.get(key)
         if renderer is None:
-            voices = {lang: (v.voice, v.language) for lang, v in engine.menu.voices.items()}
-            recognizers = {lang: v.recognize or v.language for lang, v in engine.menu.voices.items()}
             chosen = set(played)  # the renderer's own copy: the caller's set may change
-            renderer = TwimlRenderer(voices, (lambda say: self._played(say, chosen)) if chosen else None, recognizers)
+            renderer = renderer_for(engine.menu, (lambda say: self._played(say, chosen)) if chosen else None)
             if len(self._renderers) >= RENDERERS_KEPT:  # menu versions pile up over a long-running process's life
                 self._renderers.clear()
             self._renderers[key] = renderer
@@ -98,15 +117,7 @@ class VoiceService:
         if items is None:
             log.warning("prompt %s (%s) has a piece that is not rendered; it is spoken this once", say.prompt, say.lang)
             return None
-        out: list[tuple[str, str, str]] = []
-        for n, item in enumerate(items, start=1):
-            if isinstance(item, Played):
-                # Pieces after the first carry their place, so a listener (the QA stand-in) knows one prompt goes on.
-                part = f"?part={n}" if n > 1 else ""
-                out.append(("play", f"{self.settings.public_url}{PREFIX}/audio/{item.entry.telephone}{part}", ""))
-            elif isinstance(item, Spoken):
-                out.append(("say", item.lang, item.text))
-        return out
+        return played_pieces(items, self.settings.public_url)
 
     def start(self, request: VoiceRequest) -> str:
         """A call arrives: greet, and store the call at step 1 (a repeated request gets the same answer)."""
