@@ -16,8 +16,7 @@ from typing import Any
 
 from ivr.engine.actions import Action, Say
 from ivr.engine.events import CallerHangup, Event, TransferResult
-from ivr.hotline import Engine, Hotline, Line, Played, ServiceError, Spoken, Step, entry_line, outcome_after, queue_at, step_lines
-from ivr.ir import Menu
+from ivr.hotline import Engine, Hotline, Line, Menu, Played, ServiceError, Spoken, Step, entry_line, outcome_after, queue_at, step_lines
 from ivr.web import metrics
 from ivr.web.twilio import VoiceRequest
 from ivr.web.twiml import StepUrls, TwimlRenderer
