@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -371,6 +372,22 @@ class TestBoundedWaits:
                 assert store.db.probe() and not store.db.breaker.is_open
             store.close()
         assert 0.9 < first < 2.5 and second < 0.1
+
+    def test_a_late_watchdog_never_cuts_the_socket_that_took_its_connections_number(self, postgres: str) -> None:
+        """The driver closes a broken connection before its watch ends; the kernel reuses the number: that socket lives on."""
+        store = Store(postgres, statement_timeout=0.2)
+        with budget(3.0), store.db.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            number = raw.pgconn.socket
+            raw.close()  # what the driver does when the server goes away mid-statement
+            ours, theirs = socket.socketpair()  # a caller's connection, say: the kernel gives it the lowest free number
+            assert number in (ours.fileno(), theirs.fileno())
+            time.sleep(0.5)  # the watchdog's time runs out while the number belongs to the pair
+        with ours, theirs:
+            ours.sendall(b"answer")
+            theirs.sendall(b"request")
+            assert theirs.recv(16) == b"answer" and ours.recv(16) == b"request"
+        store.close()
 
     def test_the_budget_bounds_a_request_that_makes_many_statements(self, tmp_path: Path) -> None:
         """Database work spends the budget; once spent, further work is refused at once instead of waiting again."""

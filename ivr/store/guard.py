@@ -344,9 +344,9 @@ _ALARMS = _Alarms()
 class _Watchdog:
     """Breaks one connection's current wait when its time is up (fired by the process's one alarm thread)."""
 
-    def __init__(self, action: Any, seconds: float) -> None:
+    def __init__(self, interrupter: _Interrupter, seconds: float) -> None:
         self.fired = False
-        self._action = action
+        self._interrupter = interrupter
         self._lock = threading.Lock()
         self._cancelled = False
         _ALARMS.add(time.monotonic() + max(seconds, 0.01), self)
@@ -355,8 +355,8 @@ class _Watchdog:
     def arm(cls, conn: Connection, seconds: float) -> _Watchdog | None:
         """Watch `conn` for `seconds` (None when the driver offers no way to interrupt it)."""
         raw: Any = conn.connection.dbapi_connection
-        action = _interrupter(raw) if raw is not None else None
-        return cls(action, seconds) if action is not None else None
+        interrupter = _interrupter(raw) if raw is not None else None
+        return cls(interrupter, seconds) if interrupter is not None else None
 
     def fire(self) -> None:
         """Time is up: interrupt the connection, unless the work finished first."""
@@ -365,28 +365,72 @@ class _Watchdog:
                 return
             self.fired = True
             with contextlib.suppress(Exception):  # the connection may have gone already; nothing to stop then
-                self._action()
+                self._interrupter.interrupt()
 
     def cancel(self) -> None:
         """The work finished (or failed): once this returns, the connection is never touched."""
         with self._lock:
-            self._cancelled = True
+            if not self._cancelled:
+                self._cancelled = True
+                self._interrupter.release()
 
 
-def _interrupter(raw: Any) -> Any:
+class _Interrupter:
+    """A way to stop what one DBAPI connection is waiting for, held while it is watched."""
+
+    def interrupt(self) -> None:
+        """Stop the wait (the driver then raises in the connection's own thread)."""
+        raise NotImplementedError
+
+    def release(self) -> None:
+        """The watch is over: let go of whatever was held for it."""
+
+
+class _SqliteInterrupt(_Interrupter):
+    """sqlite3 aborts the running statement from another thread."""
+
+    def __init__(self, interrupt: Callable[[], None]) -> None:
+        self._interrupt = interrupt
+
+    def interrupt(self) -> None:
+        """Abort the statement."""
+        self._interrupt()
+
+
+class _SocketCut(_Interrupter):
+    """Shuts a PostgreSQL connection's socket down, through a descriptor of its own.
+
+    Not through the connection's descriptor number: the driver closes that one as soon as the
+    connection breaks, before the watch is cancelled, and the kernel hands the number straight to the
+    next socket the process opens (a caller's HTTP connection, another database connection). A cut
+    by number would then end someone else's exchange mid-answer. The duplicate names the database
+    connection's own socket for as long as the watch lasts, whatever becomes of the number.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self._fd = os.dup(fd)
+
+    def interrupt(self) -> None:
+        """Shutting the socket down wakes the driver's wait with an error; the pool then discards the connection."""
+        log.warning("database did not answer in time; cutting the connection")
+        with socket.socket(fileno=os.dup(self._fd)) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
+
+    def release(self) -> None:
+        """Close the duplicate (the connection's own descriptor is the driver's business)."""
+        os.close(self._fd)
+
+
+def _interrupter(raw: Any) -> _Interrupter | None:
     """How to stop whatever this DBAPI connection is waiting for."""
     interrupt = getattr(raw, "interrupt", None)
-    if callable(interrupt):  # sqlite3: aborts the running statement from another thread
-        return interrupt
+    if callable(interrupt):
+        return _SqliteInterrupt(interrupt)
     pgconn = getattr(raw, "pgconn", None)
     if pgconn is None:
         return None
-    fd = pgconn.socket
-
-    def cut() -> None:
-        # Shutting the socket down wakes the driver's wait with an error; the pool then discards the connection.
-        log.warning("database did not answer in time; cutting the connection")
-        with socket.socket(fileno=os.dup(fd)) as sock:
-            sock.shutdown(socket.SHUT_RDWR)
-
-    return cut
+    try:
+        fd = pgconn.socket
+    except Exception:  # already lost: the driver will say so itself at the first statement
+        return None
+    return _SocketCut(fd)
