@@ -65,6 +65,14 @@ class PromptedNode(Node):
 
     def listen(self, lang: str) -> Gather:
         """How keys are taken here, and speech in `lang` where the node listens."""
+        # Built once per language: a Gather is frozen, and the node's fields it comes from never change.
+        made = self.__dict__.setdefault("_listens", {})
+        gather = made.get(lang)
+        if gather is None:
+            gather = made[lang] = self._listen(lang)
+        return gather
+
+    def _listen(self, lang: str) -> Gather:
         gather = self.gather()
         if self.listening is None:
             return gather
