@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from ivr.text import Text
@@ -47,12 +48,13 @@ class Window:
     end: time  # time(0, 0) with `until_midnight` stands for 24:00
     until_midnight: bool = False
 
-    @property
+    # Cached (in the instance's __dict__, which frozenness allows): every call's hours check reads both.
+    @cached_property
     def start_minutes(self) -> int:
         """Minutes after the start of its day at which the window opens."""
         return self.start.hour * 60 + self.start.minute
 
-    @property
+    @cached_property
     def end_minutes(self) -> int:
         """Minutes after the start of its day at which it closes (may exceed 1440 when overnight)."""
         end = 1440 if self.until_midnight else self.end.hour * 60 + self.end.minute
@@ -71,6 +73,11 @@ class Schedule:
     reasons: Mapping[str, Text] = field(default_factory=dict)
     override_reasons: Mapping[date, Text] = field(default_factory=dict)  # an override's own reason, as said
 
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        """The schedule's time zone."""
+        return ZoneInfo(self.timezone)
+
     def windows_on(self, day: date) -> tuple[Window, ...]:
         """The windows that open on `day`, overrides first."""
         if day in self.overrides:
@@ -86,7 +93,7 @@ class Schedule:
             return False
         if at.tzinfo is None:
             raise ValueError("business hours need an aware datetime")
-        local = at.astimezone(ZoneInfo(self.timezone))
+        local = at.astimezone(self.zone)
         minute = local.hour * 60 + local.minute + local.second / 60 + local.microsecond / 60e6
         today = local.date()
         days = [(today, 0)]
@@ -108,7 +115,7 @@ class Schedule:
             return self.reasons.get("forced", Text({}))
         if at.tzinfo is None:
             raise ValueError("business hours need an aware datetime")
-        today = at.astimezone(ZoneInfo(self.timezone)).date()
+        today = at.astimezone(self.zone).date()
         if today in self.overrides:
             if today in self.override_reasons:
                 return self.override_reasons[today]

@@ -13,7 +13,7 @@ from ivr.engine.actions import Action, Hangup, Record, Say, Ticket, Transfer
 from ivr.engine.coverage import Edge
 from ivr.engine.events import CallerHangup, Entry, Event, Speech
 from ivr.engine.frozen import filled_directly
-from ivr.engine.fsm import CallModel, compile_machine
+from ivr.engine.fsm import CallModel, compile_machine, edges_of
 from ivr.engine.services import Action as NamedAction
 from ivr.engine.services import ActionContext, ActionResult, TicketRequest, TicketSink
 from ivr.engine.snapshot import CallSnapshot
@@ -70,6 +70,7 @@ class Engine:
         self.texts = texts
         self.queues = queues or (lambda name: menu.queues[name].address if name in menu.queues else "")
         self.machine = compile_machine(menu)
+        self.edges = edges_of(self.machine)
 
     # ---- public API -------------------------------------------------------
     def start(self, call_id: str, caller: str, now: datetime, lang: str | None = None) -> Step:
@@ -237,8 +238,10 @@ class Engine:
 
     def _fire(self, model: CallModel, trigger: str) -> None:
         event = self.machine.events.get(trigger)
-        if event is None or not event.trigger(model):
+        taken = None if event is None else self.machine.run_event(event, model)
+        if taken is None:
             raise CallError(f"no transition {trigger!r} from node {model.snap.node!r}")
+        model.taken.append(self.edges[taken])
 
     def _dispatch(self, model: CallModel, event: Event) -> None:
         trigger = self.menu.nodes[model.snap.node].handle(model, event)

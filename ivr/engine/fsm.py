@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import Any, Protocol
 
 from transitions import EventData, Machine, State, Transition
@@ -32,6 +33,7 @@ __all__ = [
     "call_of",
     "compile_machine",
     "dials",
+    "edges_of",
     "failed_transfers",
     "triggers_from",
 ]
@@ -89,7 +91,7 @@ class CallModel:
         suffix = f"@{snap.lang}"
         if values and any(name.endswith(suffix) for name in values):  # a value given per language: the call's language wins
             values = {**values, **{name.removesuffix(suffix): v for name, v in values.items() if name.endswith(suffix)}}
-        self.out.append(Say.of(snap.node, snap.lang, text.get(snap.lang), values, f"{snap.node}:{part}" if part else snap.node))
+        self.out.append(Say.of(snap.node, snap.lang, text.by_lang[snap.lang], values, f"{snap.node}:{part}" if part else snap.node))
 
     def emit(self, action: Action) -> None:
         """Add an action for the adapter (gather, transfer, record, ticket, hangup)."""
@@ -235,36 +237,29 @@ def _edge(trigger: str, source: str, dest: str | None, **kw: Any) -> dict[str, A
     return {"trigger": trigger, "source": source, "dest": dest, **{k: v for k, v in kw.items() if v}}
 
 
-def compile_machine(menu: Menu) -> Machine:
+def compile_machine(menu: Menu) -> CallMachine:
     """Build the shared state machine for one menu version."""
     builder = MachineBuilder(menu)
     for node in menu.nodes.values():
         node.compile(builder)
-    edges: dict[Transition, Edge] = {}  # each transition's edge, made once rather than at every step that takes it
-
-    # The model is always the CallModel the engine passed to the trigger; read as Any, since a cast is a call too.
-    def finished(event: EventData) -> None:
-        t = event.transition
-        if event.result and t is not None:
-            call: Any = event.model
-            edge = edges.get(t)  # None only for a transition added after compiling
-            call.taken.append(edge if edge is not None else Edge(t.source, event.event.name, t.dest or ""))
-
     machine = CallMachine(
         model=None,
         states=[State(nid, on_enter=[_entering(node)]) for nid, node in menu.nodes.items()],
         initial=menu.start,
         transitions=builder.edges,
         auto_transitions=False,
-        finalize_event=[finished],
         name=f"{menu.id}@{menu.version}",
+        state_of=attrgetter("snap.node"),  # what the `state` property reads, without its call
     )
     for trigger, target in (("loop_limit", menu.loop_limit.target), ("error", menu.on_error)):
         machine.add_transition(trigger, "*", target)
-    for name, event in machine.events.items():
-        for source, transitions in event.transitions.items():
-            edges.update((t, Edge(source, name, t.dest or "")) for t in transitions)
     return machine
+
+
+def edges_of(machine: Machine) -> dict[Transition, Edge]:
+    """Each transition's edge, made once rather than at every step that takes it."""
+    edges = machine.events.items()
+    return {t: Edge(source, name, t.dest or "") for name, event in edges for source, ts in event.transitions.items() for t in ts}
 
 
 def _entering(node: Node) -> Callable[[EventData], None]:

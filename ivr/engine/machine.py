@@ -10,6 +10,8 @@ its order: `prepare`, conditions, `before`, exit, state change, enter, `after`, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 from transitions import Event, EventData, Machine, MachineError, Transition
@@ -55,25 +57,7 @@ class _Event(Event):
 
     def trigger(self, model: object, *args: Any, **kwargs: Any) -> bool:
         """Fire the event for `model`; whether a transition ran."""
-        machine = self.machine
-        name = getattr(model, machine.model_attribute)
-        state = machine.states.get(name)
-        if state is None:
-            raise ValueError(f"State '{name}' is not a registered state.")
-        event_data = EventData(state, self, machine, model, args, kwargs)
-        try:
-            transitions = self.transitions.get(name)
-            if transitions is None:  # as `transitions` does when invalid triggers are not ignored
-                raise MachineError(f"{machine.name}Can't trigger event {self.name} from state {name}!")
-            for transition in transitions:
-                event_data.transition = transition
-                if transition.execute(event_data):
-                    event_data.result = True
-                    break
-        finally:
-            for callback in machine.finalize_event:
-                callback(event_data)  # type: ignore[operator]
-        return bool(event_data.result)
+        return self.machine.run_event(self, model, *args, **kwargs) is not None
 
 
 class CallMachine(Machine):
@@ -82,8 +66,31 @@ class CallMachine(Machine):
     transition_cls = _Transition
     event_cls = _Event
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, state_of: Callable[[Any], str] | None = None, **kwargs: Any) -> None:
+        """`state_of` reads a model's state (by default its `model_attribute`), e.g. a C `attrgetter` past a property."""
         super().__init__(send_event=True, queued=False, **kwargs)
+        self.state_of = state_of or attrgetter(self.model_attribute)
         unsupported = [name for name in _NOT_RUN if getattr(self, name)]
         if unsupported:
             raise ValueError(f"a CallMachine does not run {', '.join(unsupported)}")
+
+    def run_event(self, event: Event, model: object, *args: Any, **kwargs: Any) -> Transition | None:
+        """Fire `event` for `model`; the transition that ran, None when none did."""
+        name = self.state_of(model)
+        state = self.states.get(name)
+        if state is None:
+            raise ValueError(f"State '{name}' is not a registered state.")
+        event_data = EventData(state, event, self, model, args, kwargs)
+        try:
+            transitions = event.transitions.get(name)
+            if transitions is None:  # as `transitions` does when invalid triggers are not ignored
+                raise MachineError(f"{self.name}Can't trigger event {event.name} from state {name}!")
+            for transition in transitions:
+                event_data.transition = transition
+                if transition.execute(event_data):
+                    event_data.result = True
+                    return transition
+            return None
+        finally:
+            for callback in self._finalize_event:  # the list `finalize_event` returns, without its property call
+                callback(event_data)  # type: ignore[operator]

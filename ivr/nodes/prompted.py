@@ -14,6 +14,7 @@ from ivr.ir import Listening, Node, Retry
 from ivr.text import Text
 
 DTMF = re.compile(r"[0-9*#]*")
+_ONE_KEY = frozenset("0123456789")
 
 SAY = Localised("say", "What the caller hears.", required=True)
 SHORT = Localised("short", "Shorter prompt for repeats after a wrong entry or silence (default: say).")
@@ -66,7 +67,9 @@ class PromptedNode(Node):
     def listen(self, lang: str) -> Gather:
         """How keys are taken here, and speech in `lang` where the node listens."""
         # Built once per language: a Gather is frozen, and the node's fields it comes from never change.
-        made = self.__dict__.setdefault("_listens", {})
+        made = self.__dict__.get("_listens")
+        if made is None:
+            made = self.__dict__["_listens"] = {}
         gather = made.get(lang)
         if gather is None:
             gather = made[lang] = self._listen(lang)
@@ -118,7 +121,7 @@ class PromptedNode(Node):
             return "repeat"
         if digits == "#":
             return "back" if call.can_go_back() else self.invalid(call)
-        if not DTMF.fullmatch(digits):
+        if digits not in _ONE_KEY and not DTMF.fullmatch(digits):  # most entries are one key: no pattern to run
             return self.invalid(call)
         return self.choose(call, digits)
 
