@@ -117,17 +117,16 @@ class Load:
 
 
 def floor_server(workers: int, tmp: Path, app: str = "bench.floor_app:app") -> tuple[subprocess.Popen[bytes], str]:
-    """A bare Flask app (the floor, or the tutorial baseline) under gunicorn with the same settings."""
+    """A bare Flask app (the floor, or the tutorial baseline) under the gunicorn settings of `ivr serve` (bench/baseline_server.py)."""
     port = free_port()
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    process = subprocess.Popen(
-        # The same worker model `ivr serve` runs: threaded workers, 8 threads each.
-        [str(gunicorn), "-w", str(workers), "-b", f"127.0.0.1:{port}", "-k", "gthread", "--threads", "8", app],
-        cwd=ROOT,
-        stdout=(tmp / f"{app.split(':', maxsplit=1)[0]}.log").open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with (tmp / f"{app.split(':', maxsplit=1)[0]}.log").open("wb") as log:  # the server keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "baseline_server.py"), app, "--port", str(port), "--workers", str(workers)],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
@@ -148,7 +147,10 @@ def main() -> None:
     parser.add_argument("--history-cost", action="store_true", help="also run without call history and compare p50")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds per server (default 2)")
     args = parser.parse_args()
-    print(f"gunicorn gthread workers: {args.workers} × 8 threads; {args.concurrency} concurrent callers; {args.think:g} s between presses")
+    print(
+        f"all three under `ivr serve`'s gunicorn settings ({args.workers} gthread workers × 8 threads, access log);"
+        f" {args.concurrency} concurrent callers; {args.think:g} s between presses"
+    )
 
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)

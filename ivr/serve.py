@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,11 +19,12 @@ from ivr.web import CURRENT_CALL, check_settings, create_app, metrics
 from ivr.web.worker import worker_class
 
 
-class HotlineServer(BaseApplication):
-    """Gunicorn running `create_app()` in each worker (no preload: each worker opens its own pool)."""
+class WsgiServer(BaseApplication):
+    """Gunicorn running the app `load()` builds in each worker (no preload: each worker opens its own pool)."""
 
-    def __init__(self, options: dict[str, Any]) -> None:
+    def __init__(self, options: dict[str, Any], load: Callable[[], Any]) -> None:
         self.options = options
+        self._load = load
         super().__init__()
 
     def load_config(self) -> None:
@@ -31,9 +33,32 @@ class HotlineServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        """Build the app inside the worker, with the hotline's own log lines on standard error."""
-        _log_to_stderr()
-        return create_app()
+        """Build the app inside the worker."""
+        return self._load()
+
+
+def gunicorn_options(host: str, port: int, workers: int, threads: int = 8, timeout: int = 20, read_timeout: float = 5.0) -> dict[str, Any]:
+    """How `ivr serve` runs gunicorn; the webhook benchmark runs its baselines under the same."""
+    return {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "worker_class": worker_class(read_timeout),
+        "timeout": timeout,
+        "keepalive": 5,
+        "graceful_timeout": 10,
+        "accesslog": "-",
+        "errorlog": "-",
+        "loglevel": "info",
+        "child_exit": metrics.child_exit,
+        "control_socket_disable": True,  # several `ivr serve` on one host must not share gunicorn's control socket
+    }
+
+
+def _hotline_app() -> Flask:
+    """The app of one worker, with the hotline's own log lines on standard error."""
+    _log_to_stderr()
+    return create_app()
 
 
 def _log_to_stderr() -> None:
@@ -131,26 +156,4 @@ def serve(host: str, port: int, workers: int, threads: int = 8, timeout: int = 2
         shown = source if public or source.source == "say" else f"{source.lang}: carrier voice (no IVR_PUBLIC_URL to play audio from)"
         print(f"ivr serve: {shown}", file=sys.stderr)
     hotline.close()  # the master never serves: its connections must not be inherited by the workers it forks
-    HotlineServer(
-        {
-            "bind": f"{host}:{port}",
-            "workers": workers,
-            "threads": threads,
-            # Threads, not processes, wait on the network: a request waiting on the database or a slow
-            # client takes one thread, not a whole worker. Async workers would need gevent or eventlet.
-            "worker_class": worker_class(read_timeout),
-            # With threads this is the heartbeat of a worker's main loop, which only accepts and hands out
-            # connections: a worker whose loop is stuck that long is replaced. A request's own time is
-            # bounded where it is spent (named actions, database calls), a slow client's by `read_timeout`.
-            "timeout": timeout,
-            # An idle kept-alive connection waits on the worker's poller, not a thread; the proxy in
-            # front must drop its idle upstream connections sooner (nginx: keepalive_timeout 4s).
-            "keepalive": 5,
-            "graceful_timeout": 10,
-            "accesslog": "-",
-            "errorlog": "-",
-            "loglevel": "info",
-            "child_exit": metrics.child_exit,
-            "control_socket_disable": True,  # several `ivr serve` on one host must not share gunicorn's control socket
-        }
-    ).run()
+    WsgiServer(gunicorn_options(host, port, workers, threads, timeout, read_timeout), _hotline_app).run()
