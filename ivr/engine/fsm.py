@@ -11,7 +11,6 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import attrgetter
 from typing import Any, Protocol
 
 from transitions import EventData, Machine, State, Transition
@@ -88,9 +87,10 @@ class CallModel:
         """Say `text` in the call's language, run-time values filled in."""
         snap = self.snap
         values = snap.values
-        suffix = f"@{snap.lang}"
-        if values and any(name.endswith(suffix) for name in values):  # a value given per language: the call's language wins
-            values = {**values, **{name.removesuffix(suffix): v for name, v in values.items() if name.endswith(suffix)}}
+        if values:
+            suffix = f"@{snap.lang}"
+            if any(name.endswith(suffix) for name in values):  # a value given per language: the call's language wins
+                values = {**values, **{name.removesuffix(suffix): v for name, v in values.items() if name.endswith(suffix)}}
         self.out.append(Say.of(snap.node, snap.lang, text.by_lang[snap.lang], values, f"{snap.node}:{part}" if part else snap.node))
 
     def emit(self, action: Action) -> None:
@@ -249,7 +249,7 @@ def compile_machine(menu: Menu) -> CallMachine:
         transitions=builder.edges,
         auto_transitions=False,
         name=f"{menu.id}@{menu.version}",
-        state_of=attrgetter("snap.node"),  # what the `state` property reads, without its call
+        state_at="snap.node",  # what the `state` property reads and writes, without its calls
     )
     for trigger, target in (("loop_limit", menu.loop_limit.target), ("error", menu.on_error)):
         machine.add_transition(trigger, "*", target)

@@ -43,7 +43,7 @@ class _Transition(Transition):
             machine = event_data.machine
             for callback in machine.states[self.source].on_exit:
                 callback(event_data)  # type: ignore[operator]
-            setattr(event_data.model, machine.model_attribute, self.dest)
+            setattr(machine._holder_of(event_data.model), machine._state_name, self.dest)  # where `state_at` says
             event_data.state = dest = machine.states[self.dest]
             for callback in dest.on_enter:
                 callback(event_data)  # type: ignore[operator]
@@ -66,10 +66,13 @@ class CallMachine(Machine):
     transition_cls = _Transition
     event_cls = _Event
 
-    def __init__(self, *, state_of: Callable[[Any], str] | None = None, **kwargs: Any) -> None:
-        """`state_of` reads a model's state (by default its `model_attribute`), e.g. a C `attrgetter` past a property."""
+    def __init__(self, *, state_at: str = "", **kwargs: Any) -> None:
+        """`state_at`: where a trigger reads and writes a model's state, a dotted path ('snap.node') past a property
+        that would cost a call each time; by default the `model_attribute` `transitions` itself uses."""
         super().__init__(send_event=True, queued=False, **kwargs)
-        self.state_of = state_of or attrgetter(self.model_attribute)
+        holder, _, self._state_name = (state_at or self.model_attribute).rpartition(".")
+        self.state_of: Callable[[Any], str] = attrgetter(state_at or self.model_attribute)
+        self._holder_of: Callable[[Any], Any] = attrgetter(holder) if holder else _itself
         unsupported = [name for name in _NOT_RUN if getattr(self, name)]
         if unsupported:
             raise ValueError(f"a CallMachine does not run {', '.join(unsupported)}")
@@ -94,3 +97,7 @@ class CallMachine(Machine):
         finally:
             for callback in self._finalize_event:  # the list `finalize_event` returns, without its property call
                 callback(event_data)  # type: ignore[operator]
+
+
+def _itself(model: object) -> object:
+    return model
