@@ -6,7 +6,10 @@ the hotline's signature check, durable read and write, engine step and TwiML, ag
 `VoiceResponse`. The hotline's steps are the repeat key pressed in calls started on the shipped menu
 (a SQLite file in a temporary folder, or `--database-url`).
 
-    .venv/bin/python bench/step_cost.py [--steps 3000] [--rounds 3] [--database-url URL]
+    .venv/bin/python bench/step_cost.py [--steps 3000] [--rounds 3] [--database-url URL | --database-time]
+
+`--database-time` also reports how much of the hotline's step is spent inside SQLite's statements (its
+driver's cursors timed), which no change to the step's Python can take away.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -27,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from sqlalchemy import event  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 from tests.webhooks import PUBLIC_URL, QUEUES, TOKEN  # noqa: E402
@@ -90,6 +95,51 @@ class Calls:
         return out[:count]
 
 
+class _TimedCursor(sqlite3.Cursor):
+    """A driver cursor that adds the time of each call into SQLite to `DRIVER_SECONDS`."""
+
+    def execute(self, *args: Any) -> Any:  # type: ignore[override]
+        started = time.perf_counter()
+        try:
+            return super().execute(*args)
+        finally:
+            DRIVER_SECONDS[0] += time.perf_counter() - started
+
+    def executemany(self, *args: Any) -> Any:  # type: ignore[override]
+        started = time.perf_counter()
+        try:
+            return super().executemany(*args)
+        finally:
+            DRIVER_SECONDS[0] += time.perf_counter() - started
+
+    def fetchall(self) -> list[Any]:
+        started = time.perf_counter()
+        try:
+            return super().fetchall()
+        finally:
+            DRIVER_SECONDS[0] += time.perf_counter() - started
+
+
+class _TimedConnection(sqlite3.Connection):
+    """A SQLite connection whose cursors are timed."""
+
+    def cursor(self, factory: Any = _TimedCursor) -> Any:  # type: ignore[override]
+        return super().cursor(factory)
+
+
+DRIVER_SECONDS = [0.0]  # time spent inside SQLite's statements, summed over timed connections
+
+
+def time_the_database(engine: Any) -> None:
+    """Open the engine's SQLite connections from now on with timed cursors (the pool is emptied first)."""
+
+    @event.listens_for(engine, "do_connect")
+    def _timed(_dialect: Any, _record: Any, _args: Any, params: dict[str, Any]) -> None:
+        params["factory"] = _TimedConnection
+
+    engine.dispose()
+
+
 def microseconds_each(app: App, envs: list[dict[str, Any]]) -> float:
     """The mean time of one request, over all of `envs`."""
     started = time.perf_counter()
@@ -103,7 +153,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--database-time", action="store_true", help="also time SQLite's own statements within the step (SQLite only)")
     args = parser.parse_args()
+    if args.database_time and args.database_url:
+        parser.error("--database-time times SQLite's statements: leave out --database-url")
 
     import tutorial_app
 
@@ -120,22 +173,30 @@ def main() -> None:
             **QUEUES,
         }
         hotline = create_app(config)
+        if args.database_time:
+            time_the_database(hotline.extensions["ivr.store"].engine)
         calls = Calls(hotline.wsgi_app)
         tutorial: App = tutorial_app.app.wsgi_app
-        hotline_us, tutorial_us = [], []
+        hotline_us, tutorial_us, database_us = [], [], []
         for _ in range(args.rounds):
             steps = calls.steps(args.steps)  # new calls each round: a step is taken once
             presses = [
                 environ(f"/voice/gather?seq={i % STEPS_PER_CALL + 1}", {"CallSid": "CA" + "0" * 32, "Digits": "*"})
                 for i in range(args.steps)
             ]
+            DRIVER_SECONDS[0] = 0.0
             hotline_us.append(microseconds_each(hotline.wsgi_app, steps))
+            database_us.append(DRIVER_SECONDS[0] / len(steps) * 1e6)
             tutorial_us.append(microseconds_each(tutorial, presses))
     h, t = statistics.median(hotline_us), statistics.median(tutorial_us)
     print(f"one request's server CPU, in process, {args.steps} per round, median of {args.rounds} rounds")
     print(f"  hotline step:      {h:8.0f} µs   (rounds: {', '.join(f'{x:.0f}' for x in hotline_us)})")
     print(f"  tutorial request:  {t:8.0f} µs   (rounds: {', '.join(f'{x:.0f}' for x in tutorial_us)})")
     print(f"  hotline / tutorial: {h / t:7.2f}x the time")
+    if args.database_time:
+        d = statistics.median(database_us)
+        rounds = ", ".join(f"{x:.0f}" for x in database_us)
+        print(f"  of the hotline's step, in SQLite's statements: {d:.0f} µs (rounds: {rounds}); the rest: {h - d:.0f} µs")
 
 
 if __name__ == "__main__":
