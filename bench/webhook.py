@@ -137,6 +137,19 @@ def floor_server(workers: int, tmp: Path, app: str = "bench.floor_app:app") -> t
     return process, f"http://127.0.0.1:{port}"
 
 
+def server_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a server's master `pid` and its workers, from /proc; 0 where there is none."""
+    total = 0.0
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # gone, or not ours to read
+        if int(entry.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent's id
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
@@ -162,40 +175,54 @@ def main() -> None:
         try:
             with contextlib.ExitStack() as servers:
                 server = servers.enter_context(running_server(tmp / "hotline", workers=args.workers, **env))
-                targets = [("floor", floor_url, False), ("tutorial", tutorial_url, False), ("hotline", server.url, True)]
+                targets = [
+                    ("floor", floor_url, False, floor_process.pid),
+                    ("tutorial", tutorial_url, False, tutorial_process.pid),
+                    ("hotline", server.url, True, server.process.pid),
+                ]
                 if args.history_cost:
                     quiet = servers.enter_context(running_server(tmp / "quiet", workers=args.workers, IVR_CALL_HISTORY="0", **env))
-                    targets.append(("no history", quiet.url, True))
-                results: dict[str, list[tuple[float, float, float, int]]] = {}
+                    targets.append(("no history", quiet.url, True, quiet.process.pid))
+                results: dict[str, list[tuple[float, float, float, int, float]]] = {}
                 # Warm up each (worker start-up, first database connections), unmeasured.
-                for _, url, real in targets:
+                for _, url, real, _ in targets:
                     Load(url, args.concurrency, max(200, args.requests // 10), real).run()
                 # Interleave: floor, hotline, floor, hotline — noise on the shared machine hits every one.
-                for name, url, real in targets * args.rounds:
+                for name, url, real, pid in targets * args.rounds:
                     load = Load(url, args.concurrency, args.requests // args.rounds, real, args.think)
+                    cpu_before = server_cpu_seconds(pid)
                     rate, p50, p99 = load.run()
-                    results.setdefault(name, []).append((rate, p50, p99, load.errors))
+                    cpu_us = (server_cpu_seconds(pid) - cpu_before) / max(1, len(load.latencies)) * 1e6
+                    results.setdefault(name, []).append((rate, p50, p99, load.errors, cpu_us))
         finally:
             for process in (floor_process, tutorial_process):
                 os.killpg(process.pid, signal.SIGTERM)
                 process.wait(timeout=10)
 
-    def summary(rows: list[tuple[float, float, float, int]]) -> tuple[float, float, float, int]:
+    def summary(rows: list[tuple[float, float, float, int, float]]) -> tuple[float, float, float, int, float]:
         return (
             sum(r[0] for r in rows) / len(rows),
             statistics.median(r[1] for r in rows),
             max(r[2] for r in rows),
             sum(r[3] for r in rows),
+            statistics.median(r[4] for r in rows),
         )
 
+    def row(label: str, figures: tuple[float, float, float, int, float]) -> str:
+        rate, p50, p99, errors, cpu_us = figures
+        return f"{label:28}{rate:10.0f}{p50:10.1f}{p99:10.1f}{errors:8d}{cpu_us:14.0f}"
+
     floor, tutorial, hot = summary(results["floor"]), summary(results["tutorial"]), summary(results["hotline"])
-    print(f"{'':28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
-    print(f"{'floor (bare Flask TwiML)':28}{floor[0]:10.0f}{floor[1]:10.1f}{floor[2]:10.1f}{floor[3]:8d}")
-    print(f"{'tutorial (VoiceResponse)':28}{tutorial[0]:10.0f}{tutorial[1]:10.1f}{tutorial[2]:10.1f}{tutorial[3]:8d}")
-    print(f"{'hotline mid-call gather':28}{hot[0]:10.0f}{hot[1]:10.1f}{hot[2]:10.1f}{hot[3]:8d}")
+    # The server's CPU per request (its master and workers, user + system): what a request costs the host, less
+    # moved by the machine's other load than the rate (the hotline's includes its share of each call's start); the client's own cost,
+    # the same for all three, is not in it.
+    print(f"{'':28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}{'server µs/req':>14}")
+    print(row("floor (bare Flask TwiML)", floor))
+    print(row("tutorial (VoiceResponse)", tutorial))
+    print(row("hotline mid-call gather", hot))
     if "no history" in results:
         quiet = summary(results["no history"])
-        print(f"{'hotline, IVR_CALL_HISTORY=0':28}{quiet[0]:10.0f}{quiet[1]:10.1f}{quiet[2]:10.1f}{quiet[3]:8d}")
+        print(row("hotline, IVR_CALL_HISTORY=0", quiet))
         rounds = [h[1] - q[1] for h, q in zip(results["hotline"], results["no history"], strict=True)]
         print(f"call history adds to p50: {hot[1] - quiet[1]:+.2f} ms (per round: {', '.join(f'{r:+.2f}' for r in rounds)})")
     print(f"throughput hotline/floor: {hot[0] / floor[0]:.2f}   p99 hotline/floor: {hot[2] / floor[2]:.2f}")
