@@ -95,29 +95,26 @@ class Calls:
         return out[:count]
 
 
+def _timed(call: Callable[..., Any], *args: Any) -> Any:
+    """`call(*args)`, its time added into `DRIVER_SECONDS`."""
+    started = time.perf_counter()
+    try:
+        return call(*args)
+    finally:
+        DRIVER_SECONDS[0] += time.perf_counter() - started
+
+
 class _TimedCursor(sqlite3.Cursor):
-    """A driver cursor that adds the time of each call into SQLite to `DRIVER_SECONDS`."""
+    """A driver cursor whose every call into SQLite is timed."""
 
     def execute(self, *args: Any) -> Any:  # type: ignore[override]
-        started = time.perf_counter()
-        try:
-            return super().execute(*args)
-        finally:
-            DRIVER_SECONDS[0] += time.perf_counter() - started
+        return _timed(super().execute, *args)
 
     def executemany(self, *args: Any) -> Any:  # type: ignore[override]
-        started = time.perf_counter()
-        try:
-            return super().executemany(*args)
-        finally:
-            DRIVER_SECONDS[0] += time.perf_counter() - started
+        return _timed(super().executemany, *args)
 
     def fetchall(self) -> list[Any]:
-        started = time.perf_counter()
-        try:
-            return super().fetchall()
-        finally:
-            DRIVER_SECONDS[0] += time.perf_counter() - started
+        return list(_timed(super().fetchall))
 
 
 class _TimedConnection(sqlite3.Connection):
