@@ -258,8 +258,8 @@ def compile_machine(menu: Menu) -> CallMachine:
 
 def edges_of(machine: Machine) -> dict[Transition, Edge]:
     """Each transition's edge, made once rather than at every step that takes it."""
-    edges = machine.events.items()
-    return {t: Edge(source, name, t.dest or "") for name, event in edges for source, ts in event.transitions.items() for t in ts}
+    events = machine.events.items()
+    return {t: Edge(source, name, t.dest or "") for name, event in events for source, ts in event.transitions.items() for t in ts}
 
 
 def _entering(node: Node) -> Callable[[EventData], None]:
