@@ -114,7 +114,7 @@ class _TimedCursor(sqlite3.Cursor):
         return _timed(super().executemany, *args)
 
     def fetchall(self) -> list[Any]:
-        return list(_timed(super().fetchall))
+        return _timed(super().fetchall)  # type: ignore[no-any-return]
 
 
 class _TimedConnection(sqlite3.Connection):
@@ -131,7 +131,7 @@ def time_the_database(engine: Any) -> None:
     """Open the engine's SQLite connections from now on with timed cursors (the pool is emptied first)."""
 
     @event.listens_for(engine, "do_connect")
-    def _timed(_dialect: Any, _record: Any, _args: Any, params: dict[str, Any]) -> None:
+    def _open_timed(_dialect: Any, _record: Any, _args: Any, params: dict[str, Any]) -> None:
         params["factory"] = _TimedConnection
 
     engine.dispose()

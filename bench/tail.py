@@ -1,7 +1,8 @@
 """Benchmark: the step latency's tail with many callers pressing keys at a human pace, the hotline beside the floor.
 
-Two servers run under `ivr serve`'s gunicorn settings (bench/baseline_server.py runs the floor so): the hotline (`ivr serve`, on a fresh
-PostgreSQL schema by default, dropped afterwards) and the floor (bench/floor_app.py, one fixed TwiML document).
+Two servers run under `ivr serve`'s gunicorn settings (bench/baseline_server.py runs the floor so): the
+hotline (`ivr serve`, on a fresh PostgreSQL schema by default, dropped afterwards) and the floor
+(bench/floor_app.py, one fixed TwiML document).
 For each, in interleaved rounds, a load generator runs as its own process, in its own process group, at a
 lower priority (nice), so that it takes the CPU only when the servers and the database leave it: N callers
 each place a call on the shipped menu, press the keys of one of a few paths (each ending at a transfer) with

@@ -138,14 +138,12 @@ def floor_server(workers: int, tmp: Path, app: str = "bench.floor_app:app") -> t
 
 
 def server_cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) used so far by a server's master `pid` and its workers, from /proc; 0 where there is none."""
+    """CPU time (user + system) used so far by a server's master `pid` and its workers (its children), from /proc."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
     total = 0.0
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            fields = (entry / "stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue  # gone, or not ours to read
-        if int(entry.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent's id
+    for process in [pid, *(int(child) for child in children.read_text().split())]:
+        with contextlib.suppress(OSError):  # a worker that exited between the two reads
+            fields = Path(f"/proc/{process}/stat").read_text().rpartition(")")[2].split()
             total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
 

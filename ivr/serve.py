@@ -43,8 +43,15 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int = 8, timeo
         "bind": f"{host}:{port}",
         "workers": workers,
         "threads": threads,
+        # Threads, not processes, wait on the network: a request waiting on the database or a slow
+        # client takes one thread, not a whole worker. Async workers would need gevent or eventlet.
         "worker_class": worker_class(read_timeout),
+        # With threads this is the heartbeat of a worker's main loop, which only accepts and hands out
+        # connections: a worker whose loop is stuck that long is replaced. A request's own time is
+        # bounded where it is spent (named actions, database calls), a slow client's by `read_timeout`.
         "timeout": timeout,
+        # An idle kept-alive connection waits on the worker's poller, not a thread; the proxy in
+        # front must drop its idle upstream connections sooner (nginx: keepalive_timeout 4s).
         "keepalive": 5,
         "graceful_timeout": 10,
         "accesslog": "-",

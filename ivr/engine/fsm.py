@@ -69,15 +69,6 @@ class CallModel:
     taken: list[Edge] = field(default_factory=list)  # transitions of this step, in order
 
     @property
-    def state(self) -> str:
-        """The current node, as `transitions` reads it."""
-        return self.snap.node
-
-    @state.setter
-    def state(self, value: str) -> None:
-        self.snap.node = value
-
-    @property
     def menu(self) -> Menu:
         """The menu version the call runs on."""
         return self.runtime.menu
@@ -249,7 +240,7 @@ def compile_machine(menu: Menu) -> CallMachine:
         transitions=builder.edges,
         auto_transitions=False,
         name=f"{menu.id}@{menu.version}",
-        state_at="snap.node",  # what the `state` property reads and writes, without its calls
+        state_at="snap.node",  # the call's node is its state
     )
     for trigger, target in (("loop_limit", menu.loop_limit.target), ("error", menu.on_error)):
         machine.add_transition(trigger, "*", target)
